@@ -1,0 +1,98 @@
+//! `podwall check`: one connection, both directions, with reasons.
+use std::process::ExitCode;
+
+use podwall_engine::{evaluate, HttpRequest, Packet};
+use serde_json::json;
+
+use crate::input::{load, protocol, resolve};
+use crate::words::{direction_json, reason, rule_ref};
+use crate::{Failure, Format, InputArgs};
+
+/// Flags of `check`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The source: `NS/NAME`, `NS/KIND/NAME` or an IP address.
+    #[arg(long)]
+    from: String,
+    /// The destination: `NS/NAME`, `NS/KIND/NAME` or an IP address.
+    #[arg(long)]
+    to: String,
+    /// Destination port (required for TCP, UDP and SCTP).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Protocol: TCP, UDP, SCTP, ICMP, or a number.
+    #[arg(long, default_value = "TCP")]
+    protocol: String,
+    /// ICMP type (with --protocol ICMP).
+    #[arg(long)]
+    icmp_type: Option<u8>,
+    /// ICMP code (with --protocol ICMP).
+    #[arg(long, default_value_t = 0)]
+    icmp_code: u8,
+    /// HTTP method, to evaluate rules with an HTTP match.
+    #[arg(long)]
+    http_method: Option<String>,
+    /// HTTP path, to evaluate rules with an HTTP match.
+    #[arg(long)]
+    http_path: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Runs `check`: exit 0 when allowed, 1 when denied.
+pub fn run(a: Args) -> Result<ExitCode, Failure> {
+    let cluster = load(&a.input)?;
+    let proto = protocol(&a.protocol)?;
+    if proto.has_ports() && a.port.is_none() {
+        return Err(Failure(format!("--port is required for {proto}")));
+    }
+    let src = resolve(&cluster, &a.from)?;
+    let dst = resolve(&cluster, &a.to)?;
+    let http = (a.http_method.is_some() || a.http_path.is_some())
+        .then(|| HttpRequest { method: a.http_method.clone(), path: a.http_path.clone() });
+    let icmp = (!proto.has_ports()).then(|| (a.icmp_type.unwrap_or(8), a.icmp_code));
+    let pkt = Packet { src, dst, protocol: proto, port: a.port.filter(|_| proto.has_ports()), icmp, http };
+    let v = evaluate(&cluster, &pkt);
+    let (sname, dname) = (src.display(&cluster), dst.display(&cluster));
+    match a.format {
+        Format::Json => {
+            let out = json!({
+                "allowed": v.allowed,
+                "from": sname,
+                "to": dname,
+                "protocol": proto.to_string(),
+                "port": pkt.port,
+                "egress": direction_json(&cluster, &v.egress, &sname),
+                "ingress": direction_json(&cluster, &v.ingress, &dname),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Format::Text => {
+            let what = match pkt.port {
+                Some(p) => format!("{proto}/{p}"),
+                None => proto.to_string(),
+            };
+            println!("{} — {sname} → {dname} {what}", if v.allowed { "ALLOWED" } else { "DENIED" });
+            for (d, local) in [(&v.egress, &sname), (&v.ingress, &dname)] {
+                let word = if d.allowed { "allowed" } else { "denied" };
+                println!("  {:<8} {word}: {}", d.direction.to_string(), reason(&cluster, d, local));
+                for r in &d.logged {
+                    println!("           logged by {}", rule_ref(&cluster, r, d.direction));
+                }
+                for r in &d.passed {
+                    println!("           passed on by {}", rule_ref(&cluster, r, d.direction));
+                }
+                for r in &d.unchecked_http {
+                    println!(
+                        "           note: {} has an HTTP match that was not evaluated (give --http-method/--http-path); counted as matching",
+                        rule_ref(&cluster, r, d.direction)
+                    );
+                }
+            }
+        }
+    }
+    Ok(if v.allowed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,178 @@
+//! `podwall explain`: what applies to one pod, and what it may send and receive.
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use podwall_engine::{Addr, Index};
+use podwall_ir::{Cluster, Direction, EndpointId, Protocol, TierDefault};
+use serde_json::json;
+
+use crate::input::{load, resolve};
+use crate::words::rule_match;
+use crate::{Failure, Format, InputArgs};
+
+/// Flags of `explain`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The pod: `NS/NAME` or `NS/KIND/NAME`.
+    pod: String,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// The policies applying to `id` in `dir`, grouped by tier: (tier index, policy indices).
+fn applying(cluster: &Cluster, id: EndpointId, dir: Direction) -> Vec<(usize, Vec<usize>)> {
+    if cluster.endpoints[id].host_network {
+        return vec![];
+    }
+    let view = cluster.view(id);
+    cluster
+        .policies
+        .tiers()
+        .iter()
+        .enumerate()
+        .map(|(ti, t)| {
+            let ps = t
+                .policies
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.rules(dir).is_some() && p.selector.matches(&view))
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>();
+            (ti, ps)
+        })
+        .filter(|(_, ps)| !ps.is_empty())
+        .collect()
+}
+
+fn names(cluster: &Cluster, ids: &[EndpointId], limit: usize) -> String {
+    let mut s: Vec<&str> = ids.iter().take(limit).map(|&i| cluster.endpoints[i].name.as_str()).collect();
+    if ids.len() > limit {
+        s.push("…");
+    }
+    s.join(", ")
+}
+
+/// Runs `explain`.
+pub fn run(a: Args) -> Result<ExitCode, Failure> {
+    let cluster = load(&a.input)?;
+    let Addr::Endpoint(id) = resolve(&cluster, &a.pod)? else {
+        return Err(Failure(format!("{} is an address, not a pod: nothing applies to it", a.pod)));
+    };
+    let ep = &cluster.endpoints[id];
+    let index = Index::new(&cluster);
+    let all_ports: BTreeSet<(Protocol, u16)> =
+        cluster.endpoints.iter().flat_map(|e| e.ports.iter().map(|p| (p.protocol, p.port))).collect();
+    let n = cluster.endpoints.len();
+    let mut json_dirs = serde_json::Map::new();
+    let mut text = String::new();
+    let ip = ep.ip.map(|i| i.to_string()).unwrap_or_else(|| "no address".into());
+    let ports: Vec<String> = ep
+        .ports
+        .iter()
+        .map(|p| match &p.name {
+            Some(nm) => format!("{nm} {}/{}", p.protocol, p.port),
+            None => format!("{}/{}", p.protocol, p.port),
+        })
+        .collect();
+    text +=
+        &format!("{} ({ip}; ports: {})\n", ep.name, if ports.is_empty() { "none".into() } else { ports.join(", ") });
+    if ep.host_network {
+        text += "  host-network pod: it is not a policy endpoint; only address rules see it\n";
+    }
+    for dir in [Direction::Ingress, Direction::Egress] {
+        let groups = applying(&cluster, id, dir);
+        let mut jpol = Vec::new();
+        if groups.is_empty() {
+            text += &format!("{dir}: not isolated — no policy selects this pod for {dir}; everything is allowed\n");
+        } else {
+            text += &format!(
+                "{dir}: governed by {} polic{}\n",
+                groups.iter().map(|g| g.1.len()).sum::<usize>(),
+                if groups.iter().map(|g| g.1.len()).sum::<usize>() == 1 { "y" } else { "ies" }
+            );
+        }
+        for (ti, ps) in &groups {
+            let t = &cluster.policies.tiers()[*ti];
+            let order = t.order.map(|o| format!(" (order {o})")).unwrap_or_default();
+            text += &format!("  tier {:?}{order}, in order:\n", t.name);
+            for &pi in ps {
+                let p = &t.policies[pi];
+                let at = p.source.as_ref().map(|s| format!("  [{s}]")).unwrap_or_default();
+                text += &format!("    {}{at}\n", p.display_name());
+                let rules = p.rules(dir).unwrap_or_default();
+                if rules.is_empty() {
+                    text += "      no rules: admits nothing by itself\n";
+                }
+                let mut jr = Vec::new();
+                for r in rules {
+                    let words = rule_match(r, dir);
+                    text += &format!("      {}. {} {words}\n", r.index + 1, r.action);
+                    jr.push(json!({"rule": r.index + 1, "action": r.action.to_string(), "match": words}));
+                }
+                jpol.push(json!({"tier": t.name, "kind": p.kind.to_string(), "namespace": p.namespace, "name": p.name, "rules": jr}));
+            }
+            text += &match t.default_action {
+                TierDefault::Deny => "    anything no rule decides here is denied\n".to_string(),
+                TierDefault::Pass => "    anything no rule decides here goes on to the next tier\n".to_string(),
+            };
+        }
+        // Effective allowances, from the matrix.
+        let mut jeff = Vec::new();
+        let targets: Vec<(Protocol, u16)> = match dir {
+            Direction::Ingress => {
+                ep.ports.iter().map(|p| (p.protocol, p.port)).collect::<BTreeSet<_>>().into_iter().collect()
+            }
+            Direction::Egress => all_ports.iter().copied().collect(),
+        };
+        for (proto, port) in targets {
+            let m = index.matrix(proto, Some(port));
+            let peers: Vec<EndpointId> = (0..n)
+                .filter(|&o| o != id)
+                .filter(|&o| match dir {
+                    Direction::Ingress => m.allowed(o, id),
+                    Direction::Egress => {
+                        m.allowed(id, o)
+                            && cluster.endpoints[o].ports.iter().any(|p| p.protocol == proto && p.port == port)
+                    }
+                })
+                .collect();
+            let verb = match dir {
+                Direction::Ingress => "reachable from",
+                Direction::Egress => "reaches",
+            };
+            let of = match dir {
+                Direction::Ingress => n - 1,
+                Direction::Egress => (0..n)
+                    .filter(|&o| {
+                        o != id && cluster.endpoints[o].ports.iter().any(|p| p.protocol == proto && p.port == port)
+                    })
+                    .count(),
+            };
+            if dir == Direction::Egress && of == 0 {
+                continue;
+            }
+            text += &format!(
+                "  {proto}/{port}: {verb} {} of {of} pods{}{}\n",
+                peers.len(),
+                if peers.is_empty() { "" } else { ": " },
+                names(&cluster, &peers, 6)
+            );
+            jeff.push(json!({"protocol": proto.to_string(), "port": port, "pods": peers.iter().map(|&i| cluster.endpoints[i].name.clone()).collect::<Vec<_>>(), "of": of}));
+        }
+        json_dirs.insert(dir.to_string(), json!({"isolated": !groups.is_empty(), "policies": jpol, "effective": jeff}));
+    }
+    match a.format {
+        Format::Text => print!("{text}"),
+        Format::Json => {
+            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network});
+            for (k, v) in json_dirs {
+                out[k] = v;
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,76 @@
+//! `podwall`: the command line. Parses flags and wires the crates together; every
+//! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
+#![forbid(unsafe_code)]
+
+mod check;
+mod explain;
+mod input;
+mod matrix;
+mod words;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Kubernetes network policy made exact, visible and enforced.
+#[derive(Parser)]
+#[command(name = "podwall", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For scripts.
+    Json,
+}
+
+/// Where the cluster comes from.
+#[derive(clap::Args, Clone, Debug)]
+pub struct InputArgs {
+    /// A manifest file, a folder (read recursively) or `-` for standard input; repeatable.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<String>,
+    /// Name the objects that were skipped because podwall does not read their kind.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Who can reach whom: a grid of every pod pair for a port.
+    Matrix(matrix::Args),
+    /// Whether one connection is allowed, and why, for each direction.
+    Check(check::Args),
+    /// What isolates a pod, and what it may send and receive.
+    Explain(explain::Args),
+}
+
+/// An error that ends the command with exit code 2.
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Matrix(a) => matrix::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Explain(a) => explain::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! `podwall matrix`: every pod pair for a port.
+use std::collections::BTreeSet;
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use podwall_engine::Index;
+use podwall_ir::{Cluster, Protocol};
+
+use crate::input::{load, protocol};
+use crate::{Failure, Format, InputArgs};
+
+/// Flags of `matrix`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Destination port; without it, one matrix for every port a pod declares.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Protocol: TCP, UDP, SCTP, or a number.
+    #[arg(long, default_value = "TCP")]
+    protocol: String,
+    /// Output format. JSON: `{"port", "protocol", "pods", "allowed"}` with `allowed[i][j]`
+    /// meaning pods[i] → pods[j]; an array of those without --port.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// The (protocol, port) pairs the endpoints declare.
+fn declared_ports(cluster: &Cluster) -> Vec<(Protocol, u16)> {
+    let set: BTreeSet<(Protocol, u16)> =
+        cluster.endpoints.iter().flat_map(|e| e.ports.iter().map(|p| (p.protocol, p.port))).collect();
+    set.into_iter().collect()
+}
+
+fn write_json(
+    out: &mut impl Write,
+    cluster: &Cluster,
+    index: &Index,
+    proto: Protocol,
+    port: u16,
+) -> std::io::Result<()> {
+    let m = index.matrix(proto, Some(port));
+    let pods: Vec<&str> = cluster.endpoints.iter().map(|e| e.name.as_str()).collect();
+    write!(out, "{{\"port\": \"{port}\", \"protocol\": \"{proto}\", \"pods\": ")?;
+    serde_json::to_writer(&mut *out, &pods)?;
+    write!(out, ", \"allowed\": [")?;
+    // Rows are streamed: the whole document is never built in memory.
+    for i in 0..pods.len() {
+        if i > 0 {
+            write!(out, ",")?;
+        }
+        write!(out, "\n  [")?;
+        for (j, a) in m.row(i).into_iter().enumerate() {
+            if j > 0 {
+                write!(out, ",")?;
+            }
+            write!(out, "{a}")?;
+        }
+        write!(out, "]")?;
+    }
+    write!(out, "]}}")
+}
+
+fn write_grid(
+    out: &mut impl Write,
+    cluster: &Cluster,
+    index: &Index,
+    proto: Protocol,
+    port: u16,
+) -> std::io::Result<()> {
+    let m = index.matrix(proto, Some(port));
+    let n = cluster.endpoints.len();
+    let width = cluster.endpoints.iter().map(|e| e.name.len()).max().unwrap_or(0);
+    let num = n.saturating_sub(1).to_string().len();
+    writeln!(out, "{proto}/{port}   rows: source, columns: destination   . allowed   X denied")?;
+    // Column headers: the row numbers, written vertically.
+    for digit in 0..num {
+        write!(out, "{:w$}  ", "", w = width + num + 1)?;
+        for j in 0..n {
+            let s = format!("{j:>num$}");
+            write!(out, "{}", &s[digit..digit + 1])?;
+        }
+        writeln!(out)?;
+    }
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        write!(out, "{i:>num$} {:<width$}  ", e.name)?;
+        for a in m.row(i) {
+            write!(out, "{}", if a { '.' } else { 'X' })?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Runs `matrix`.
+pub fn run(a: Args) -> Result<ExitCode, Failure> {
+    let cluster = load(&a.input)?;
+    let proto = protocol(&a.protocol)?;
+    if !proto.has_ports() {
+        return Err(Failure(format!("matrix needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
+    }
+    let index = Index::new(&cluster);
+    let ports: Vec<(Protocol, u16)> = match a.port {
+        Some(p) => vec![(proto, p)],
+        None => declared_ports(&cluster),
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match a.format {
+        Format::Json => {
+            let many = a.port.is_none();
+            if many {
+                write!(out, "[")?;
+            }
+            for (k, (pr, p)) in ports.iter().enumerate() {
+                if k > 0 {
+                    writeln!(out, ",")?;
+                }
+                write_json(&mut out, &cluster, &index, *pr, *p)?;
+            }
+            if many {
+                write!(out, "]")?;
+            }
+            writeln!(out)?;
+        }
+        Format::Text => {
+            if ports.is_empty() {
+                writeln!(out, "no pod declares a container port; give --port")?;
+            }
+            for (k, (pr, p)) in ports.iter().enumerate() {
+                if k > 0 {
+                    writeln!(out)?;
+                }
+                write_grid(&mut out, &cluster, &index, *pr, *p)?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,180 @@
+//! Decisions, policies and rules in words (and in JSON).
+use podwall_engine::{Decision, DirectionVerdict, RuleRef};
+use podwall_ir::{Cluster, Direction, Entity, PathMatch, Policy, Rule, TierDefault};
+use serde_json::{json, Value};
+
+fn join_peers(e: &Entity) -> String {
+    e.peers.iter().map(|p| p.describe.as_str()).collect::<Vec<_>>().join(" or ")
+}
+
+/// A rule's match in words, e.g. `from pods app=web in namespace shop, ports TCP/80`.
+pub fn rule_match(rule: &Rule, dir: Direction) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = rule.protocol {
+        parts.push(format!("protocol {p}"));
+    }
+    if let Some(p) = rule.not_protocol {
+        parts.push(format!("protocol not {p}"));
+    }
+    if let Some(i) = rule.icmp {
+        parts.push(match i.code {
+            Some(c) => format!("ICMP type {} code {c}", i.kind),
+            None => format!("ICMP type {}", i.kind),
+        });
+    }
+    if let Some(v) = rule.ip_version {
+        parts.push(format!("IP{v:?}").to_lowercase().replace("ipv", "IPv"));
+    }
+    // Name the remote side first: that is what people read a rule for.
+    let (remote, local, remote_word, local_word) = match dir {
+        Direction::Ingress => (&rule.source, &rule.destination, "from", "to this pod when"),
+        Direction::Egress => (&rule.destination, &rule.source, "to", "from this pod when"),
+    };
+    if !remote.peers.is_empty() {
+        parts.push(format!("{remote_word} {}", join_peers(remote)));
+    }
+    if !local.peers.is_empty() {
+        parts.push(format!("{local_word} {}", join_peers(local)));
+    }
+    if !rule.destination.ports.is_empty() {
+        let ports: Vec<String> = rule.destination.ports.iter().map(|p| p.to_string()).collect();
+        parts.push(format!("ports {}", ports.join(", ")));
+    }
+    if !rule.destination.not_ports.is_empty() {
+        let ports: Vec<String> = rule.destination.not_ports.iter().map(|p| p.to_string()).collect();
+        parts.push(format!("ports not {}", ports.join(", ")));
+    }
+    if rule.source_ports {
+        parts.push("source ports (never matches a new connection)".into());
+    }
+    if let Some(h) = &rule.http {
+        let mut s = String::from("HTTP");
+        if !h.methods.is_empty() {
+            s += &format!(" {}", h.methods.join("|"));
+        }
+        if !h.paths.is_empty() {
+            let paths: Vec<String> = h
+                .paths
+                .iter()
+                .map(|p| match p {
+                    PathMatch::Exact(x) => x.clone(),
+                    PathMatch::Prefix(x) => format!("{x}*"),
+                })
+                .collect();
+            s += &format!(" {}", paths.join(" "));
+        }
+        parts.push(s);
+    }
+    if parts.is_empty() {
+        match dir {
+            Direction::Ingress => "from anywhere, any port".into(),
+            Direction::Egress => "to anywhere, any port".into(),
+        }
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The policy a rule reference points at.
+pub fn policy<'c>(cluster: &'c Cluster, r: &RuleRef) -> &'c Policy {
+    &cluster.policies.tiers()[r.tier].policies[r.policy]
+}
+
+/// `NetworkPolicy shop/allow-web rule 2 (Allow: from ..., ports ...)`.
+pub fn rule_ref(cluster: &Cluster, r: &RuleRef, dir: Direction) -> String {
+    let p = policy(cluster, r);
+    let rule = p.rules(dir).and_then(|rs| rs.iter().find(|x| x.index == r.rule));
+    let what = rule.map(|x| rule_match(x, dir)).unwrap_or_default();
+    format!("{} {dir} rule {} ({}: {what})", p.display_name(), r.rule + 1, r.action)
+}
+
+fn tier_words(cluster: &Cluster, ti: usize) -> String {
+    let t = &cluster.policies.tiers()[ti];
+    match t.order {
+        Some(o) => format!("tier {:?} (order {o})", t.name),
+        None => format!("tier {:?}", t.name),
+    }
+}
+
+fn only_k8s(cluster: &Cluster, v: &DirectionVerdict) -> bool {
+    v.applied
+        .iter()
+        .all(|&(t, p)| cluster.policies.tiers()[t].policies[p].kind == podwall_ir::PolicyKind::NetworkPolicy)
+}
+
+/// Why a direction ended as it did, in one sentence.
+pub fn reason(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> String {
+    let dir = v.direction;
+    match v.decision {
+        Decision::NotAnEndpoint => format!("{local} is not a policy endpoint: nothing is enforced on its {dir}"),
+        Decision::NoPolicy => format!("no policy selects {local} for {dir}: not isolated, everything is allowed"),
+        Decision::Passed => "every tier that applies passed it on: the namespace profile allows".into(),
+        Decision::Rule(r) => format!("{}: {}", tier_words(cluster, r.tier), rule_ref(cluster, &r, dir)),
+        Decision::TierDefault(ti) => {
+            let names: Vec<String> = v
+                .applied
+                .iter()
+                .filter(|(t, _)| *t == ti)
+                .map(|&(t, p)| cluster.policies.tiers()[t].policies[p].display_name())
+                .collect();
+            if only_k8s(cluster, v) {
+                format!("{local} is isolated for {dir} by {} and no rule admits this connection", names.join(", "))
+            } else {
+                let t = &cluster.policies.tiers()[ti];
+                let d = match t.default_action {
+                    TierDefault::Deny => "Deny",
+                    TierDefault::Pass => "Pass",
+                };
+                format!(
+                    "end of {}: no rule of {} matched (default action {d})",
+                    tier_words(cluster, ti),
+                    names.join(", ")
+                )
+            }
+        }
+    }
+}
+
+fn policy_json(p: &Policy) -> Value {
+    json!({"kind": p.kind.to_string(), "namespace": p.namespace, "name": p.name})
+}
+
+fn rule_json(cluster: &Cluster, r: &RuleRef) -> Value {
+    let p = policy(cluster, r);
+    json!({
+        "tier": cluster.policies.tiers()[r.tier].name,
+        "policy": policy_json(p),
+        "rule": r.rule + 1,
+        "action": r.action.to_string(),
+    })
+}
+
+/// One direction as JSON.
+pub fn direction_json(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> Value {
+    let decision = match v.decision {
+        Decision::NotAnEndpoint => "not-an-endpoint",
+        Decision::NoPolicy => "no-policy",
+        Decision::Passed => "passed",
+        Decision::Rule(_) => "rule",
+        Decision::TierDefault(_) => "tier-default",
+    };
+    let mut out = json!({
+        "allowed": v.allowed,
+        "decision": decision,
+        "reason": reason(cluster, v, local),
+        "policies": v.applied.iter().map(|&(t, p)| {
+            let mut j = policy_json(&cluster.policies.tiers()[t].policies[p]);
+            j["tier"] = json!(cluster.policies.tiers()[t].name);
+            j
+        }).collect::<Vec<_>>(),
+        "logged": v.logged.iter().map(|r| rule_json(cluster, r)).collect::<Vec<_>>(),
+        "passed": v.passed.iter().map(|r| rule_json(cluster, r)).collect::<Vec<_>>(),
+        "unchecked_http": v.unchecked_http.iter().map(|r| rule_json(cluster, r)).collect::<Vec<_>>(),
+    });
+    match v.decision {
+        Decision::Rule(r) => out["rule"] = rule_json(cluster, &r),
+        Decision::TierDefault(t) => out["tier"] = json!(cluster.policies.tiers()[t].name),
+        _ => {}
+    }
+    out
+}

@@ -1,0 +1,195 @@
+//! Namespaces, endpoints, nodes and service accounts.
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::PodSpec;
+use podwall_ir::{
+    Cluster, Endpoint, EndpointKind, LabelMap, NamedPort, Namespace, Node, Protocol, ServiceAccount, Source, Warning,
+};
+use podwall_load::{Input, InputError, Object, Resource};
+
+/// The label every namespace carries with its own name.
+pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+fn ports(spec: Option<&PodSpec>, src: &Source, object: &str) -> Result<Vec<NamedPort>, InputError> {
+    let mut out = Vec::new();
+    let Some(spec) = spec else { return Ok(out) };
+    for (ci, c) in spec.containers.iter().enumerate() {
+        for (pi, p) in c.ports.iter().flatten().enumerate() {
+            let field = format!("spec.containers[{ci}].ports[{pi}]");
+            let protocol = match p.protocol.as_deref() {
+                None => Protocol::TCP,
+                Some("TCP") => Protocol::TCP,
+                Some("UDP") => Protocol::UDP,
+                Some("SCTP") => Protocol::SCTP,
+                Some(other) => {
+                    return Err(InputError::field(
+                        src,
+                        object,
+                        format!("{field}.protocol"),
+                        format!("unknown protocol {other:?} (expected TCP, UDP or SCTP)"),
+                    ))
+                }
+            };
+            let port = u16::try_from(p.container_port).ok().filter(|n| *n > 0).ok_or_else(|| {
+                InputError::field(
+                    src,
+                    object,
+                    format!("{field}.containerPort"),
+                    format!("port {} is out of range 1-65535", p.container_port),
+                )
+            })?;
+            out.push(NamedPort { name: p.name.clone(), protocol, port });
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn labels(m: Option<&BTreeMap<String, String>>) -> LabelMap {
+    m.cloned().unwrap_or_default()
+}
+
+fn service_account(spec: Option<&PodSpec>) -> String {
+    spec.and_then(|s| s.service_account_name.clone().or_else(|| s.service_account.clone()))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+fn endpoint(obj: &Object) -> Result<Option<Endpoint>, InputError> {
+    let ns = obj.namespace.clone().unwrap_or_else(|| "default".into());
+    let object = obj.display();
+    let src = &obj.source;
+    match &obj.resource {
+        Resource::Pod(pod) => {
+            let spec = pod.spec.as_ref();
+            let ip = match pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()).filter(|s| !s.is_empty()) {
+                None => None,
+                Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
+                    InputError::field(src, &object, "status.podIP", format!("{s:?} is not an IP address"))
+                })?),
+            };
+            Ok(Some(Endpoint {
+                name: format!("{ns}/{}", obj.name),
+                namespace: ns,
+                labels: labels(pod.metadata.labels.as_ref()),
+                ip,
+                ports: ports(spec, src, &object)?,
+                service_account: service_account(spec),
+                host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+                kind: EndpointKind::Pod,
+                source: Some(src.clone()),
+            }))
+        }
+        Resource::Workload(w) => {
+            let spec = w.template.spec.as_ref();
+            let meta = w.template.metadata.as_ref();
+            Ok(Some(Endpoint {
+                name: format!("{ns}/{}/{}", w.kind, obj.name),
+                namespace: ns,
+                labels: labels(meta.and_then(|m| m.labels.as_ref())),
+                ip: None,
+                ports: ports(spec, src, &object).map_err(|mut e| {
+                    e.field = e.field.map(|f| format!("{}{}", template_path(&w.kind), f.trim_start_matches("spec.")));
+                    e
+                })?,
+                service_account: service_account(spec),
+                host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+                kind: EndpointKind::Template(w.kind.clone()),
+                source: Some(src.clone()),
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn template_path(kind: &str) -> &'static str {
+    if kind == "CronJob" {
+        "spec.jobTemplate.spec.template.spec."
+    } else {
+        "spec.template.spec."
+    }
+}
+
+/// Builds the universe: every namespace (declared or referred to), every endpoint,
+/// node and service account. Policies are left empty.
+pub fn build(input: &Input) -> Result<Cluster, InputError> {
+    let mut cluster = Cluster::default();
+    for obj in &input.objects {
+        match &obj.resource {
+            Resource::Namespace(ns) => {
+                let mut l = labels(ns.metadata.labels.as_ref());
+                l.insert(NAME_LABEL.into(), obj.name.clone());
+                if cluster.namespaces.contains_key(&obj.name) {
+                    cluster.warnings.push(Warning {
+                        source: Some(obj.source.clone()),
+                        object: obj.display(),
+                        message: "declared again; the last declaration wins".into(),
+                    });
+                }
+                cluster
+                    .namespaces
+                    .insert(obj.name.clone(), Namespace { name: obj.name.clone(), labels: l, declared: true });
+            }
+            Resource::Node(node) => {
+                let addresses = node
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.addresses.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.address.parse().ok())
+                    .collect();
+                cluster.nodes.insert(
+                    obj.name.clone(),
+                    Node { name: obj.name.clone(), labels: labels(node.metadata.labels.as_ref()), addresses },
+                );
+            }
+            Resource::ServiceAccount(sa) => {
+                let ns = obj.namespace.clone().unwrap_or_default();
+                cluster.service_accounts.insert(
+                    (ns.clone(), obj.name.clone()),
+                    ServiceAccount {
+                        namespace: ns,
+                        name: obj.name.clone(),
+                        labels: labels(sa.metadata.labels.as_ref()),
+                    },
+                );
+            }
+            _ => {
+                if let Some(ep) = endpoint(obj)? {
+                    cluster.endpoints.push(ep);
+                }
+            }
+        }
+    }
+    // Every namespace any object lives in exists, carrying only its name label.
+    for obj in &input.objects {
+        if let Some(ns) = &obj.namespace {
+            cluster.namespaces.entry(ns.clone()).or_insert_with(|| Namespace {
+                name: ns.clone(),
+                labels: [(NAME_LABEL.to_string(), ns.clone())].into(),
+                declared: false,
+            });
+        }
+    }
+    cluster.endpoints.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut deduped: Vec<Endpoint> = Vec::with_capacity(cluster.endpoints.len());
+    for ep in std::mem::take(&mut cluster.endpoints) {
+        if let Some(last) = deduped.last_mut() {
+            if last.name == ep.name {
+                cluster.warnings.push(Warning {
+                    source: ep.source.clone(),
+                    object: ep.name.clone(),
+                    message: "defined twice; the later definition wins".into(),
+                });
+                *last = ep;
+                continue;
+            }
+        }
+        deduped.push(ep);
+    }
+    cluster.endpoints = deduped;
+    Ok(cluster)
+}

@@ -1,0 +1,270 @@
+//! The reference evaluator: one connection, tier by tier, with the reason.
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use podwall_ir::Expr;
+use podwall_ir::{
+    Action, Cluster, Direction, EndpointId, Entity, HttpMatch, Icmp, PathMatch, Peer, PortMatch, Ports, Protocol, Rule,
+    TierDefault,
+};
+
+use crate::{Addr, Packet};
+
+/// A rule, located: tier index, policy index inside the tier, rule index inside the
+/// policy's list for the direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleRef {
+    /// Index into `PolicySet::tiers()`.
+    pub tier: usize,
+    /// Index into the tier's policies.
+    pub policy: usize,
+    /// Index into the policy's rules for the direction.
+    pub rule: usize,
+    /// The rule's action.
+    pub action: Action,
+}
+
+/// What decided one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// The local end is no policy endpoint (an outside address, a host-network pod):
+    /// nothing is enforced there.
+    NotAnEndpoint,
+    /// No policy of any tier applies to the endpoint in this direction: the profile allows.
+    NoPolicy,
+    /// This rule matched (Allow or Deny).
+    Rule(RuleRef),
+    /// This tier applied to the endpoint and no rule decided: its default action (Deny)
+    /// dropped the connection. For Kubernetes NetworkPolicy, this is isolation.
+    TierDefault(usize),
+    /// Every applicable tier passed the connection on: the profile allows.
+    Passed,
+}
+
+/// The verdict of one direction and how it came about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectionVerdict {
+    /// Egress (at the source) or ingress (at the destination).
+    pub direction: Direction,
+    /// Whether this direction lets the connection through.
+    pub allowed: bool,
+    /// What decided.
+    pub decision: Decision,
+    /// Every policy (tier, policy) that applies to the local endpoint in this direction,
+    /// in evaluation order.
+    pub applied: Vec<(usize, usize)>,
+    /// Log rules that fired before the decision.
+    pub logged: Vec<RuleRef>,
+    /// Pass rules (and tiers ending in Pass) that sent evaluation onwards.
+    pub passed: Vec<RuleRef>,
+    /// Rules that matched only because their HTTP match was not evaluated (a layer-4
+    /// question about a layer-7 rule).
+    pub unchecked_http: Vec<RuleRef>,
+}
+
+/// The verdict of a connection: both directions must allow it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Egress at the source and ingress at the destination both allow.
+    pub allowed: bool,
+    /// The source's egress.
+    pub egress: DirectionVerdict,
+    /// The destination's ingress.
+    pub ingress: DirectionVerdict,
+}
+
+/// Judges a connection.
+pub fn evaluate(cluster: &Cluster, pkt: &Packet) -> Verdict {
+    let egress = evaluate_direction(cluster, pkt, Direction::Egress);
+    let ingress = evaluate_direction(cluster, pkt, Direction::Ingress);
+    Verdict { allowed: egress.allowed && ingress.allowed, egress, ingress }
+}
+
+/// Whether the policy selector picks endpoint `id` (host-network pods are never picked).
+pub(crate) fn selects(cluster: &Cluster, sel: &Expr, id: EndpointId) -> bool {
+    !cluster.endpoints[id].host_network && sel.matches(&cluster.view(id))
+}
+
+/// Judges one direction of a connection.
+pub fn evaluate_direction(cluster: &Cluster, pkt: &Packet, direction: Direction) -> DirectionVerdict {
+    let local = match direction {
+        Direction::Egress => pkt.src,
+        Direction::Ingress => pkt.dst,
+    };
+    let mut v = DirectionVerdict {
+        direction,
+        allowed: true,
+        decision: Decision::NotAnEndpoint,
+        applied: vec![],
+        logged: vec![],
+        passed: vec![],
+        unchecked_http: vec![],
+    };
+    let Some(local) = local.policy_endpoint(cluster) else { return v };
+    let mut any_tier = false;
+    for (ti, tier) in cluster.policies.tiers().iter().enumerate() {
+        let active: Vec<usize> = tier
+            .policies
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.rules(direction).is_some() && selects(cluster, &p.selector, local))
+            .map(|(i, _)| i)
+            .collect();
+        if active.is_empty() {
+            continue;
+        }
+        any_tier = true;
+        v.applied.extend(active.iter().map(|&pi| (ti, pi)));
+        let mut passed = false;
+        'policies: for &pi in &active {
+            let rules = tier.policies[pi].rules(direction).unwrap_or_default();
+            for rule in rules {
+                let (hit, unchecked_http) = rule_matches(cluster, rule, pkt);
+                if !hit {
+                    continue;
+                }
+                let r = RuleRef { tier: ti, policy: pi, rule: rule.index, action: rule.action };
+                if unchecked_http {
+                    v.unchecked_http.push(r);
+                }
+                match rule.action {
+                    Action::Log => v.logged.push(r),
+                    Action::Allow | Action::Deny => {
+                        v.allowed = rule.action == Action::Allow;
+                        v.decision = Decision::Rule(r);
+                        return v;
+                    }
+                    Action::Pass => {
+                        v.passed.push(r);
+                        passed = true;
+                        break 'policies;
+                    }
+                }
+            }
+        }
+        if passed || tier.default_action == TierDefault::Pass {
+            continue;
+        }
+        v.allowed = false;
+        v.decision = Decision::TierDefault(ti);
+        return v;
+    }
+    v.decision = if any_tier { Decision::Passed } else { Decision::NoPolicy };
+    v
+}
+
+/// Whether `rule` matches the packet; the second value tells that an HTTP match was
+/// skipped because the question is at layer 4.
+pub(crate) fn rule_matches(cluster: &Cluster, rule: &Rule, pkt: &Packet) -> (bool, bool) {
+    if rule.source_ports {
+        return (false, false);
+    }
+    if rule.protocol.is_some_and(|p| p != pkt.protocol) || rule.not_protocol == Some(pkt.protocol) {
+        return (false, false);
+    }
+    if let Some(i) = rule.icmp {
+        if !icmp_matches(i, pkt) {
+            return (false, false);
+        }
+    }
+    if let Some(i) = rule.not_icmp {
+        if icmp_matches(i, pkt) {
+            return (false, false);
+        }
+    }
+    if rule.ip_version.is_some_and(|v| v != pkt.ip_version(cluster)) {
+        return (false, false);
+    }
+    // Ports are destination ports: the source side is judged by its peers only (a rule
+    // on source ports never matches, see `source_ports`).
+    if !peers_match(cluster, &rule.source.peers, pkt.src) || !entity_matches(cluster, &rule.destination, pkt.dst, pkt) {
+        return (false, false);
+    }
+    match (&rule.http, &pkt.http) {
+        (None, _) => (true, false),
+        (Some(_), None) => (true, true),
+        (Some(m), Some(req)) => (http_matches(m, req), false),
+    }
+}
+
+fn icmp_matches(i: Icmp, pkt: &Packet) -> bool {
+    if pkt.protocol != Protocol::ICMP && pkt.protocol != Protocol::ICMPV6 {
+        return false;
+    }
+    match pkt.icmp {
+        Some((t, c)) => t == i.kind && i.code.is_none_or(|code| code == c),
+        None => false,
+    }
+}
+
+fn http_matches(m: &HttpMatch, req: &crate::HttpRequest) -> bool {
+    let method_ok = m.methods.is_empty()
+        || req.method.as_deref().is_some_and(|x| m.methods.iter().any(|mm| mm.eq_ignore_ascii_case(x)));
+    let path_ok = m.paths.is_empty()
+        || req.path.as_deref().is_some_and(|p| {
+            m.paths.iter().any(|pm| match pm {
+                PathMatch::Exact(e) => p == e,
+                PathMatch::Prefix(pre) => p.starts_with(pre.as_str()),
+            })
+        });
+    method_ok && path_ok
+}
+
+fn peers_match(cluster: &Cluster, peers: &[Peer], addr: Addr) -> bool {
+    peers.is_empty() || peers.iter().any(|p| peer_matches(cluster, p, addr))
+}
+
+fn entity_matches(cluster: &Cluster, e: &Entity, addr: Addr, pkt: &Packet) -> bool {
+    peers_match(cluster, &e.peers, addr)
+        && (e.ports.is_empty() || e.ports.iter().any(|p| port_matches(cluster, p, pkt)))
+        && !e.not_ports.iter().any(|p| port_matches(cluster, p, pkt))
+}
+
+/// Whether a port entry matches the packet's protocol and destination port (named ports
+/// are looked up on the destination endpoint).
+pub(crate) fn port_matches(cluster: &Cluster, pm: &PortMatch, pkt: &Packet) -> bool {
+    if pm.protocol.is_some_and(|p| p != pkt.protocol) {
+        return false;
+    }
+    match &pm.ports {
+        Ports::Any => true,
+        Ports::Range(lo, hi) => pkt.port.is_some_and(|p| *lo <= p && p <= *hi),
+        Ports::Named(name) => match (pkt.dst.policy_endpoint(cluster), pkt.port) {
+            (Some(id), Some(port)) => cluster.endpoints[id].has_named_port(name, pkt.protocol, port),
+            _ => false,
+        },
+    }
+}
+
+/// Whether `ip` (unknown for templates) lies in one of `nets`. An unknown address is
+/// only known to lie in a range that holds every address (a /0).
+pub(crate) fn in_nets(ip: Option<IpAddr>, nets: &[IpNet]) -> bool {
+    match ip {
+        Some(ip) => nets.iter().any(|n| n.contains(&ip)),
+        None => nets.iter().any(|n| n.prefix_len() == 0),
+    }
+}
+
+/// Whether a selector picks the address: an endpoint whose labels match, or (for
+/// Calico) an address inside a network set whose labels match.
+fn selected(cluster: &Cluster, sel: &Expr, network_sets: bool, addr: Addr) -> bool {
+    if let Some(id) = addr.policy_endpoint(cluster) {
+        if sel.matches(&cluster.view(id)) {
+            return true;
+        }
+    }
+    if network_sets {
+        let ip = addr.ip(cluster);
+        return (0..cluster.network_sets.len())
+            .any(|i| in_nets(ip, &cluster.network_sets[i].nets) && sel.matches(&cluster.network_set_view(i)));
+    }
+    false
+}
+
+fn peer_matches(cluster: &Cluster, p: &Peer, addr: Addr) -> bool {
+    let ip = addr.ip(cluster);
+    p.selector.as_ref().is_none_or(|s| selected(cluster, s, p.network_sets, addr))
+        && p.not_selector.as_ref().is_none_or(|s| !selected(cluster, s, p.network_sets, addr))
+        && (p.nets.is_empty() || in_nets(ip, &p.nets))
+        && !in_nets(ip, &p.not_nets)
+}

@@ -1,0 +1,590 @@
+//! Equivalence classes, selectors as bitsets, and matrices by set operations.
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use podwall_ir::Expr;
+use podwall_ir::{
+    Action, Cluster, Direction, EndpointId, LabelSource, NamedPort, Peer, PortMatch, Ports, Protocol, Rule, Scope,
+    TierDefault,
+};
+
+use crate::Bits;
+
+/// Endpoints that every rule treats alike: same namespace, labels, ports, service
+/// account, host-network flag, and the same answer to every address range in the
+/// policies.
+#[derive(Clone, Debug)]
+struct Class {
+    members: Vec<EndpointId>,
+}
+
+impl Class {
+    fn rep(&self) -> EndpointId {
+        self.members[0]
+    }
+}
+
+/// The peer side of a rule, resolved: `None` means any.
+#[derive(Clone, Debug, Default)]
+struct RuleSets {
+    source: Option<Arc<Bits>>,
+    destination: Option<Arc<Bits>>,
+}
+
+/// An index of the cluster for set-based evaluation.
+pub struct Index<'c> {
+    cluster: &'c Cluster,
+    classes: Vec<Class>,
+    class_of: Vec<usize>,
+    /// Per tier, per policy: the classes it applies to.
+    applies: Vec<Vec<Bits>>,
+    /// Per tier, per policy, per direction (0 ingress, 1 egress), per rule.
+    rules: Vec<Vec<[Vec<RuleSets>; 2]>>,
+}
+
+/// Builds selector bitsets, with caches.
+struct Resolver<'a> {
+    cluster: &'a Cluster,
+    classes: &'a [Class],
+    keys: HashMap<(Scope, String), (HashMap<String, Bits>, Bits)>,
+    namespaces: HashMap<String, Bits>,
+    exprs: HashMap<Expr, Arc<Bits>>,
+    peers: HashMap<Vec<Peer>, Arc<Bits>>,
+    net_bits: HashMap<IpNet, Bits>,
+    not_host: Bits,
+}
+
+impl Resolver<'_> {
+    fn n(&self) -> usize {
+        self.classes.len()
+    }
+
+    fn key(&mut self, scope: Scope, key: &str) -> &(HashMap<String, Bits>, Bits) {
+        let k = (scope, key.to_string());
+        if !self.keys.contains_key(&k) {
+            let n = self.n();
+            let mut values: HashMap<String, Bits> = HashMap::new();
+            let mut has = Bits::empty(n);
+            for (ci, c) in self.classes.iter().enumerate() {
+                if let Some(v) = self.cluster.view(c.rep()).label(scope, key) {
+                    has.insert(ci);
+                    values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(ci);
+                }
+            }
+            self.keys.insert(k.clone(), (values, has));
+        }
+        &self.keys[&k]
+    }
+
+    fn union_where(&mut self, scope: Scope, key: &str, pred: impl Fn(&str) -> bool) -> Bits {
+        let n = self.n();
+        let (values, _) = self.key(scope, key);
+        let mut out = Bits::empty(n);
+        for (v, b) in values {
+            if pred(v) {
+                out.or_with(b);
+            }
+        }
+        out
+    }
+
+    /// The classes whose labels match `e` (host-network classes included; callers mask).
+    fn expr(&mut self, e: &Expr) -> Arc<Bits> {
+        if let Some(b) = self.exprs.get(e) {
+            return b.clone();
+        }
+        let n = self.n();
+        let b = match e {
+            Expr::All | Expr::Global => Bits::full(n),
+            Expr::Has(l) => self.key(l.scope, &l.key).1.clone(),
+            Expr::Eq(l, v) => self.key(l.scope, &l.key).0.get(v).cloned().unwrap_or_else(|| Bits::empty(n)),
+            Expr::Ne(l, v) => self.key(l.scope, &l.key).0.get(v).cloned().unwrap_or_else(|| Bits::empty(n)).not(),
+            Expr::In(l, set) => self.union_where(l.scope, &l.key, |v| set.contains(v)),
+            Expr::NotIn(l, set) => self.union_where(l.scope, &l.key, |v| set.contains(v)).not(),
+            Expr::Contains(l, s) => self.union_where(l.scope, &l.key, |v| v.contains(s.as_str())),
+            Expr::StartsWith(l, s) => self.union_where(l.scope, &l.key, |v| v.starts_with(s.as_str())),
+            Expr::EndsWith(l, s) => self.union_where(l.scope, &l.key, |v| v.ends_with(s.as_str())),
+            Expr::InNamespace(ns) => self.namespaces.get(ns).cloned().unwrap_or_else(|| Bits::empty(n)),
+            Expr::Not(inner) => self.expr(inner).not(),
+            Expr::And(es) => {
+                let mut acc = Bits::full(n);
+                for x in es {
+                    acc.and_with(&self.expr(x));
+                }
+                acc
+            }
+            Expr::Or(es) => {
+                let mut acc = Bits::empty(n);
+                for x in es {
+                    acc.or_with(&self.expr(x));
+                }
+                acc
+            }
+        };
+        let b = Arc::new(b);
+        self.exprs.insert(e.clone(), b.clone());
+        b
+    }
+
+    fn nets(&self, nets: &[IpNet]) -> Bits {
+        let mut out = Bits::empty(self.n());
+        for net in nets {
+            if let Some(b) = self.net_bits.get(net) {
+                out.or_with(b);
+            }
+        }
+        out
+    }
+
+    /// The classes a selector picks as a peer: endpoints by labels, and (Calico) the
+    /// addresses of matching network sets.
+    fn selected(&mut self, sel: &Expr, network_sets: bool) -> Bits {
+        let mut b = (*self.expr(sel)).clone();
+        b.and_with(&self.not_host);
+        if network_sets {
+            for i in 0..self.cluster.network_sets.len() {
+                if sel.matches(&self.cluster.network_set_view(i)) {
+                    let nb = self.nets(&self.cluster.network_sets[i].nets);
+                    b.or_with(&nb);
+                }
+            }
+        }
+        b
+    }
+
+    fn peer(&mut self, p: &Peer) -> Bits {
+        let n = self.n();
+        let mut b = match &p.selector {
+            Some(s) => self.selected(s, p.network_sets),
+            None => Bits::full(n),
+        };
+        if let Some(s) = &p.not_selector {
+            b.and_not_with(&self.selected(s, p.network_sets));
+        }
+        if !p.nets.is_empty() {
+            b.and_with(&self.nets(&p.nets));
+        }
+        b.and_not_with(&self.nets(&p.not_nets));
+        b
+    }
+
+    fn peers(&mut self, peers: &[Peer]) -> Option<Arc<Bits>> {
+        if peers.is_empty() {
+            return None;
+        }
+        if let Some(b) = self.peers.get(peers) {
+            return Some(b.clone());
+        }
+        let mut acc = Bits::empty(self.n());
+        for p in peers {
+            acc.or_with(&self.peer(p));
+        }
+        let acc = Arc::new(acc);
+        self.peers.insert(peers.to_vec(), acc.clone());
+        Some(acc)
+    }
+}
+
+/// Every address range the policies and network sets mention.
+fn all_nets(cluster: &Cluster) -> Vec<IpNet> {
+    let mut nets: Vec<IpNet> = cluster.network_sets.iter().flat_map(|s| s.nets.iter().copied()).collect();
+    for (_, p) in cluster.policies.policies() {
+        for rules in [&p.ingress, &p.egress].into_iter().flatten() {
+            for r in rules {
+                for peer in r.source.peers.iter().chain(&r.destination.peers) {
+                    nets.extend(peer.nets.iter().chain(&peer.not_nets).copied());
+                }
+            }
+        }
+    }
+    nets.sort();
+    nets.dedup();
+    nets
+}
+
+/// For each address, which of `nets` contain it: one hash lookup per prefix length.
+struct NetLookup {
+    by_len: Vec<(bool, u8, HashMap<IpNet, u32>)>,
+    zero: Vec<u32>,
+}
+
+impl NetLookup {
+    fn new(nets: &[IpNet]) -> Self {
+        let mut by: HashMap<(bool, u8), HashMap<IpNet, u32>> = HashMap::new();
+        let mut zero = Vec::new();
+        for (i, n) in nets.iter().enumerate() {
+            if n.prefix_len() == 0 {
+                zero.push(i as u32);
+            }
+            by.entry((matches!(n, IpNet::V6(_)), n.prefix_len())).or_default().insert(*n, i as u32);
+        }
+        let mut by_len: Vec<_> = by.into_iter().map(|((v6, l), m)| (v6, l, m)).collect();
+        by_len.sort_by_key(|(v6, l, _)| (*v6, *l));
+        NetLookup { by_len, zero }
+    }
+
+    fn containing(&self, ip: Option<IpAddr>) -> Vec<u32> {
+        let Some(ip) = ip else { return self.zero.clone() };
+        let mut out = Vec::new();
+        for (v6, len, map) in &self.by_len {
+            if *v6 != ip.is_ipv6() {
+                continue;
+            }
+            if let Ok(net) = IpNet::new(ip, *len) {
+                if let Some(i) = map.get(&net.trunc()) {
+                    out.push(*i);
+                }
+            }
+        }
+        out.sort_unstable();
+        out
+    }
+}
+
+type ClassKey<'a> = (&'a str, &'a podwall_ir::LabelMap, &'a [NamedPort], &'a str, bool, Vec<u32>);
+
+impl<'c> Index<'c> {
+    /// Indexes the cluster: classes, policy selections, rule peer sets.
+    pub fn new(cluster: &'c Cluster) -> Self {
+        let nets = all_nets(cluster);
+        let lookup = NetLookup::new(&nets);
+        let mut classes: Vec<Class> = Vec::new();
+        let mut class_of = Vec::with_capacity(cluster.endpoints.len());
+        let mut sigs: Vec<Vec<u32>> = Vec::new();
+        let mut by_key: HashMap<ClassKey<'_>, usize> = HashMap::new();
+        for (id, ep) in cluster.endpoints.iter().enumerate() {
+            let sig = lookup.containing(ep.ip);
+            let key = (
+                ep.namespace.as_str(),
+                &ep.labels,
+                ep.ports.as_slice(),
+                ep.service_account.as_str(),
+                ep.host_network,
+                sig,
+            );
+            let next = classes.len();
+            let ci = *by_key.entry(key).or_insert(next);
+            if ci == next {
+                sigs.push(lookup.containing(ep.ip));
+                classes.push(Class { members: vec![] });
+            }
+            classes[ci].members.push(id);
+            class_of.push(ci);
+        }
+        let n = classes.len();
+        let mut net_bits: HashMap<IpNet, Bits> = HashMap::new();
+        for (ci, sig) in sigs.iter().enumerate() {
+            for &i in sig {
+                net_bits.entry(nets[i as usize]).or_insert_with(|| Bits::empty(n)).insert(ci);
+            }
+        }
+        let mut namespaces: HashMap<String, Bits> = HashMap::new();
+        let mut not_host = Bits::full(n);
+        for (ci, c) in classes.iter().enumerate() {
+            let ep = &cluster.endpoints[c.rep()];
+            namespaces.entry(ep.namespace.clone()).or_insert_with(|| Bits::empty(n)).insert(ci);
+            if ep.host_network {
+                let mut h = Bits::empty(n);
+                h.insert(ci);
+                not_host.and_not_with(&h);
+            }
+        }
+        let mut r = Resolver {
+            cluster,
+            classes: &classes,
+            keys: HashMap::new(),
+            namespaces,
+            exprs: HashMap::new(),
+            peers: HashMap::new(),
+            net_bits,
+            not_host: not_host.clone(),
+        };
+        let mut applies = Vec::new();
+        let mut rules = Vec::new();
+        for tier in cluster.policies.tiers() {
+            let mut tier_applies = Vec::new();
+            let mut tier_rules = Vec::new();
+            for p in &tier.policies {
+                let mut b = (*r.expr(&p.selector)).clone();
+                b.and_with(&not_host);
+                tier_applies.push(b);
+                let sets = |r: &mut Resolver, rs: Option<&[Rule]>| -> Vec<RuleSets> {
+                    rs.unwrap_or_default()
+                        .iter()
+                        .map(|rule| RuleSets {
+                            source: r.peers(&rule.source.peers),
+                            destination: r.peers(&rule.destination.peers),
+                        })
+                        .collect()
+                };
+                tier_rules.push([sets(&mut r, p.ingress.as_deref()), sets(&mut r, p.egress.as_deref())]);
+            }
+            applies.push(tier_applies);
+            rules.push(tier_rules);
+        }
+        drop(r);
+        Index { cluster, classes, class_of, applies, rules }
+    }
+
+    /// The number of equivalence classes.
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// The cluster this index was built from.
+    pub fn cluster(&self) -> &Cluster {
+        self.cluster
+    }
+
+    /// Destination classes whose declared ports let a port entry match (protocol, port).
+    fn port_bits(
+        &self,
+        pm: &PortMatch,
+        protocol: Protocol,
+        port: Option<u16>,
+        named: &mut HashMap<String, Bits>,
+    ) -> Option<Bits> {
+        let n = self.classes.len();
+        if pm.protocol.is_some_and(|p| p != protocol) {
+            return Some(Bits::empty(n));
+        }
+        match &pm.ports {
+            Ports::Any => None,
+            Ports::Range(lo, hi) => {
+                if port.is_some_and(|p| *lo <= p && p <= *hi) {
+                    None
+                } else {
+                    Some(Bits::empty(n))
+                }
+            }
+            Ports::Named(name) => Some(
+                named
+                    .entry(name.clone())
+                    .or_insert_with(|| {
+                        let mut b = Bits::empty(n);
+                        if let Some(port) = port {
+                            for (ci, c) in self.classes.iter().enumerate() {
+                                let ep = &self.cluster.endpoints[c.rep()];
+                                if !ep.host_network && ep.has_named_port(name, protocol, port) {
+                                    b.insert(ci);
+                                }
+                            }
+                        }
+                        b
+                    })
+                    .clone(),
+            ),
+        }
+    }
+
+    /// The destination classes a rule's port lists accept; `None`: all.
+    fn rule_port_bits(
+        &self,
+        rule: &Rule,
+        protocol: Protocol,
+        port: Option<u16>,
+        named: &mut HashMap<String, Bits>,
+    ) -> Option<Bits> {
+        let n = self.classes.len();
+        let mut acc: Option<Bits> = None;
+        if !rule.destination.ports.is_empty() {
+            let mut any = Bits::empty(n);
+            for pm in &rule.destination.ports {
+                match self.port_bits(pm, protocol, port, named) {
+                    None => {
+                        any = Bits::full(n);
+                        break;
+                    }
+                    Some(b) => any.or_with(&b),
+                }
+            }
+            acc = Some(any);
+        }
+        for pm in &rule.destination.not_ports {
+            let excluded = self.port_bits(pm, protocol, port, named).unwrap_or_else(|| Bits::full(n));
+            let mut a = acc.unwrap_or_else(|| Bits::full(n));
+            a.and_not_with(&excluded);
+            acc = Some(a);
+        }
+        acc
+    }
+
+    /// Whether a rule's packet-wide conditions (protocol, ICMP, family, source ports)
+    /// hold for a layer-4 question on (protocol, port) between IPv4 endpoints.
+    fn packet_ok(rule: &Rule, protocol: Protocol) -> bool {
+        !rule.source_ports
+            && rule.protocol.is_none_or(|p| p == protocol)
+            && rule.not_protocol != Some(protocol)
+            && rule.icmp.is_none()
+            && rule.ip_version.is_none_or(|v| v == podwall_ir::IpVersion::V4)
+    }
+
+    /// The remote classes one direction of local class `local` allows.
+    fn walk(
+        &self,
+        local: usize,
+        dir: Direction,
+        protocol: Protocol,
+        port_sets: &[Vec<[Vec<Option<Bits>>; 2]>],
+    ) -> Bits {
+        let n = self.classes.len();
+        let d = match dir {
+            Direction::Ingress => 0,
+            Direction::Egress => 1,
+        };
+        let mut undecided = Bits::full(n);
+        let mut allowed = Bits::empty(n);
+        for (ti, tier) in self.cluster.policies.tiers().iter().enumerate() {
+            let mut applied = false;
+            let mut passed = Bits::empty(n);
+            for (pi, p) in tier.policies.iter().enumerate() {
+                let Some(rules) = p.rules(dir) else { continue };
+                if !self.applies[ti][pi].contains(local) {
+                    continue;
+                }
+                applied = true;
+                for (ri, rule) in rules.iter().enumerate() {
+                    if rule.action == Action::Log || !Self::packet_ok(rule, protocol) {
+                        continue;
+                    }
+                    let sets = &self.rules[ti][pi][d][ri];
+                    let ports = &port_sets[ti][pi][d][ri];
+                    let (local_peers, remote_peers) = match dir {
+                        Direction::Ingress => (&sets.destination, &sets.source),
+                        Direction::Egress => (&sets.source, &sets.destination),
+                    };
+                    if local_peers.as_ref().is_some_and(|b| !b.contains(local)) {
+                        continue;
+                    }
+                    let mut m = undecided.clone();
+                    if let Some(b) = remote_peers {
+                        m.and_with(b);
+                    }
+                    if let Some(pb) = ports {
+                        match dir {
+                            // Ports belong to the destination: the local endpoint.
+                            Direction::Ingress if !pb.contains(local) => continue,
+                            Direction::Ingress => {}
+                            Direction::Egress => m.and_with(pb),
+                        }
+                    }
+                    match rule.action {
+                        Action::Allow => allowed.or_with(&m),
+                        Action::Pass => passed.or_with(&m),
+                        Action::Deny | Action::Log => {}
+                    }
+                    undecided.and_not_with(&m);
+                }
+            }
+            if !applied {
+                continue;
+            }
+            if tier.default_action == TierDefault::Deny {
+                undecided = Bits::empty(n);
+            }
+            undecided.or_with(&passed);
+        }
+        allowed.or_with(&undecided);
+        allowed
+    }
+
+    /// The reachability of every endpoint pair for one protocol and port (layer 4:
+    /// rules with an HTTP match count as matching).
+    pub fn matrix(&self, protocol: Protocol, port: Option<u16>) -> Matrix<'_> {
+        let n = self.classes.len();
+        let mut named = HashMap::new();
+        let port_sets: Vec<Vec<[Vec<Option<Bits>>; 2]>> = self
+            .cluster
+            .policies
+            .tiers()
+            .iter()
+            .map(|t| {
+                t.policies
+                    .iter()
+                    .map(|p| {
+                        let f = |rs: Option<&[Rule]>, named: &mut HashMap<String, Bits>| -> Vec<Option<Bits>> {
+                            rs.unwrap_or_default()
+                                .iter()
+                                .map(|r| self.rule_port_bits(r, protocol, port, named))
+                                .collect()
+                        };
+                        [f(p.ingress.as_deref(), &mut named), f(p.egress.as_deref(), &mut named)]
+                    })
+                    .collect()
+            })
+            .collect();
+        let egress: Vec<Bits> = (0..n).map(|c| self.walk(c, Direction::Egress, protocol, &port_sets)).collect();
+        let ingress: Vec<Bits> = (0..n).map(|c| self.walk(c, Direction::Ingress, protocol, &port_sets)).collect();
+        let ingress_by_source = transpose(&ingress, n);
+        let rows = egress
+            .into_iter()
+            .zip(ingress_by_source)
+            .map(|(mut e, i)| {
+                e.and_with(&i);
+                e
+            })
+            .collect();
+        Matrix { index: self, rows }
+    }
+}
+
+/// Transposes a square bit matrix given as rows.
+fn transpose(rows: &[Bits], n: usize) -> Vec<Bits> {
+    let mut out: Vec<Bits> = (0..n).map(|_| Bits::empty(n)).collect();
+    for (r, row) in rows.iter().enumerate() {
+        for c in row.iter() {
+            out[c].insert(r);
+        }
+    }
+    out
+}
+
+/// Per-endpoint counts of a matrix row and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowSummary {
+    /// How many endpoints this endpoint may open connections to.
+    pub egress_peers: usize,
+    /// How many endpoints may open connections to this endpoint.
+    pub ingress_peers: usize,
+}
+
+/// Reachability between every pair of endpoints for one protocol and port.
+pub struct Matrix<'i> {
+    index: &'i Index<'i>,
+    /// Per source class: the destination classes it reaches.
+    rows: Vec<Bits>,
+}
+
+impl Matrix<'_> {
+    /// Whether endpoint `src` may open a connection to endpoint `dst`.
+    pub fn allowed(&self, src: EndpointId, dst: EndpointId) -> bool {
+        self.rows[self.index.class_of[src]].contains(self.index.class_of[dst])
+    }
+
+    /// The endpoints `src` reaches, ascending.
+    pub fn row(&self, src: EndpointId) -> Vec<bool> {
+        let row = &self.rows[self.index.class_of[src]];
+        self.index.class_of.iter().map(|&c| row.contains(c)).collect()
+    }
+
+    /// Per endpoint, how many endpoints it reaches and is reached by.
+    pub fn summary(&self) -> Vec<RowSummary> {
+        let classes = &self.index.classes;
+        let weight: Vec<usize> = classes.iter().map(|c| c.members.len()).collect();
+        let mut out_count = vec![0usize; classes.len()];
+        let mut in_count = vec![0usize; classes.len()];
+        for (s, row) in self.rows.iter().enumerate() {
+            for d in row.iter() {
+                out_count[s] += weight[d];
+                in_count[d] += weight[s];
+            }
+        }
+        self.index
+            .class_of
+            .iter()
+            .map(|&c| RowSummary { egress_peers: out_count[c], ingress_peers: in_count[c] })
+            .collect()
+    }
+}

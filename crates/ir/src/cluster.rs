@@ -1,0 +1,270 @@
+//! The universe policies act on: namespaces, endpoints and network sets.
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use podwall_selector::{LabelSource, Scope};
+
+use crate::{NamedPort, PolicySet};
+
+/// A label map.
+pub type LabelMap = BTreeMap<String, String>;
+
+/// Where an object was read: a file (or `-` for standard input) and a 1-based line.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Source {
+    /// The file the object came from.
+    pub file: String,
+    /// The line its document starts on.
+    pub line: usize,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// A namespace and its labels (which always include `kubernetes.io/metadata.name`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Namespace {
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: LabelMap,
+    /// Whether the input declared it (rather than only referring to it).
+    pub declared: bool,
+}
+
+/// What an endpoint stands for.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EndpointKind {
+    /// A Pod object.
+    Pod,
+    /// The pod template of a workload (Deployment, StatefulSet, ...): any pod it would create.
+    Template(String),
+}
+
+/// Index of an endpoint in [`Cluster::endpoints`].
+pub type EndpointId = usize;
+
+/// Something policies apply to: a pod, or a workload's pod template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `NS/NAME` for pods, `NS/KIND/NAME` for templates.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its own labels.
+    pub labels: LabelMap,
+    /// Its address (`status.podIP`); templates have none.
+    pub ip: Option<IpAddr>,
+    /// Its declared container ports.
+    pub ports: Vec<NamedPort>,
+    /// Its service account name.
+    pub service_account: String,
+    /// A host-network pod: it has its node's address and is not a policy endpoint —
+    /// no policy applies to it and no selector matches it; only address rules see it.
+    pub host_network: bool,
+    /// Pod or template.
+    pub kind: EndpointKind,
+    /// Where it was read.
+    pub source: Option<Source>,
+}
+
+impl Endpoint {
+    /// Whether the endpoint declares a port with this name, protocol and number.
+    pub fn has_named_port(&self, name: &str, protocol: crate::Protocol, port: u16) -> bool {
+        self.ports.iter().any(|p| p.name.as_deref() == Some(name) && p.protocol == protocol && p.port == port)
+    }
+}
+
+/// A Calico NetworkSet or GlobalNetworkSet: labels and address ranges that selectors can pick.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkSet {
+    /// `NS/NAME` for a NetworkSet, `NAME` for a GlobalNetworkSet.
+    pub name: String,
+    /// Its namespace; `None` for a GlobalNetworkSet.
+    pub namespace: Option<String>,
+    /// Its labels.
+    pub labels: LabelMap,
+    /// Its address ranges.
+    pub nets: Vec<IpNet>,
+}
+
+/// A service account and its labels (known only when ServiceAccount objects are given).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceAccount {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: LabelMap,
+}
+
+/// A node and its addresses (AdminNetworkPolicy `nodes` peers, host-network pods).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: LabelMap,
+    /// `status.addresses` that parse as IPs.
+    pub addresses: Vec<IpAddr>,
+}
+
+/// A problem in the input that does not stop the analysis: a feature podwall does not
+/// model, an object kind it skips. Never silent: the CLI prints every warning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// Where the object was read, when known.
+    pub source: Option<Source>,
+    /// The object, e.g. `GlobalNetworkPolicy deny-all`.
+    pub object: String,
+    /// What podwall does not do with it.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(s) => write!(f, "{s}: {}: {}", self.object, self.message),
+            None => write!(f, "{}: {}", self.object, self.message),
+        }
+    }
+}
+
+/// The whole input, compiled: the universe and the policies over it.
+#[derive(Clone, Debug, Default)]
+pub struct Cluster {
+    /// Namespaces by name.
+    pub namespaces: BTreeMap<String, Namespace>,
+    /// Endpoints, sorted by name.
+    pub endpoints: Vec<Endpoint>,
+    /// Calico network sets.
+    pub network_sets: Vec<NetworkSet>,
+    /// Service accounts by (namespace, name).
+    pub service_accounts: BTreeMap<(String, String), ServiceAccount>,
+    /// Nodes by name.
+    pub nodes: BTreeMap<String, Node>,
+    /// Every policy, in tiers.
+    pub policies: PolicySet,
+    /// What the compiler noticed and did not model.
+    pub warnings: Vec<Warning>,
+}
+
+impl Cluster {
+    /// The endpoint named `name` (`NS/NAME` or `NS/KIND/NAME`).
+    pub fn endpoint(&self, name: &str) -> Option<EndpointId> {
+        self.endpoints.binary_search_by(|e| e.name.as_str().cmp(name)).ok()
+    }
+
+    /// The (non-host-network) endpoint whose address is `ip`, if any.
+    pub fn endpoint_by_ip(&self, ip: IpAddr) -> Option<EndpointId> {
+        self.endpoints.iter().position(|e| e.ip == Some(ip) && !e.host_network)
+    }
+
+    /// The label view selectors read for endpoint `id`.
+    pub fn view(&self, id: EndpointId) -> EndpointView<'_> {
+        let ep = &self.endpoints[id];
+        EndpointView {
+            endpoint: ep,
+            namespace: self.namespaces.get(&ep.namespace),
+            service_account: self.service_accounts.get(&(ep.namespace.clone(), ep.service_account.clone())),
+        }
+    }
+
+    /// The label view selectors read for network set `idx`.
+    pub fn network_set_view(&self, idx: usize) -> NetworkSetView<'_> {
+        let set = &self.network_sets[idx];
+        NetworkSetView { set, namespace: set.namespace.as_ref().and_then(|n| self.namespaces.get(n)) }
+    }
+}
+
+const CALICO_NS: &str = "projectcalico.org/namespace";
+const CALICO_ORCH: &str = "projectcalico.org/orchestrator";
+const CALICO_SA: &str = "projectcalico.org/serviceaccount";
+const CALICO_NAME: &str = "projectcalico.org/name";
+
+/// An endpoint with its namespace and service account, as selectors see it.
+pub struct EndpointView<'a> {
+    /// The endpoint.
+    pub endpoint: &'a Endpoint,
+    /// Its namespace, if known.
+    pub namespace: Option<&'a Namespace>,
+    /// Its service account, if a ServiceAccount object was given.
+    pub service_account: Option<&'a ServiceAccount>,
+}
+
+impl LabelSource for EndpointView<'_> {
+    fn label(&self, scope: Scope, key: &str) -> Option<&str> {
+        let ep = self.endpoint;
+        match scope {
+            Scope::Pod => ep.labels.get(key).map(String::as_str),
+            Scope::Namespace => self.namespace.and_then(|n| n.labels.get(key)).map(String::as_str),
+            Scope::ServiceAccount => self.service_account.and_then(|s| s.labels.get(key)).map(String::as_str),
+            Scope::Calico => match key {
+                CALICO_NS => Some(ep.namespace.as_str()),
+                CALICO_ORCH => Some("k8s"),
+                CALICO_SA => (ep.service_account.len() < 63).then_some(ep.service_account.as_str()),
+                _ => {
+                    if let Some(k) = key.strip_prefix("pcns.") {
+                        if k == CALICO_NAME {
+                            return Some(ep.namespace.as_str());
+                        }
+                        return self.label(Scope::Namespace, k);
+                    }
+                    if let Some(k) = key.strip_prefix("pcsa.") {
+                        let sa = self.service_account?;
+                        if k == CALICO_NAME {
+                            return Some(sa.name.as_str());
+                        }
+                        return sa.labels.get(k).map(String::as_str);
+                    }
+                    ep.labels.get(key).map(String::as_str)
+                }
+            },
+        }
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        Some(self.endpoint.namespace.as_str())
+    }
+}
+
+/// A network set with its namespace, as selectors see it.
+pub struct NetworkSetView<'a> {
+    /// The set.
+    pub set: &'a NetworkSet,
+    /// Its namespace, for a namespaced NetworkSet.
+    pub namespace: Option<&'a Namespace>,
+}
+
+impl LabelSource for NetworkSetView<'_> {
+    fn label(&self, scope: Scope, key: &str) -> Option<&str> {
+        let set = self.set;
+        match scope {
+            Scope::Pod => set.labels.get(key).map(String::as_str),
+            Scope::Namespace => self.namespace.and_then(|n| n.labels.get(key)).map(String::as_str),
+            Scope::ServiceAccount => None,
+            Scope::Calico => match key {
+                CALICO_NS => set.namespace.as_deref(),
+                _ => {
+                    if let Some(k) = key.strip_prefix("pcns.") {
+                        if k == CALICO_NAME {
+                            return set.namespace.as_deref();
+                        }
+                        return self.label(Scope::Namespace, k);
+                    }
+                    set.labels.get(key).map(String::as_str)
+                }
+            },
+        }
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        self.set.namespace.as_deref()
+    }
+}

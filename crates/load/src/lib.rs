@@ -1,0 +1,19 @@
+//! Reading manifests.
+//!
+//! [`load_paths`] takes files, folders (read recursively: `.yaml`, `.yml`, `.json`) and
+//! `-` for standard input. A file holds YAML documents separated by `---` lines, or
+//! JSON values; `kind: List` (and `*List`) objects, as `kubectl get -o yaml|json`
+//! prints them, are opened into their items. Each object becomes an [`Object`] with
+//! its [`Source`] and a typed [`Resource`]; kinds podwall does not read are counted in
+//! [`Input::skipped`]. Objects of a kind podwall reads that do not parse are errors:
+//! nothing is silently dropped.
+#![forbid(unsafe_code)]
+
+mod error;
+mod object;
+mod read;
+
+pub use error::InputError;
+pub use object::{Object, Resource, Workload};
+pub use podwall_ir::Source;
+pub use read::{load_paths, load_str, load_values, Input};

@@ -1,0 +1,143 @@
+//! Typed objects.
+use k8s_openapi::api::apps::v1 as apps;
+use k8s_openapi::api::batch::v1 as batch;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::networking::v1 as net;
+use serde::de::DeserializeOwned;
+
+use crate::InputError;
+use podwall_ir::Source;
+
+/// A workload's pod template.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Workload {
+    /// `Deployment`, `StatefulSet`, ...
+    pub kind: String,
+    /// The template its pods are made from.
+    pub template: core::PodTemplateSpec,
+}
+
+/// An object podwall reads, typed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resource {
+    /// v1 Namespace.
+    Namespace(Box<core::Namespace>),
+    /// v1 Pod.
+    Pod(Box<core::Pod>),
+    /// A workload's pod template.
+    Workload(Box<Workload>),
+    /// networking.k8s.io/v1 NetworkPolicy.
+    NetworkPolicy(Box<net::NetworkPolicy>),
+    /// v1 Node.
+    Node(Box<core::Node>),
+    /// v1 ServiceAccount.
+    ServiceAccount(Box<core::ServiceAccount>),
+}
+
+/// One object of the input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    /// Where it was read.
+    pub source: Source,
+    /// Its `apiVersion`.
+    pub api_version: String,
+    /// Its `kind`.
+    pub kind: String,
+    /// Its namespace (`default` for namespaced kinds that give none; `None` for cluster-scoped kinds).
+    pub namespace: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// The typed object.
+    pub resource: Resource,
+}
+
+impl Object {
+    /// `Kind ns/name` or `Kind name`, for messages.
+    pub fn display(&self) -> String {
+        display(&self.kind, self.namespace.as_deref(), &self.name)
+    }
+}
+
+pub(crate) fn display(kind: &str, ns: Option<&str>, name: &str) -> String {
+    match ns {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+fn typed<T: DeserializeOwned>(value: serde_json::Value, source: &Source, object: &str) -> Result<T, InputError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { None } else { Some(path) };
+        InputError {
+            location: source.clone(),
+            object: Some(object.to_string()),
+            field,
+            message: e.into_inner().to_string(),
+        }
+    })
+}
+
+fn template<T: DeserializeOwned>(
+    value: serde_json::Value,
+    source: &Source,
+    object: &str,
+    get: impl FnOnce(T) -> Option<core::PodTemplateSpec>,
+) -> Result<core::PodTemplateSpec, InputError> {
+    let obj: T = typed(value, source, object)?;
+    get(obj).ok_or_else(|| InputError::field(source, object, "spec.template", "the workload has no pod template"))
+}
+
+/// Whether podwall reads objects of this API group and kind.
+pub(crate) fn is_known(group: &str, kind: &str) -> bool {
+    matches!(
+        (group, kind),
+        ("", "Namespace" | "Pod" | "Node" | "ServiceAccount" | "ReplicationController")
+            | ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+            | ("batch", "Job" | "CronJob")
+            | ("networking.k8s.io", "NetworkPolicy")
+    )
+}
+
+/// Types a known object. `group` is the API group of `apiVersion` (empty for core).
+pub(crate) fn resource(
+    group: &str,
+    kind: &str,
+    value: serde_json::Value,
+    source: &Source,
+    object: &str,
+) -> Result<Resource, InputError> {
+    let workload = |template| Ok(Resource::Workload(Box::new(Workload { kind: kind.to_string(), template })));
+    match (group, kind) {
+        ("", "Namespace") => Ok(Resource::Namespace(typed(value, source, object)?)),
+        ("", "Pod") => Ok(Resource::Pod(typed(value, source, object)?)),
+        ("", "Node") => Ok(Resource::Node(typed(value, source, object)?)),
+        ("", "ServiceAccount") => Ok(Resource::ServiceAccount(typed(value, source, object)?)),
+        ("networking.k8s.io", "NetworkPolicy") => Ok(Resource::NetworkPolicy(typed(value, source, object)?)),
+        ("apps", "Deployment") => {
+            workload(template(value, source, object, |d: apps::Deployment| d.spec.map(|s| s.template))?)
+        }
+        ("apps", "ReplicaSet") => {
+            workload(template(value, source, object, |d: apps::ReplicaSet| d.spec.and_then(|s| s.template))?)
+        }
+        ("apps", "StatefulSet") => {
+            workload(template(value, source, object, |d: apps::StatefulSet| d.spec.map(|s| s.template))?)
+        }
+        ("apps", "DaemonSet") => {
+            workload(template(value, source, object, |d: apps::DaemonSet| d.spec.map(|s| s.template))?)
+        }
+        ("batch", "Job") => workload(template(value, source, object, |d: batch::Job| d.spec.map(|s| s.template))?),
+        ("batch", "CronJob") => workload(template(value, source, object, |d: batch::CronJob| {
+            d.spec.and_then(|s| s.job_template.spec).map(|s| s.template)
+        })?),
+        ("", "ReplicationController") => {
+            workload(template(value, source, object, |d: core::ReplicationController| d.spec.and_then(|s| s.template))?)
+        }
+        _ => Err(InputError::at(source.clone(), format!("internal: no reader for {group}/{kind}"))),
+    }
+}
+
+/// Whether objects of this kind live in a namespace.
+pub(crate) fn is_namespaced(kind: &str) -> bool {
+    !matches!(kind, "Namespace" | "Node")
+}

@@ -1,0 +1,301 @@
+//! Files, documents, lists.
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::object::{display, is_known, is_namespaced, resource};
+use crate::{InputError, Object};
+use podwall_ir::Source;
+
+/// Everything read from the input.
+#[derive(Clone, Debug, Default)]
+pub struct Input {
+    /// The objects podwall reads, in input order.
+    pub objects: Vec<Object>,
+    /// Objects of other kinds, passed over: `apiVersion/kind` → where each was.
+    pub skipped: BTreeMap<String, Vec<Source>>,
+    /// The files read.
+    pub files: Vec<String>,
+}
+
+impl Input {
+    /// How many objects were passed over.
+    pub fn skipped_count(&self) -> usize {
+        self.skipped.values().map(Vec::len).sum()
+    }
+
+    fn add_value(&mut self, value: Value, source: &Source) -> Result<(), InputError> {
+        let Value::Object(map) = &value else {
+            if value.is_null() {
+                return Ok(());
+            }
+            return Err(InputError::at(
+                source.clone(),
+                "expected a Kubernetes object (a mapping with apiVersion and kind)",
+            ));
+        };
+        let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+        if kind.is_empty() || api_version.is_empty() {
+            return Err(InputError::at(source.clone(), "object has no `kind` or no `apiVersion`"));
+        }
+        if kind.ends_with("List") {
+            if let Some(items) = map.get("items") {
+                if !items.is_array() {
+                    return Err(InputError::at(source.clone(), format!("{kind}: `items` is not a list")));
+                }
+                let items = match value {
+                    Value::Object(mut map) => map.remove("items"),
+                    _ => None,
+                };
+                for item in items
+                    .and_then(|v| match v {
+                        Value::Array(a) => Some(a),
+                        _ => None,
+                    })
+                    .unwrap_or_default()
+                {
+                    self.add_value(item, source)?;
+                }
+                return Ok(());
+            }
+        }
+        let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+        if !is_known(group, &kind) {
+            self.skipped.entry(format!("{api_version}/{kind}")).or_default().push(source.clone());
+            return Ok(());
+        }
+        let meta = map.get("metadata");
+        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
+        let namespace = is_namespaced(&kind).then(|| {
+            meta.and_then(|m| m.get("namespace"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("default")
+                .to_string()
+        });
+        let object = display(&kind, namespace.as_deref(), &name);
+        if name.is_empty() {
+            return Err(InputError::field(source, &object, "metadata.name", "missing name"));
+        }
+        let resource = resource(group, &kind, value, source, &object)?;
+        self.objects.push(Object { source: source.clone(), api_version, kind, namespace, name, resource });
+        Ok(())
+    }
+
+    fn add_text(&mut self, file: &str, text: &str) -> Result<(), InputError> {
+        self.files.push(file.to_string());
+        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        if trimmed.starts_with('{') || trimmed.starts_with('[') {
+            return self.add_json(file, text);
+        }
+        for (line, doc) in split_documents(text) {
+            let source = Source { file: file.to_string(), line };
+            let value: Value = serde_yaml_ng::from_str(doc).map_err(|e| {
+                let (l, msg) = match e.location() {
+                    Some(loc) => (line + loc.line() - 1, format!("invalid YAML (column {}): {e}", loc.column())),
+                    None => (line, format!("invalid YAML: {e}")),
+                };
+                InputError::at(Source { file: file.to_string(), line: l }, msg)
+            })?;
+            match value {
+                Value::Array(items) => {
+                    for item in items {
+                        self.add_value(item, &source)?;
+                    }
+                }
+                other => self.add_value(other, &source)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn add_json(&mut self, file: &str, text: &str) -> Result<(), InputError> {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        loop {
+            let offset = stream.byte_offset();
+            let line = 1 + text[..offset].bytes().filter(|b| *b == b'\n').count();
+            let next = stream.next();
+            let Some(value) = next else { return Ok(()) };
+            let value = value.map_err(|e| {
+                InputError::at(
+                    Source { file: file.to_string(), line: e.line() },
+                    format!("invalid JSON (column {}): {e}", e.column()),
+                )
+            })?;
+            // Point at the line where the value starts, skipping leading whitespace.
+            let skipped = text[offset..].len() - text[offset..].trim_start().len();
+            let line = line + text[offset..offset + skipped].bytes().filter(|b| *b == b'\n').count();
+            let source = Source { file: file.to_string(), line };
+            match value {
+                Value::Array(items) => {
+                    for item in items {
+                        self.add_value(item, &source)?;
+                    }
+                }
+                other => self.add_value(other, &source)?,
+            }
+        }
+    }
+}
+
+/// Splits YAML text into documents at `---` lines, as kubectl does, giving each
+/// document's first line number (1-based). Documents that hold nothing are dropped.
+fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut docs = Vec::new();
+    let mut start = 0usize; // byte offset of the current document
+    let mut start_line = 1usize;
+    let mut offset = 0usize;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end();
+        let is_sep = bare == "---" || bare.starts_with("--- ") || bare == "...";
+        if is_sep {
+            docs.push((start_line, &text[start..offset]));
+            // Content after `--- ` on the same line belongs to the next document.
+            start = if bare.starts_with("--- ") { offset + 4 } else { offset + line.len() };
+            start_line = if bare.starts_with("--- ") { i + 1 } else { i + 2 };
+        }
+        offset += line.len();
+    }
+    docs.push((start_line, &text[start..]));
+    docs.into_iter()
+        .filter(|(_, d)| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')))
+        .map(|(line, d)| {
+            // Report the first line with content, not the separator's blank lines.
+            let lead = d.lines().take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#')).count();
+            (line + lead, d)
+        })
+        .collect()
+}
+
+/// Reads manifests from `text`, reported as coming from `file`.
+pub fn load_str(file: &str, text: &str) -> Result<Input, InputError> {
+    let mut input = Input::default();
+    input.add_text(file, text)?;
+    Ok(input)
+}
+
+/// Reads already-parsed objects (generated clusters, tests), reported as coming from `file`.
+pub fn load_values(file: &str, values: Vec<Value>) -> Result<Input, InputError> {
+    let mut input = Input::default();
+    input.files.push(file.to_string());
+    for (i, v) in values.into_iter().enumerate() {
+        input.add_value(v, &Source { file: file.to_string(), line: i + 1 })?;
+    }
+    Ok(input)
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+}
+
+fn collect_files(path: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), InputError> {
+    let io_err =
+        |e: std::io::Error| InputError::at(Source { file: path.display().to_string(), line: 0 }, e.to_string());
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if meta.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .map_err(io_err)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(io_err)?;
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                collect_files(&p, out)?;
+            } else if is_manifest(&p) {
+                out.push(p);
+            }
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+/// Reads every path: a file, a folder (recursively, `.yaml`/`.yml`/`.json`), or `-` for
+/// standard input.
+pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
+    let mut input = Input::default();
+    for p in paths {
+        let p = p.as_ref();
+        if p == Path::new("-") {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| InputError::at(Source { file: "-".into(), line: 0 }, e.to_string()))?;
+            input.add_text("-", &text)?;
+            continue;
+        }
+        let mut files = Vec::new();
+        collect_files(p, &mut files)?;
+        for f in files {
+            let name = f.display().to_string();
+            let text = std::fs::read_to_string(&f)
+                .map_err(|e| InputError::at(Source { file: name.clone(), line: 0 }, e.to_string()))?;
+            input.add_text(&name, &text)?;
+        }
+    }
+    Ok(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Resource;
+
+    #[test]
+    fn documents_split_at_separator_lines_with_their_line_numbers() {
+        let text = "a: 1\n---\n# c\nb: 2\n--- \n\n---\nc: 3\n";
+        let docs = split_documents(text);
+        let lines: Vec<usize> = docs.iter().map(|d| d.0).collect();
+        assert_eq!(lines, [1, 4, 8]);
+    }
+
+    #[test]
+    fn list_items_become_objects_and_unknown_kinds_are_counted() {
+        let text = r#"
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: a}
+- apiVersion: v1
+  kind: Service
+  metadata: {name: s}
+"#;
+        let input = load_str("t.yaml", text).expect("loads");
+        assert_eq!(input.objects.len(), 1);
+        assert_eq!(input.objects[0].namespace.as_deref(), Some("default"));
+        assert!(matches!(input.objects[0].resource, Resource::Pod(_)));
+        assert_eq!(input.skipped_count(), 1);
+    }
+
+    #[test]
+    fn json_stream_is_read() {
+        let text = "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"x\"}}\n{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"y\"}}";
+        let input = load_str("t.json", text).expect("loads");
+        assert_eq!(input.objects.len(), 2);
+        assert_eq!(input.objects[1].source.line, 2);
+    }
+
+    #[test]
+    fn malformed_yaml_names_file_and_line() {
+        let text =
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: [\n";
+        let err = load_str("bad.yaml", text).expect_err("must fail");
+        assert_eq!(err.location.file, "bad.yaml");
+        assert!(err.location.line >= 5, "{err}");
+    }
+
+    #[test]
+    fn wrongly_typed_field_names_the_field_path() {
+        let text = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: n}\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: [1]\n";
+        let err = load_str("np.yaml", text).expect_err("must fail");
+        assert_eq!(err.object.as_deref(), Some("NetworkPolicy n/p"));
+        assert_eq!(err.field.as_deref(), Some("spec.ingress[0].ports[0].port"), "{err}");
+    }
+}
