@@ -2,6 +2,7 @@
 //! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod check;
 mod explain;
 mod input;
@@ -48,6 +49,8 @@ enum Command {
     Check(check::Args),
     /// What isolates a pod, and what it may send and receive.
     Explain(explain::Args),
+    /// Generate synthetic clusters and measure the engine on them.
+    Bench(bench::Args),
 }
 
 /// An error that ends the command with exit code 2.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Matrix(a) => matrix::run(a),
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(code) => code,

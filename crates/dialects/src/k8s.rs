@@ -214,25 +214,24 @@ pub fn compile(obj: &Object, np: &NetworkPolicy) -> Result<podwall_ir::Policy, I
             ));
         }
     }
-    let ingress = if types.iter().any(|t| t == "Ingress") {
-        let rules =
-            spec.ingress.iter().flatten().enumerate().map(|(i, r)| {
-                rule(&cx, r.from.as_ref(), r.ports.as_ref(), &format!("spec.ingress[{i}]"), "from", i, true)
-            });
-        Some(rules.collect::<Result<Vec<_>, _>>()?)
-    } else {
-        None
-    };
-    let egress =
-        if types.iter().any(|t| t == "Egress") {
-            let rules =
-                spec.egress.iter().flatten().enumerate().map(|(i, r)| {
-                    rule(&cx, r.to.as_ref(), r.ports.as_ref(), &format!("spec.egress[{i}]"), "to", i, false)
-                });
-            Some(rules.collect::<Result<Vec<_>, _>>()?)
-        } else {
-            None
-        };
+    // Rules of a direction the policy is not typed for are ignored, but still validated,
+    // as the API server validates them.
+    let ingress = spec
+        .ingress
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, r)| rule(&cx, r.from.as_ref(), r.ports.as_ref(), &format!("spec.ingress[{i}]"), "from", i, true))
+        .collect::<Result<Vec<_>, _>>()?;
+    let egress = spec
+        .egress
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, r)| rule(&cx, r.to.as_ref(), r.ports.as_ref(), &format!("spec.egress[{i}]"), "to", i, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ingress = types.iter().any(|t| t == "Ingress").then_some(ingress);
+    let egress = types.iter().any(|t| t == "Egress").then_some(egress);
     Ok(podwall_ir::Policy {
         kind: PolicyKind::NetworkPolicy,
         namespace: Some(namespace.clone()),

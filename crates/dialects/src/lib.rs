@@ -1,34 +1,63 @@
 //! From typed objects to the tiered intermediate form.
 //!
 //! [`compile`] builds the universe (namespaces, endpoints from Pods and workload
-//! templates, nodes, service accounts) and translates every policy object into
-//! [`podwall_ir::Policy`]s placed in [`podwall_ir::Tier`]s. Each dialect has one module
-//! and is the only place that dialect is interpreted. Semantic errors (an invalid CIDR,
-//! an unknown protocol, a bad operator) are [`InputError`]s naming the file, the
+//! templates, nodes, service accounts, network sets) and translates every policy object
+//! into [`podwall_ir::Policy`]s placed in [`podwall_ir::Tier`]s. Each dialect has one
+//! module and is the only place that dialect is interpreted. Semantic errors (an invalid
+//! CIDR, an unknown protocol, a bad operator) are [`InputError`]s naming the file, the
 //! object and the field.
 #![forbid(unsafe_code)]
 
+mod anp;
+mod calico;
 mod k8s;
 mod labels;
 mod universe;
 
+use std::collections::BTreeMap;
+
 use podwall_ir::{Cluster, PolicySet, Tier, TierDefault, DEFAULT_TIER, DEFAULT_TIER_ORDER};
-use podwall_load::{Input, InputError};
+use podwall_load::{Input, InputError, Resource};
 
 /// Compiles the input into a [`Cluster`].
 pub fn compile(input: &Input) -> Result<Cluster, InputError> {
     let mut cluster = universe::build(input)?;
-    let mut default_tier = Tier {
-        name: DEFAULT_TIER.into(),
-        order: Some(DEFAULT_TIER_ORDER),
-        default_action: TierDefault::Deny,
-        policies: vec![],
-    };
+    let mut tiers: BTreeMap<String, Tier> = BTreeMap::new();
+    tiers.insert(
+        DEFAULT_TIER.into(),
+        Tier {
+            name: DEFAULT_TIER.into(),
+            order: Some(DEFAULT_TIER_ORDER),
+            default_action: TierDefault::Deny,
+            policies: vec![],
+        },
+    );
+    calico::tiers(input, &mut tiers)?;
+    anp::tiers(input, &mut tiers, &mut cluster)?;
+    calico::network_sets(input, &mut cluster)?;
     for obj in &input.objects {
-        if let podwall_load::Resource::NetworkPolicy(np) = &obj.resource {
-            default_tier.policies.push(k8s::compile(obj, np)?);
+        match &obj.resource {
+            Resource::NetworkPolicy(np) => {
+                let p = k8s::compile(obj, np)?;
+                if let Some(t) = tiers.get_mut(DEFAULT_TIER) {
+                    t.policies.push(p);
+                }
+            }
+            Resource::CalicoPolicy { global, staged, policy } => {
+                if let Some((tier, p)) = calico::compile(obj, *global, *staged, policy, &tiers, &mut cluster)? {
+                    if let Some(t) = tiers.get_mut(&tier) {
+                        t.policies.push(p);
+                    }
+                }
+            }
+            Resource::StagedKubernetesNetworkPolicy => cluster.warnings.push(podwall_ir::Warning {
+                source: Some(obj.source.clone()),
+                object: obj.display(),
+                message: "staged policies are not enforced; podwall reports what is enforced".into(),
+            }),
+            _ => {}
         }
     }
-    cluster.policies = PolicySet::new(vec![default_tier]);
+    cluster.policies = PolicySet::new(tiers.into_values().collect());
     Ok(cluster)
 }

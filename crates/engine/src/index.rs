@@ -34,8 +34,8 @@ struct RuleSets {
 }
 
 /// An index of the cluster for set-based evaluation.
-pub struct Index<'c> {
-    cluster: &'c Cluster,
+pub struct Index {
+    cluster: Arc<Cluster>,
     classes: Vec<Class>,
     class_of: Vec<usize>,
     /// Per tier, per policy: the classes it applies to.
@@ -245,9 +245,15 @@ impl NetLookup {
 
 type ClassKey<'a> = (&'a str, &'a podwall_ir::LabelMap, &'a [NamedPort], &'a str, bool, Vec<u32>);
 
-impl<'c> Index<'c> {
+impl Index {
+    /// Indexes a copy of the cluster (see [`Index::build`] to share one).
+    pub fn new(cluster: &Cluster) -> Self {
+        Self::build(Arc::new(cluster.clone()))
+    }
+
     /// Indexes the cluster: classes, policy selections, rule peer sets.
-    pub fn new(cluster: &'c Cluster) -> Self {
+    pub fn build(shared: Arc<Cluster>) -> Self {
+        let cluster: &Cluster = &shared;
         let nets = all_nets(cluster);
         let lookup = NetLookup::new(&nets);
         let mut classes: Vec<Class> = Vec::new();
@@ -325,7 +331,7 @@ impl<'c> Index<'c> {
             rules.push(tier_rules);
         }
         drop(r);
-        Index { cluster, classes, class_of, applies, rules }
+        Index { cluster: shared.clone(), classes, class_of, applies, rules }
     }
 
     /// The number of equivalence classes.
@@ -335,7 +341,7 @@ impl<'c> Index<'c> {
 
     /// The cluster this index was built from.
     pub fn cluster(&self) -> &Cluster {
-        self.cluster
+        &self.cluster
     }
 
     /// Destination classes whose declared ports let a port entry match (protocol, port).
@@ -490,13 +496,87 @@ impl<'c> Index<'c> {
         allowed
     }
 
+    /// One direction for one pair of classes, walking only the rules with bitset lookups.
+    fn decide(&self, local: usize, remote: usize, dir: Direction, pkt: &crate::Packet) -> bool {
+        let cluster: &Cluster = &self.cluster;
+        let d = match dir {
+            Direction::Ingress => 0,
+            Direction::Egress => 1,
+        };
+        for (ti, tier) in cluster.policies.tiers().iter().enumerate() {
+            let mut applied = false;
+            let mut passed = false;
+            'policies: for (pi, p) in tier.policies.iter().enumerate() {
+                let Some(rules) = p.rules(dir) else { continue };
+                if !self.applies[ti][pi].contains(local) {
+                    continue;
+                }
+                applied = true;
+                for (ri, rule) in rules.iter().enumerate() {
+                    if rule.action == Action::Log || !Self::packet_ok(rule, pkt.protocol) {
+                        continue;
+                    }
+                    let sets = &self.rules[ti][pi][d][ri];
+                    let (src, dst) = match dir {
+                        Direction::Ingress => (remote, local),
+                        Direction::Egress => (local, remote),
+                    };
+                    if sets.source.as_ref().is_some_and(|b| !b.contains(src))
+                        || sets.destination.as_ref().is_some_and(|b| !b.contains(dst))
+                    {
+                        continue;
+                    }
+                    let ports = &rule.destination;
+                    if !ports.ports.is_empty()
+                        && !ports.ports.iter().any(|pm| crate::eval::port_matches(cluster, pm, pkt))
+                    {
+                        continue;
+                    }
+                    if ports.not_ports.iter().any(|pm| crate::eval::port_matches(cluster, pm, pkt)) {
+                        continue;
+                    }
+                    match rule.action {
+                        Action::Allow => return true,
+                        Action::Deny => return false,
+                        Action::Pass => {
+                            passed = true;
+                            break 'policies;
+                        }
+                        Action::Log => {}
+                    }
+                }
+            }
+            if applied && !passed && tier.default_action == TierDefault::Deny {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether endpoint `src` may open a connection to endpoint `dst` on (protocol, port),
+    /// at layer 4, from the index (no selector is evaluated).
+    pub fn query(&self, src: EndpointId, dst: EndpointId, protocol: Protocol, port: Option<u16>) -> bool {
+        let pkt = crate::Packet {
+            src: crate::Addr::Endpoint(src),
+            dst: crate::Addr::Endpoint(dst),
+            protocol,
+            port,
+            icmp: None,
+            http: None,
+        };
+        let (s, d) = (self.class_of[src], self.class_of[dst]);
+        let host = |id: EndpointId| self.cluster.endpoints[id].host_network;
+        (host(src) || self.decide(s, d, Direction::Egress, &pkt))
+            && (host(dst) || self.decide(d, s, Direction::Ingress, &pkt))
+    }
+
     /// The reachability of every endpoint pair for one protocol and port (layer 4:
     /// rules with an HTTP match count as matching).
     pub fn matrix(&self, protocol: Protocol, port: Option<u16>) -> Matrix<'_> {
+        let cluster: &Cluster = &self.cluster;
         let n = self.classes.len();
         let mut named = HashMap::new();
-        let port_sets: Vec<Vec<[Vec<Option<Bits>>; 2]>> = self
-            .cluster
+        let port_sets: Vec<Vec<[Vec<Option<Bits>>; 2]>> = cluster
             .policies
             .tiers()
             .iter()
@@ -552,7 +632,7 @@ pub struct RowSummary {
 
 /// Reachability between every pair of endpoints for one protocol and port.
 pub struct Matrix<'i> {
-    index: &'i Index<'i>,
+    index: &'i Index,
     /// Per source class: the destination classes it reaches.
     rows: Vec<Bits>,
 }

@@ -1,4 +1,4 @@
-//! The set-based matrix equals the pair-by-pair reference evaluator on generated
+//! The set-based matrix and the indexed pair query equal the pair-by-pair reference evaluator on generated
 //! clusters (the reference walks tiers per connection and evaluates selectors on
 //! labels; the matrix uses equivalence classes and bitsets).
 use std::collections::BTreeSet;
@@ -33,6 +33,7 @@ fn compare(c: &Cluster, what: &str) -> usize {
                     c.endpoints[d].name,
                     m.allowed(s, d)
                 );
+                assert_eq!(index.query(s, d, proto, Some(port)), want, "{what}: indexed pair query disagrees");
                 checked += 1;
             }
         }

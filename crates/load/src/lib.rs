@@ -9,6 +9,8 @@
 //! nothing is silently dropped.
 #![forbid(unsafe_code)]
 
+pub mod anp;
+pub mod calico;
 mod error;
 mod object;
 mod read;

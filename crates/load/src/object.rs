@@ -32,6 +32,17 @@ pub enum Resource {
     Node(Box<core::Node>),
     /// v1 ServiceAccount.
     ServiceAccount(Box<core::ServiceAccount>),
+    /// Calico Tier.
+    CalicoTier(Box<crate::calico::Tier>),
+    /// Calico NetworkPolicy (`global: false`) or GlobalNetworkPolicy (`global: true`);
+    /// `staged` for the Staged variants, which are recognised but not enforced.
+    CalicoPolicy { global: bool, staged: bool, policy: Box<crate::calico::Policy> },
+    /// Calico NetworkSet (`global: false`) or GlobalNetworkSet.
+    CalicoNetworkSet { global: bool, set: Box<crate::calico::NetworkSet> },
+    /// A StagedKubernetesNetworkPolicy: recognised, not enforced.
+    StagedKubernetesNetworkPolicy,
+    /// AdminNetworkPolicy (`baseline: false`) or BaselineAdminNetworkPolicy.
+    AdminPolicy { baseline: bool, policy: Box<crate::anp::Policy> },
 }
 
 /// One object of the input.
@@ -96,6 +107,18 @@ pub(crate) fn is_known(group: &str, kind: &str) -> bool {
             | ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
             | ("batch", "Job" | "CronJob")
             | ("networking.k8s.io", "NetworkPolicy")
+            | (
+                "projectcalico.org" | "crd.projectcalico.org",
+                "Tier"
+                    | "NetworkPolicy"
+                    | "GlobalNetworkPolicy"
+                    | "StagedNetworkPolicy"
+                    | "StagedGlobalNetworkPolicy"
+                    | "StagedKubernetesNetworkPolicy"
+                    | "NetworkSet"
+                    | "GlobalNetworkSet"
+            )
+            | ("policy.networking.k8s.io", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
     )
 }
 
@@ -133,11 +156,40 @@ pub(crate) fn resource(
         ("", "ReplicationController") => {
             workload(template(value, source, object, |d: core::ReplicationController| d.spec.and_then(|s| s.template))?)
         }
+        ("projectcalico.org" | "crd.projectcalico.org", _) => {
+            let policy = |global, staged, value| -> Result<Resource, InputError> {
+                Ok(Resource::CalicoPolicy { global, staged, policy: typed(value, source, object)? })
+            };
+            match kind {
+                "Tier" => Ok(Resource::CalicoTier(typed(value, source, object)?)),
+                "NetworkPolicy" => policy(false, false, value),
+                "GlobalNetworkPolicy" => policy(true, false, value),
+                "StagedNetworkPolicy" => policy(false, true, value),
+                "StagedGlobalNetworkPolicy" => policy(true, true, value),
+                "StagedKubernetesNetworkPolicy" => Ok(Resource::StagedKubernetesNetworkPolicy),
+                "NetworkSet" => Ok(Resource::CalicoNetworkSet { global: false, set: typed(value, source, object)? }),
+                _ => Ok(Resource::CalicoNetworkSet { global: true, set: typed(value, source, object)? }),
+            }
+        }
+        ("policy.networking.k8s.io", _) => Ok(Resource::AdminPolicy {
+            baseline: kind == "BaselineAdminNetworkPolicy",
+            policy: typed(value, source, object)?,
+        }),
         _ => Err(InputError::at(source.clone(), format!("internal: no reader for {group}/{kind}"))),
     }
 }
 
 /// Whether objects of this kind live in a namespace.
 pub(crate) fn is_namespaced(kind: &str) -> bool {
-    !matches!(kind, "Namespace" | "Node")
+    !matches!(
+        kind,
+        "Namespace"
+            | "Node"
+            | "Tier"
+            | "GlobalNetworkPolicy"
+            | "StagedGlobalNetworkPolicy"
+            | "GlobalNetworkSet"
+            | "AdminNetworkPolicy"
+            | "BaselineAdminNetworkPolicy"
+    )
 }

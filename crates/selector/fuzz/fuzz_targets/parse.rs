@@ -10,11 +10,7 @@ fuzz_target!(|input: &str| {
     match parse(input) {
         Ok(expr) => {
             let printed = expr.to_string();
-            assert_eq!(
-                parse(&printed),
-                Ok(expr),
-                "{input:?} printed as {printed:?}"
-            );
+            assert_eq!(parse(&printed), Ok(expr), "{input:?} printed as {printed:?}");
         }
         Err(err) => {
             assert!(err.position <= input.len(), "{input:?}: {err}");

@@ -1,0 +1,179 @@
+//! `podwall bench`: generate synthetic clusters and measure the engine on them.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use podwall_engine::{evaluate, Addr, Index, Packet};
+use podwall_ir::Protocol;
+
+use crate::Failure;
+
+/// Flags of `bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Write a synthetic cluster (one JSON List per namespace) to a folder.
+    Gen(GenArgs),
+    /// Measure load, index, matrix, summary and pair-query times on a folder.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct GenArgs {
+    /// Pods.
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
+    /// Namespaces.
+    #[arg(long, default_value_t = 1_000)]
+    namespaces: usize,
+    /// NetworkPolicies.
+    #[arg(long, default_value_t = 2_000)]
+    policies: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output folder.
+    #[arg(short = 'o', long)]
+    out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The cluster folder (or file).
+    dir: PathBuf,
+    /// Random pairs for the pair-query latency.
+    #[arg(long, default_value_t = 100_000)]
+    pairs: usize,
+    /// Source rows the pair-by-pair reference evaluator judges (its matrix time is
+    /// extrapolated from them); 0 skips it.
+    #[arg(long, default_value_t = 20)]
+    oracle_rows: usize,
+}
+
+/// Peak resident memory of this process, in MiB (Linux).
+fn peak_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A small deterministic generator for picking pairs.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
+    let t = Instant::now();
+    let input = podwall_load::load_paths(&[&a.dir])?;
+    let load = t.elapsed();
+    let t = Instant::now();
+    let cluster = Arc::new(podwall_dialects::compile(&input)?);
+    let compile = t.elapsed();
+    drop(input);
+    let t = Instant::now();
+    let index = Index::build(cluster.clone());
+    let build = t.elapsed();
+    let n = cluster.endpoints.len();
+    let policies = cluster.policies.policies().count();
+    println!(
+        "cluster: {n} endpoints, {} namespaces, {policies} policies, {} equivalence classes",
+        cluster.namespaces.len(),
+        index.class_count()
+    );
+    println!("load (read + parse):          {}", ms(load));
+    println!("compile (to tiered form):     {}", ms(compile));
+    println!("index (classes + selectors):  {}", ms(build));
+    // The most declared port is the one-port matrix.
+    let mut ports: BTreeMap<(Protocol, u16), usize> = BTreeMap::new();
+    for e in &cluster.endpoints {
+        for p in &e.ports {
+            *ports.entry((p.protocol, p.port)).or_default() += 1;
+        }
+    }
+    let (proto, port) = ports.iter().max_by_key(|(_, c)| **c).map(|(k, _)| *k).unwrap_or((Protocol::TCP, 80));
+    let t = Instant::now();
+    let m = index.matrix(proto, Some(port));
+    let one = t.elapsed();
+    let allowed: usize = m.summary().iter().map(|s| s.egress_peers).sum();
+    println!("matrix {proto}/{port} (all {n}x{n} pairs): {}  ({allowed} allowed pairs)", ms(one));
+    drop(m);
+    let t = Instant::now();
+    for &(pr, po) in ports.keys() {
+        let m = index.matrix(pr, Some(po));
+        std::hint::black_box(m.summary());
+    }
+    println!("summary (every endpoint, {} declared ports): {}", ports.len(), ms(t.elapsed()));
+    // Pair queries.
+    let mut rng = Lcg(42);
+    let pairs: Vec<(usize, usize)> = (0..a.pairs).map(|_| (rng.next(n), rng.next(n))).collect();
+    let mut lat = Vec::with_capacity(pairs.len());
+    let mut yes = 0usize;
+    for &(s, d) in &pairs {
+        let t = Instant::now();
+        let ok = index.query(s, d, proto, Some(port));
+        lat.push(t.elapsed());
+        yes += ok as usize;
+    }
+    lat.sort();
+    if !lat.is_empty() {
+        println!(
+            "pair query (index): median {:.2} µs, p99 {:.2} µs over {} pairs ({yes} allowed)",
+            lat[lat.len() / 2].as_secs_f64() * 1e6,
+            lat[lat.len() * 99 / 100].as_secs_f64() * 1e6,
+            lat.len()
+        );
+    }
+    if a.oracle_rows > 0 && n > 0 {
+        let rows = a.oracle_rows.min(n);
+        let t = Instant::now();
+        for s in 0..rows {
+            for d in 0..n {
+                let pkt = Packet::new(Addr::Endpoint(s), Addr::Endpoint(d), proto, port);
+                std::hint::black_box(evaluate(&cluster, &pkt));
+            }
+        }
+        let e = t.elapsed();
+        let per_pair = e.as_secs_f64() / (rows * n) as f64;
+        println!(
+            "pair-by-pair reference: {:.2} µs per pair; full matrix extrapolated from {rows} rows: {:.1} s ({:.0}x the set-based matrix)",
+            per_pair * 1e6,
+            per_pair * (n * n) as f64,
+            per_pair * (n * n) as f64 / one.as_secs_f64()
+        );
+    }
+    if let Some(p) = peak_mib() {
+        println!("peak memory: {p:.0} MiB");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `bench`.
+pub fn run(a: Args) -> Result<ExitCode, Failure> {
+    match a.command {
+        Command::Gen(g) => {
+            let p =
+                podwall_synth::Params { pods: g.pods, namespaces: g.namespaces, policies: g.policies, seed: g.seed };
+            let t = Instant::now();
+            let files = podwall_synth::write(&p, &g.out)?;
+            eprintln!("wrote {} files to {} in {}", files.len(), g.out.display(), ms(t.elapsed()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(r) => run_bench(r),
+    }
+}

@@ -1,0 +1,510 @@
+//! projectcalico.org/v3: Tier, NetworkPolicy, GlobalNetworkPolicy, NetworkSet,
+//! GlobalNetworkSet.
+//!
+//! Selectors are Calico selector strings read in Calico's endpoint label view; a
+//! `namespaceSelector` reads namespace labels through the `pcns.` prefix, a service
+//! account selector through `pcsa.`, exactly as Calico rewrites them. An entity rule's
+//! effective selector follows Calico's construction (namespace part AND identity part).
+use std::collections::{BTreeMap, BTreeSet};
+
+use podwall_ir::{
+    Action, Cluster, Entity, Expr, HttpMatch, Icmp, IpVersion, Label, NetworkSet, PathMatch, Peer, PolicyKind,
+    PortMatch, Ports, Protocol, Rule, Source, Tier, TierDefault, Warning, DEFAULT_TIER,
+};
+use podwall_load::calico::{EntityRule, NumOrString, Policy as WirePolicy, Rule as WireRule};
+use podwall_load::{InputError, Object, Resource};
+
+use crate::k8s::parse_cidr;
+
+const NS_LABEL: &str = "projectcalico.org/namespace";
+const SA_LABEL: &str = "projectcalico.org/serviceaccount";
+
+struct Ctx<'a> {
+    src: &'a Source,
+    object: String,
+    /// The policy's namespace; `None` for global policies.
+    namespace: Option<String>,
+    warnings: Vec<Warning>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, field: impl Into<String>, msg: impl Into<String>) -> InputError {
+        InputError::field(self.src, &self.object, field, msg)
+    }
+
+    fn warn(&mut self, field: &str, msg: impl Into<String>) {
+        self.warnings.push(Warning {
+            source: Some(self.src.clone()),
+            object: self.object.clone(),
+            message: format!("{field}: {}", msg.into()),
+        });
+    }
+
+    fn selector(&self, s: &str, field: &str) -> Result<Expr, InputError> {
+        podwall_selector::parse(s).map_err(|e| self.err(field, format!("invalid selector {s:?}: {e}")))
+    }
+}
+
+/// Rewrites a selector to read namespace labels (`pcns.`), as Calico does for every
+/// `namespaceSelector`: `all()` means "in some namespace", `global()` "in none".
+fn namespace_view(e: Expr) -> Expr {
+    prefixed(e, "pcns.", Expr::Has(Label::calico(NS_LABEL)), Expr::not(Expr::Has(Label::calico(NS_LABEL))))
+}
+
+/// Rewrites a selector to read service account labels (`pcsa.`).
+fn service_account_view(e: Expr) -> Expr {
+    let has_sa = Expr::Has(Label::calico("pcsa.projectcalico.org/name"));
+    prefixed(e, "pcsa.", has_sa.clone(), has_sa)
+}
+
+fn prefixed(e: Expr, prefix: &str, all: Expr, global: Expr) -> Expr {
+    let lab = |l: Label| Label { scope: l.scope, key: format!("{prefix}{}", l.key) };
+    let rec = |x: Expr| prefixed(x, prefix, all.clone(), global.clone());
+    match e {
+        Expr::All => all.clone(),
+        Expr::Global => global.clone(),
+        Expr::Has(l) => Expr::Has(lab(l)),
+        Expr::Eq(l, v) => Expr::Eq(lab(l), v),
+        Expr::Ne(l, v) => Expr::Ne(lab(l), v),
+        Expr::In(l, v) => Expr::In(lab(l), v),
+        Expr::NotIn(l, v) => Expr::NotIn(lab(l), v),
+        Expr::Contains(l, v) => Expr::Contains(lab(l), v),
+        Expr::StartsWith(l, v) => Expr::StartsWith(lab(l), v),
+        Expr::EndsWith(l, v) => Expr::EndsWith(lab(l), v),
+        Expr::InNamespace(n) => Expr::InNamespace(n),
+        Expr::Not(x) => Expr::not(rec(*x)),
+        Expr::And(xs) => Expr::And(xs.into_iter().map(rec).collect()),
+        Expr::Or(xs) => Expr::Or(xs.into_iter().map(rec).collect()),
+    }
+}
+
+fn contains_global(e: &Expr) -> bool {
+    match e {
+        Expr::Global => true,
+        Expr::Not(x) => contains_global(x),
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().any(contains_global),
+        _ => false,
+    }
+}
+
+fn protocol(cx: &Ctx, p: &NumOrString, field: &str) -> Result<Protocol, InputError> {
+    let named = |s: &str| match s {
+        "TCP" => Some(Protocol::TCP),
+        "UDP" => Some(Protocol::UDP),
+        "ICMP" => Some(Protocol::ICMP),
+        "ICMPv6" => Some(Protocol::ICMPV6),
+        "SCTP" => Some(Protocol::SCTP),
+        "UDPLite" => Some(Protocol::UDPLITE),
+        _ => None,
+    };
+    let got = match p {
+        NumOrString::Num(n) => u8::try_from(*n).ok().filter(|n| *n > 0).map(Protocol),
+        NumOrString::Str(s) => named(s).or_else(|| s.parse::<u8>().ok().filter(|n| *n > 0).map(Protocol)),
+    };
+    got.ok_or_else(|| {
+        cx.err(field, format!("unknown protocol {p:?} (expected TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255)"))
+    })
+}
+
+fn port_entry(cx: &Ctx, p: &NumOrString, proto: Option<Protocol>, field: &str) -> Result<PortMatch, InputError> {
+    let num = |s: &str| -> Result<u16, InputError> {
+        s.trim().parse::<u16>().map_err(|_| cx.err(field, format!("port {s:?} is not a number in 0-65535")))
+    };
+    let ports = match p {
+        NumOrString::Num(n) => {
+            let n = u16::try_from(*n).map_err(|_| cx.err(field, format!("port {n} is out of range 0-65535")))?;
+            Ports::Range(n, n)
+        }
+        NumOrString::Str(s) if s.contains(':') => {
+            let (lo, hi) = s.split_once(':').unwrap_or_default();
+            let (lo, hi) = (num(lo)?, num(hi)?);
+            if lo > hi {
+                return Err(cx.err(field, format!("port range {s:?} is reversed")));
+            }
+            Ports::Range(lo, hi)
+        }
+        NumOrString::Str(s) if s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() => {
+            let n = num(s)?;
+            Ports::Range(n, n)
+        }
+        NumOrString::Str(s) => {
+            if s.is_empty() || s.len() > 15 {
+                return Err(cx.err(field, format!("{s:?} is not a valid port name")));
+            }
+            Ports::Named(s.clone())
+        }
+    };
+    Ok(PortMatch { protocol: proto, ports })
+}
+
+fn nets(cx: &Ctx, list: &Option<Vec<String>>, field: &str) -> Result<Vec<ipnet::IpNet>, InputError> {
+    list.iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, s)| parse_cidr(s).ok_or_else(|| cx.err(format!("{field}[{i}]"), format!("invalid CIDR {s:?}"))))
+        .collect()
+}
+
+/// An entity rule's peer (its address part), per Calico's effective-selector rules.
+fn peer(cx: &mut Ctx, e: &EntityRule, field: &str) -> Result<Option<Peer>, InputError> {
+    let selector = e.selector.as_deref().map(|s| cx.selector(s, &format!("{field}.selector"))).transpose()?;
+    if selector.as_ref().is_some_and(contains_global) {
+        return Err(cx.err(format!("{field}.selector"), "global() is only allowed in a namespaceSelector"));
+    }
+    let not_selector =
+        e.not_selector.as_deref().map(|s| cx.selector(s, &format!("{field}.notSelector"))).transpose()?;
+    let ns_selector = e
+        .namespace_selector
+        .as_deref()
+        .map(|s| cx.selector(s, &format!("{field}.namespaceSelector")).map(namespace_view))
+        .transpose()?;
+    let sa = match &e.service_accounts {
+        None => None,
+        Some(sa) => {
+            let mut parts = Vec::new();
+            let names: BTreeSet<String> = sa.names.iter().flatten().cloned().collect();
+            if !names.is_empty() {
+                parts.push(Expr::In(Label::calico(SA_LABEL), names));
+            }
+            if let Some(s) = &sa.selector {
+                parts.push(service_account_view(cx.selector(s, &format!("{field}.serviceAccounts.selector"))?));
+            }
+            Some(Expr::and(parts))
+        }
+    };
+    // Namespace part: the namespaceSelector, else (namespaced policies) the policy's namespace.
+    let ns_part =
+        ns_selector.clone().or_else(|| cx.namespace.as_ref().map(|n| Expr::Eq(Label::calico(NS_LABEL), n.clone())));
+    let identity: Vec<Expr> = selector.iter().cloned().chain(sa.iter().cloned()).collect();
+    let constrained = selector.is_some() || sa.is_some() || not_selector.is_some() || ns_selector.is_some();
+    let effective = match ns_part {
+        Some(ns) if constrained => Some(Expr::and(std::iter::once(ns).chain(identity))),
+        _ if identity.is_empty() => None,
+        _ => Some(Expr::and(identity)),
+    };
+    let mut words = Vec::new();
+    if let Some(s) = &e.selector {
+        words.push(format!("selector {s:?}"));
+    }
+    if let Some(s) = &e.namespace_selector {
+        words.push(format!("namespaceSelector {s:?}"));
+    } else if constrained {
+        if let Some(n) = &cx.namespace {
+            words.push(format!("in namespace {n}"));
+        }
+    }
+    if let Some(s) = &e.not_selector {
+        words.push(format!("notSelector {s:?}"));
+    }
+    if let Some(sa) = &e.service_accounts {
+        if let Some(n) = &sa.names {
+            words.push(format!("service accounts {}", n.join(", ")));
+        }
+        if let Some(s) = &sa.selector {
+            words.push(format!("service account selector {s:?}"));
+        }
+    }
+    let nets_ = nets(cx, &e.nets, &format!("{field}.nets"))?;
+    let not_nets = nets(cx, &e.not_nets, &format!("{field}.notNets"))?;
+    if !nets_.is_empty() {
+        words.push(format!("nets {}", nets_.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")));
+    }
+    if !not_nets.is_empty() {
+        words.push(format!("not nets {}", not_nets.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")));
+    }
+    let mut selector = effective;
+    if let Some(s) = &e.services {
+        cx.warn(&format!("{field}.services"), "Service matches are not modelled: this rule matches nothing");
+        words.push(format!(
+            "Service {}/{}",
+            s.namespace.clone().unwrap_or_default(),
+            s.name.clone().unwrap_or_default()
+        ));
+        selector = Some(Expr::Or(vec![]));
+    }
+    if e.domains.is_some() {
+        cx.warn(&format!("{field}.domains"), "domain-name peers are not modelled: this rule matches nothing");
+        words.push("domains".into());
+        selector = Some(Expr::Or(vec![]));
+    }
+    if selector.is_none() && not_selector.is_none() && nets_.is_empty() && not_nets.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Peer {
+        selector,
+        network_sets: true,
+        not_selector,
+        nets: nets_,
+        not_nets,
+        describe: if words.is_empty() { "any address".into() } else { words.join(", ") },
+    }))
+}
+
+fn icmp(cx: &Ctx, i: &podwall_load::calico::Icmp, field: &str) -> Result<Icmp, InputError> {
+    let kind = match i.kind {
+        Some(t) => u8::try_from(t)
+            .ok()
+            .filter(|t| *t < 255)
+            .ok_or_else(|| cx.err(format!("{field}.type"), "ICMP type must be 0-254"))?,
+        None => return Err(cx.err(format!("{field}.type"), "an ICMP match needs a type")),
+    };
+    let code = i
+        .code
+        .map(|c| u8::try_from(c).map_err(|_| cx.err(format!("{field}.code"), "ICMP code must be 0-255")))
+        .transpose()?;
+    Ok(Icmp { kind, code })
+}
+
+fn rule(cx: &mut Ctx, r: &WireRule, field: &str, index: usize) -> Result<Rule, InputError> {
+    let action = match r.action.as_str() {
+        "Allow" => Action::Allow,
+        "Deny" => Action::Deny,
+        "Log" => Action::Log,
+        "Pass" => Action::Pass,
+        other => {
+            return Err(cx.err(
+                format!("{field}.action"),
+                format!("unknown action {other:?} (expected Allow, Deny, Log or Pass)"),
+            ))
+        }
+    };
+    let mut out = Rule::any(action, index);
+    out.protocol = r.protocol.as_ref().map(|p| protocol(cx, p, &format!("{field}.protocol"))).transpose()?;
+    out.not_protocol = r.not_protocol.as_ref().map(|p| protocol(cx, p, &format!("{field}.notProtocol"))).transpose()?;
+    let is_icmp = matches!(out.protocol, Some(Protocol::ICMP | Protocol::ICMPV6));
+    for (f, m, slot) in [("icmp", &r.icmp, &mut out.icmp), ("notICMP", &r.not_icmp, &mut out.not_icmp)] {
+        if let Some(i) = m {
+            if !is_icmp {
+                return Err(cx.err(format!("{field}.{f}"), "an ICMP match needs protocol ICMP or ICMPv6"));
+            }
+            *slot = Some(icmp(cx, i, &format!("{field}.{f}"))?);
+        }
+    }
+    out.ip_version = match r.ip_version {
+        None => None,
+        Some(4) => Some(IpVersion::V4),
+        Some(6) => Some(IpVersion::V6),
+        Some(v) => return Err(cx.err(format!("{field}.ipVersion"), format!("ipVersion {v} is not 4 or 6"))),
+    };
+    let ports_ok = matches!(out.protocol, Some(p) if p.has_ports());
+    for (side, e) in [("source", &r.source), ("destination", &r.destination)] {
+        let Some(e) = e else { continue };
+        let f = format!("{field}.{side}");
+        let has_ports =
+            e.ports.as_ref().is_some_and(|p| !p.is_empty()) || e.not_ports.as_ref().is_some_and(|p| !p.is_empty());
+        if has_ports && !ports_ok {
+            return Err(cx.err(format!("{f}.ports"), "ports need protocol TCP, UDP, SCTP or UDPLite on the rule"));
+        }
+        let peers: Vec<Peer> = peer(cx, e, &f)?.into_iter().collect();
+        let list = |cx: &Ctx, l: &Option<Vec<NumOrString>>, k: &str| -> Result<Vec<PortMatch>, InputError> {
+            l.iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, p)| port_entry(cx, p, out.protocol, &format!("{f}.{k}[{i}]")))
+                .collect()
+        };
+        let ports = list(cx, &e.ports, "ports")?;
+        let not_ports = list(cx, &e.not_ports, "notPorts")?;
+        if side == "source" {
+            if has_ports {
+                cx.warn(
+                    &format!("{f}.ports"),
+                    "source ports are unknown for a new connection: this rule never matches",
+                );
+                out.source_ports = true;
+            }
+            out.source = Entity { peers, ports: vec![], not_ports: vec![] };
+        } else {
+            out.destination = Entity { peers, ports, not_ports };
+        }
+    }
+    if let Some(h) = &r.http {
+        let mut paths = Vec::new();
+        for (i, p) in h.paths.iter().flatten().enumerate() {
+            paths.push(match (&p.exact, &p.prefix) {
+                (Some(e), None) => PathMatch::Exact(e.clone()),
+                (None, Some(pre)) => PathMatch::Prefix(pre.clone()),
+                _ => {
+                    return Err(
+                        cx.err(format!("{field}.http.paths[{i}]"), "a path needs exactly one of exact or prefix")
+                    )
+                }
+            });
+        }
+        out.http = Some(HttpMatch { methods: h.methods.clone().unwrap_or_default(), paths });
+    }
+    Ok(out)
+}
+
+/// Reads Calico Tier objects into `tiers` (the default tier is already there).
+pub fn tiers(input: &podwall_load::Input, tiers: &mut BTreeMap<String, Tier>) -> Result<(), InputError> {
+    for obj in &input.objects {
+        let Resource::CalicoTier(t) = &obj.resource else { continue };
+        let object = obj.display();
+        let default_action = match t.spec.default_action.as_deref() {
+            None | Some("Deny") => TierDefault::Deny,
+            Some("Pass") => TierDefault::Pass,
+            Some(other) => {
+                return Err(InputError::field(
+                    &obj.source,
+                    &object,
+                    "spec.defaultAction",
+                    format!("{other:?} is not Deny or Pass"),
+                ))
+            }
+        };
+        let tier = tiers.entry(obj.name.clone()).or_insert_with(|| Tier {
+            name: obj.name.clone(),
+            order: None,
+            default_action,
+            policies: vec![],
+        });
+        tier.default_action = default_action;
+        if t.spec.order.is_some() || obj.name != DEFAULT_TIER {
+            tier.order = t.spec.order;
+        }
+    }
+    Ok(())
+}
+
+/// Reads NetworkSets and GlobalNetworkSets into the cluster.
+pub fn network_sets(input: &podwall_load::Input, cluster: &mut Cluster) -> Result<(), InputError> {
+    for obj in &input.objects {
+        let Resource::CalicoNetworkSet { global, set } = &obj.resource else { continue };
+        let mut cx = Ctx { src: &obj.source, object: obj.display(), namespace: None, warnings: vec![] };
+        let nets = nets(&cx, &set.spec.nets, "spec.nets")?;
+        if set.spec.allowed_egress_domains.is_some() {
+            cx.warn("spec.allowedEgressDomains", "domain names are not modelled");
+        }
+        cluster.warnings.append(&mut cx.warnings);
+        let namespace = (!global).then(|| obj.namespace.clone().unwrap_or_else(|| "default".into()));
+        let name = match &namespace {
+            Some(ns) => format!("{ns}/{}", obj.name),
+            None => obj.name.clone(),
+        };
+        cluster.network_sets.push(NetworkSet {
+            name,
+            namespace,
+            labels: set.metadata.labels.clone().unwrap_or_default(),
+            nets,
+        });
+    }
+    Ok(())
+}
+
+/// Compiles one Calico policy into (tier name, policy); `None` when it is not enforced
+/// on workload endpoints (staged, pre-DNAT, untracked), with a warning saying so.
+pub fn compile(
+    obj: &Object,
+    global: bool,
+    staged: bool,
+    p: &WirePolicy,
+    tiers: &BTreeMap<String, Tier>,
+    cluster: &mut Cluster,
+) -> Result<Option<(String, podwall_ir::Policy)>, InputError> {
+    let namespace = (!global).then(|| obj.namespace.clone().unwrap_or_else(|| "default".into()));
+    let mut cx = Ctx { src: &obj.source, object: obj.display(), namespace: namespace.clone(), warnings: vec![] };
+    let spec = &p.spec;
+    let tier = spec.tier.clone().unwrap_or_else(|| DEFAULT_TIER.into());
+    if !tiers.contains_key(&tier) {
+        return Err(cx.err("spec.tier", format!("tier {tier:?} does not exist (declare a Tier object for it)")));
+    }
+    let mut skip = None;
+    if staged {
+        skip = Some("staged policies are not enforced; podwall reports what is enforced");
+    } else if spec.pre_dnat == Some(true) {
+        skip = Some("spec.preDNAT: pre-DNAT policies apply to host endpoints, which podwall does not model; ignored");
+    } else if spec.do_not_track == Some(true) {
+        skip =
+            Some("spec.doNotTrack: untracked policies apply to host endpoints, which podwall does not model; ignored");
+    }
+    if let Some(why) = skip {
+        cluster.warnings.push(Warning {
+            source: Some(obj.source.clone()),
+            object: cx.object.clone(),
+            message: why.into(),
+        });
+        return Ok(None);
+    }
+    if spec.apply_on_forward == Some(true) {
+        cx.warn(
+            "spec.applyOnForward",
+            "forwarded host-endpoint traffic is not modelled; the policy applies to workloads as usual",
+        );
+    }
+    let mut selector = vec![match &spec.selector {
+        Some(s) => cx.selector(s, "spec.selector")?,
+        None => Expr::All,
+    }];
+    if let Some(ns) = &namespace {
+        selector.insert(0, Expr::InNamespace(ns.clone()));
+    }
+    if let Some(s) = &spec.namespace_selector {
+        if !global {
+            return Err(cx.err("spec.namespaceSelector", "only a GlobalNetworkPolicy has a namespaceSelector"));
+        }
+        selector.push(namespace_view(cx.selector(s, "spec.namespaceSelector")?));
+    }
+    if let Some(s) = &spec.service_account_selector {
+        selector.push(service_account_view(cx.selector(s, "spec.serviceAccountSelector")?));
+    }
+    let has_in = spec.ingress.as_ref().is_some_and(|r| !r.is_empty());
+    let has_eg = spec.egress.as_ref().is_some_and(|r| !r.is_empty());
+    let types: Vec<String> = match &spec.types {
+        Some(t) => t.clone(),
+        None if has_eg && !has_in => vec!["Egress".into()],
+        None if has_eg && has_in => vec!["Ingress".into(), "Egress".into()],
+        None => vec!["Ingress".into()],
+    };
+    for (i, t) in types.iter().enumerate() {
+        if t != "Ingress" && t != "Egress" {
+            return Err(cx.err(format!("spec.types[{i}]"), format!("unknown type {t:?} (expected Ingress or Egress)")));
+        }
+    }
+    let mut compile_dir =
+        |key: &str, rules: &Option<Vec<WireRule>>, typed: bool| -> Result<Option<Vec<Rule>>, InputError> {
+            if !typed {
+                return Ok(None);
+            }
+            let mut out = Vec::new();
+            for (i, r) in rules.iter().flatten().enumerate() {
+                out.push(rule(&mut cx, r, &format!("spec.{key}[{i}]"), i)?);
+            }
+            Ok(Some(out))
+        };
+    let ingress = compile_dir("ingress", &spec.ingress, types.iter().any(|t| t == "Ingress"))?;
+    let egress = compile_dir("egress", &spec.egress, types.iter().any(|t| t == "Egress"))?;
+    cluster.warnings.append(&mut cx.warnings);
+    Ok(Some((
+        tier,
+        podwall_ir::Policy {
+            kind: if global { PolicyKind::CalicoGlobalNetworkPolicy } else { PolicyKind::CalicoNetworkPolicy },
+            namespace,
+            name: obj.name.clone(),
+            source: Some(obj.source.clone()),
+            order: spec.order,
+            selector: Expr::and(selector),
+            ingress,
+            egress,
+        },
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_selector_reads_namespace_labels_and_all_means_some_namespace() {
+        let e = namespace_view(podwall_selector::parse("all() && env == 'prod'").expect("parses"));
+        let s = e.to_string();
+        assert!(s.contains("has(projectcalico.org/namespace)"), "{s}");
+        assert!(s.contains("pcns.env == 'prod'"), "{s}");
+    }
+
+    #[test]
+    fn global_in_namespace_selector_means_no_namespace() {
+        let e = namespace_view(Expr::Global);
+        assert_eq!(e, Expr::not(Expr::Has(Label::calico(NS_LABEL))));
+    }
+}
