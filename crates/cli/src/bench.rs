@@ -110,15 +110,35 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     let t = Instant::now();
     let m = index.matrix(proto, Some(port));
     let one = t.elapsed();
-    let allowed: usize = m.summary().iter().map(|s| s.egress_peers).sum();
-    println!("matrix {proto}/{port} (all {n}x{n} pairs): {}  ({allowed} allowed pairs)", ms(one));
-    drop(m);
     let t = Instant::now();
-    for &(pr, po) in ports.keys() {
-        let m = index.matrix(pr, Some(po));
-        std::hint::black_box(m.summary());
-    }
-    println!("summary (every endpoint, {} declared ports): {}", ports.len(), ms(t.elapsed()));
+    let allowed: usize = m.summary().iter().map(|s| s.egress_peers).sum();
+    let counted = t.elapsed();
+    let (es, is) = m.signatures();
+    println!(
+        "matrix {proto}/{port} (all {n}x{n} pairs): {}  ({es} egress and {is} ingress signatures); counting it: {} ({allowed} allowed pairs)",
+        ms(one),
+        ms(counted)
+    );
+    drop(m);
+    // The full summary: per endpoint and declared port, the peers allowed each way.
+    let keys: Vec<(Protocol, u16)> = ports.keys().copied().collect();
+    let summary_all = || -> Vec<usize> {
+        use rayon::prelude::*;
+        keys.par_iter().map(|&(pr, po)| index.matrix(pr, Some(po)).summary().len()).collect()
+    };
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Failure(e.to_string()))?;
+    let t = Instant::now();
+    std::hint::black_box(one_thread.install(summary_all));
+    let single = t.elapsed();
+    let t = Instant::now();
+    std::hint::black_box(summary_all());
+    println!(
+        "summary (every endpoint, {} declared ports): {} on {} threads; {} on 1 thread",
+        keys.len(),
+        ms(t.elapsed()),
+        rayon::current_num_threads(),
+        ms(single)
+    );
     // Pair queries.
     let mut rng = Lcg(42);
     let pairs: Vec<(usize, usize)> = (0..a.pairs).map(|_| (rng.next(n), rng.next(n))).collect();

@@ -24,6 +24,53 @@ pub struct Args {
     /// meaning pods[i] → pods[j]; an array of those without --port.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Per pod instead of per pair: isolated or not in each direction, and how many pods
+    /// it reaches and is reached by on each port.
+    #[arg(long)]
+    summary: bool,
+}
+
+fn write_summary(
+    out: &mut impl Write,
+    cluster: &Cluster,
+    index: &Index,
+    ports: &[(Protocol, u16)],
+    json: bool,
+) -> std::io::Result<()> {
+    use podwall_ir::Direction;
+    let sums: Vec<Vec<podwall_engine::RowSummary>> =
+        ports.iter().map(|&(pr, p)| index.matrix(pr, Some(p)).summary()).collect();
+    let n = cluster.endpoints.len();
+    if json {
+        write!(out, "[")?;
+    } else {
+        let cols: Vec<String> = ports.iter().map(|(pr, p)| format!("{pr}/{p} out/in")).collect();
+        writeln!(out, "{:<40} {:<9} {:<9} {}", "POD", "INGRESS", "EGRESS", cols.join("  "))?;
+    }
+    for i in 0..n {
+        let e = &cluster.endpoints[i];
+        let (gi, ge) = (index.isolated(i, Direction::Ingress), index.isolated(i, Direction::Egress));
+        if json {
+            let per_port: Vec<serde_json::Value> = ports
+                .iter()
+                .zip(&sums)
+                .map(|((pr, p), s)| {
+                    serde_json::json!({"protocol": pr.to_string(), "port": p, "reaches": s[i].egress_peers, "reached_by": s[i].ingress_peers})
+                })
+                .collect();
+            let row = serde_json::json!({"pod": e.name, "isolated": {"ingress": gi, "egress": ge}, "ports": per_port});
+            write!(out, "{}\n  {}", if i == 0 { "" } else { "," }, row)?;
+        } else {
+            let word = |g: bool| if g { "isolated" } else { "open" };
+            let cells: Vec<String> =
+                sums.iter().map(|s| format!("{}/{}", s[i].egress_peers, s[i].ingress_peers)).collect();
+            writeln!(out, "{:<40} {:<9} {:<9} {}", e.name, word(gi), word(ge), cells.join("  "))?;
+        }
+    }
+    if json {
+        writeln!(out, "]")?;
+    }
+    Ok(())
 }
 
 /// The (protocol, port) pairs the endpoints declare.
@@ -107,6 +154,11 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
+    if a.summary {
+        write_summary(&mut out, &cluster, &index, &ports, a.format == Format::Json)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     match a.format {
         Format::Json => {
             let many = a.port.is_none();

@@ -9,6 +9,7 @@ use podwall_ir::{
     Action, Cluster, Direction, EndpointId, LabelSource, NamedPort, Peer, PortMatch, Ports, Protocol, Rule, Scope,
     TierDefault,
 };
+use rayon::prelude::*;
 
 use crate::Bits;
 
@@ -38,10 +39,12 @@ pub struct Index {
     cluster: Arc<Cluster>,
     classes: Vec<Class>,
     class_of: Vec<usize>,
-    /// Per tier, per policy: the classes it applies to.
-    applies: Vec<Vec<Bits>>,
     /// Per tier, per policy, per direction (0 ingress, 1 egress), per rule.
     rules: Vec<Vec<[Vec<RuleSets>; 2]>>,
+    /// Per class: the (tier, policy) pairs that apply to it, in evaluation order.
+    applicable: Vec<Vec<(u32, u32)>>,
+    /// Per tier, per policy: a number unique in the policy set.
+    policy_ids: Vec<Vec<u32>>,
 }
 
 /// Builds selector bitsets, with caches.
@@ -331,7 +334,21 @@ impl Index {
             rules.push(tier_rules);
         }
         drop(r);
-        Index { cluster: shared.clone(), classes, class_of, applies, rules }
+        let mut applicable: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
+        let mut policy_ids = Vec::new();
+        let mut next = 0u32;
+        for (ti, tier_applies) in applies.iter().enumerate() {
+            let mut ids = Vec::new();
+            for (pi, b) in tier_applies.iter().enumerate() {
+                for c in b.iter() {
+                    applicable[c].push((ti as u32, pi as u32));
+                }
+                ids.push(next);
+                next += 1;
+            }
+            policy_ids.push(ids);
+        }
+        Index { cluster: shared.clone(), classes, class_of, rules, applicable, policy_ids }
     }
 
     /// The number of equivalence classes.
@@ -350,69 +367,76 @@ impl Index {
         pm: &PortMatch,
         protocol: Protocol,
         port: Option<u16>,
-        named: &mut HashMap<String, Bits>,
-    ) -> Option<Bits> {
-        let n = self.classes.len();
+        named: &mut HashMap<String, Arc<Bits>>,
+    ) -> PortSet {
         if pm.protocol.is_some_and(|p| p != protocol) {
-            return Some(Bits::empty(n));
+            return PortSet::Nothing;
         }
         match &pm.ports {
-            Ports::Any => None,
-            Ports::Range(lo, hi) => {
-                if port.is_some_and(|p| *lo <= p && p <= *hi) {
-                    None
-                } else {
-                    Some(Bits::empty(n))
-                }
-            }
-            Ports::Named(name) => Some(
-                named
-                    .entry(name.clone())
-                    .or_insert_with(|| {
-                        let mut b = Bits::empty(n);
-                        if let Some(port) = port {
-                            for (ci, c) in self.classes.iter().enumerate() {
-                                let ep = &self.cluster.endpoints[c.rep()];
-                                if !ep.host_network && ep.has_named_port(name, protocol, port) {
-                                    b.insert(ci);
-                                }
+            Ports::Any => PortSet::All,
+            Ports::Range(lo, hi) if port.is_some_and(|p| *lo <= p && p <= *hi) => PortSet::All,
+            Ports::Range(..) => PortSet::Nothing,
+            Ports::Named(name) => {
+                let n = self.classes.len();
+                let b = named.entry(name.clone()).or_insert_with(|| {
+                    let mut b = Bits::empty(n);
+                    if let Some(port) = port {
+                        for (ci, c) in self.classes.iter().enumerate() {
+                            let ep = &self.cluster.endpoints[c.rep()];
+                            if !ep.host_network && ep.has_named_port(name, protocol, port) {
+                                b.insert(ci);
                             }
                         }
-                        b
-                    })
-                    .clone(),
-            ),
+                    }
+                    Arc::new(b)
+                });
+                if b.none() {
+                    PortSet::Nothing
+                } else {
+                    PortSet::Some(b.clone())
+                }
+            }
         }
     }
 
-    /// The destination classes a rule's port lists accept; `None`: all.
+    /// The destination classes a rule's port lists accept.
     fn rule_port_bits(
         &self,
         rule: &Rule,
         protocol: Protocol,
         port: Option<u16>,
-        named: &mut HashMap<String, Bits>,
-    ) -> Option<Bits> {
+        named: &mut HashMap<String, Arc<Bits>>,
+    ) -> PortSet {
         let n = self.classes.len();
-        let mut acc: Option<Bits> = None;
+        let mut acc = PortSet::All;
         if !rule.destination.ports.is_empty() {
-            let mut any = Bits::empty(n);
+            acc = PortSet::Nothing;
             for pm in &rule.destination.ports {
-                match self.port_bits(pm, protocol, port, named) {
-                    None => {
-                        any = Bits::full(n);
-                        break;
+                acc = match (acc, self.port_bits(pm, protocol, port, named)) {
+                    (PortSet::All, _) | (_, PortSet::All) => PortSet::All,
+                    (a, PortSet::Nothing) => a,
+                    (PortSet::Nothing, b) => b,
+                    (PortSet::Some(a), PortSet::Some(b)) => {
+                        let mut u = (*a).clone();
+                        u.or_with(&b);
+                        PortSet::Some(Arc::new(u))
                     }
-                    Some(b) => any.or_with(&b),
-                }
+                };
             }
-            acc = Some(any);
         }
         for pm in &rule.destination.not_ports {
-            let excluded = self.port_bits(pm, protocol, port, named).unwrap_or_else(|| Bits::full(n));
-            let mut a = acc.unwrap_or_else(|| Bits::full(n));
-            a.and_not_with(&excluded);
-            acc = Some(a);
+            acc = match (acc, self.port_bits(pm, protocol, port, named)) {
+                (PortSet::Nothing, _) | (_, PortSet::All) => PortSet::Nothing,
+                (a, PortSet::Nothing) => a,
+                (a, PortSet::Some(ex)) => {
+                    let mut left = match a {
+                        PortSet::Some(b) => (*b).clone(),
+                        _ => Bits::full(n),
+                    };
+                    left.and_not_with(&ex);
+                    PortSet::Some(Arc::new(left))
+                }
+            };
         }
         acc
     }
@@ -427,130 +451,166 @@ impl Index {
             && rule.ip_version.is_none_or(|v| v == podwall_ir::IpVersion::V4)
     }
 
+    /// The policies applying to class `local` in `dir`, in evaluation order, grouped by tier.
+    fn applicable(&self, local: usize, dir: Direction) -> impl Iterator<Item = (usize, usize, &[Rule])> + '_ {
+        let tiers = self.cluster.policies.tiers();
+        self.applicable[local].iter().filter_map(move |&(ti, pi)| {
+            let (ti, pi) = (ti as usize, pi as usize);
+            tiers[ti].policies[pi].rules(dir).map(|r| (ti, pi, r))
+        })
+    }
+
     /// The remote classes one direction of local class `local` allows.
-    fn walk(
-        &self,
-        local: usize,
-        dir: Direction,
-        protocol: Protocol,
-        port_sets: &[Vec<[Vec<Option<Bits>>; 2]>],
-    ) -> Bits {
+    fn walk(&self, local: usize, dir: Direction, protocol: Protocol, port_sets: &PortSets) -> Bits {
         let n = self.classes.len();
-        let d = match dir {
-            Direction::Ingress => 0,
-            Direction::Egress => 1,
-        };
+        let d = dir_index(dir);
+        let tiers = self.cluster.policies.tiers();
         let mut undecided = Bits::full(n);
         let mut allowed = Bits::empty(n);
-        for (ti, tier) in self.cluster.policies.tiers().iter().enumerate() {
-            let mut applied = false;
-            let mut passed = Bits::empty(n);
-            for (pi, p) in tier.policies.iter().enumerate() {
-                let Some(rules) = p.rules(dir) else { continue };
-                if !self.applies[ti][pi].contains(local) {
+        let mut current: Option<usize> = None;
+        let mut passed = Bits::empty(n);
+        // Ends tier `ti`: its default action takes what is still undecided.
+        let end_tier = |ti: usize, undecided: &mut Bits, passed: &mut Bits| {
+            if tiers[ti].default_action == TierDefault::Deny {
+                *undecided = Bits::empty(n);
+            }
+            undecided.or_with(passed);
+            *passed = Bits::empty(n);
+        };
+        for (ti, pi, rules) in self.applicable(local, dir) {
+            if let Some(prev) = current.filter(|&c| c != ti) {
+                end_tier(prev, &mut undecided, &mut passed);
+            }
+            current = Some(ti);
+            for (ri, rule) in rules.iter().enumerate() {
+                if rule.action == Action::Log || !Self::packet_ok(rule, protocol) {
                     continue;
                 }
-                applied = true;
-                for (ri, rule) in rules.iter().enumerate() {
-                    if rule.action == Action::Log || !Self::packet_ok(rule, protocol) {
-                        continue;
-                    }
-                    let sets = &self.rules[ti][pi][d][ri];
-                    let ports = &port_sets[ti][pi][d][ri];
-                    let (local_peers, remote_peers) = match dir {
-                        Direction::Ingress => (&sets.destination, &sets.source),
-                        Direction::Egress => (&sets.source, &sets.destination),
-                    };
-                    if local_peers.as_ref().is_some_and(|b| !b.contains(local)) {
-                        continue;
-                    }
-                    let mut m = undecided.clone();
-                    if let Some(b) = remote_peers {
-                        m.and_with(b);
-                    }
-                    if let Some(pb) = ports {
-                        match dir {
-                            // Ports belong to the destination: the local endpoint.
-                            Direction::Ingress if !pb.contains(local) => continue,
-                            Direction::Ingress => {}
-                            Direction::Egress => m.and_with(pb),
-                        }
-                    }
-                    match rule.action {
-                        Action::Allow => allowed.or_with(&m),
-                        Action::Pass => passed.or_with(&m),
-                        Action::Deny | Action::Log => {}
-                    }
-                    undecided.and_not_with(&m);
+                let sets = &self.rules[ti][pi][d][ri];
+                let ports = &port_sets[ti][pi][d][ri];
+                let (local_peers, remote_peers) = match dir {
+                    Direction::Ingress => (&sets.destination, &sets.source),
+                    Direction::Egress => (&sets.source, &sets.destination),
+                };
+                if local_peers.as_ref().is_some_and(|b| !b.contains(local)) {
+                    continue;
                 }
+                // Cheap exits first: ports the local end lacks, or that no destination has.
+                match (ports, dir) {
+                    (PortSet::Nothing, _) => continue,
+                    // Ports belong to the destination: on ingress, the local endpoint.
+                    (PortSet::Some(pb), Direction::Ingress) if !pb.contains(local) => continue,
+                    _ => {}
+                }
+                let mut m = undecided.clone();
+                if let Some(b) = remote_peers {
+                    m.and_with(b);
+                }
+                if let (PortSet::Some(pb), Direction::Egress) = (ports, dir) {
+                    m.and_with(pb);
+                }
+                match rule.action {
+                    Action::Allow => allowed.or_with(&m),
+                    Action::Pass => passed.or_with(&m),
+                    Action::Deny | Action::Log => {}
+                }
+                undecided.and_not_with(&m);
             }
-            if !applied {
-                continue;
-            }
-            if tier.default_action == TierDefault::Deny {
-                undecided = Bits::empty(n);
-            }
-            undecided.or_with(&passed);
+        }
+        if let Some(prev) = current {
+            end_tier(prev, &mut undecided, &mut passed);
         }
         allowed.or_with(&undecided);
         allowed
     }
 
-    /// One direction for one pair of classes, walking only the rules with bitset lookups.
-    fn decide(&self, local: usize, remote: usize, dir: Direction, pkt: &crate::Packet) -> bool {
-        let cluster: &Cluster = &self.cluster;
-        let d = match dir {
-            Direction::Ingress => 0,
-            Direction::Egress => 1,
-        };
-        for (ti, tier) in cluster.policies.tiers().iter().enumerate() {
-            let mut applied = false;
-            let mut passed = false;
-            'policies: for (pi, p) in tier.policies.iter().enumerate() {
-                let Some(rules) = p.rules(dir) else { continue };
-                if !self.applies[ti][pi].contains(local) {
-                    continue;
+    /// What one direction's walk for class `local` depends on besides the remote side:
+    /// the policies that apply, whether the local end satisfies each rule's local-side
+    /// peers, and (ingress) whether its ports satisfy each rule's ports. Classes with
+    /// equal signatures have equal walks.
+    fn signature(&self, local: usize, dir: Direction, port_sets: &PortSets) -> Vec<u32> {
+        let d = dir_index(dir);
+        let mut sig = Vec::new();
+        for (ti, pi, _) in self.applicable(local, dir) {
+            sig.push(self.policy_ids[ti][pi]);
+            for (sets, ports) in self.rules[ti][pi][d].iter().zip(&port_sets[ti][pi][d]) {
+                let local_peers = match dir {
+                    Direction::Ingress => &sets.destination,
+                    Direction::Egress => &sets.source,
+                };
+                if let Some(b) = local_peers {
+                    sig.push(u32::MAX - b.contains(local) as u32);
                 }
-                applied = true;
-                for (ri, rule) in rules.iter().enumerate() {
-                    if rule.action == Action::Log || !Self::packet_ok(rule, pkt.protocol) {
-                        continue;
-                    }
-                    let sets = &self.rules[ti][pi][d][ri];
-                    let (src, dst) = match dir {
-                        Direction::Ingress => (remote, local),
-                        Direction::Egress => (local, remote),
-                    };
-                    if sets.source.as_ref().is_some_and(|b| !b.contains(src))
-                        || sets.destination.as_ref().is_some_and(|b| !b.contains(dst))
-                    {
-                        continue;
-                    }
-                    let ports = &rule.destination;
-                    if !ports.ports.is_empty()
-                        && !ports.ports.iter().any(|pm| crate::eval::port_matches(cluster, pm, pkt))
-                    {
-                        continue;
-                    }
-                    if ports.not_ports.iter().any(|pm| crate::eval::port_matches(cluster, pm, pkt)) {
-                        continue;
-                    }
-                    match rule.action {
-                        Action::Allow => return true,
-                        Action::Deny => return false,
-                        Action::Pass => {
-                            passed = true;
-                            break 'policies;
-                        }
-                        Action::Log => {}
-                    }
+                if let (Direction::Ingress, PortSet::Some(pb)) = (dir, ports) {
+                    sig.push(u32::MAX - 2 - pb.contains(local) as u32);
                 }
-            }
-            if applied && !passed && tier.default_action == TierDefault::Deny {
-                return false;
             }
         }
-        true
+        sig
+    }
+
+    /// One direction for one pair of classes, walking only the applicable rules with bitset lookups.
+    fn decide(&self, local: usize, remote: usize, dir: Direction, pkt: &crate::Packet) -> bool {
+        let cluster: &Cluster = &self.cluster;
+        let tiers = cluster.policies.tiers();
+        let d = dir_index(dir);
+        let mut current: Option<usize> = None;
+        let mut skip_tier: Option<usize> = None;
+        for (ti, pi, rules) in self.applicable(local, dir) {
+            if let Some(prev) = current.filter(|&c| c != ti) {
+                if skip_tier != Some(prev) && tiers[prev].default_action == TierDefault::Deny {
+                    return false;
+                }
+            }
+            current = Some(ti);
+            if skip_tier == Some(ti) {
+                continue;
+            }
+            for (ri, rule) in rules.iter().enumerate() {
+                if rule.action == Action::Log || !Self::packet_ok(rule, pkt.protocol) {
+                    continue;
+                }
+                let sets = &self.rules[ti][pi][d][ri];
+                let (src, dst) = match dir {
+                    Direction::Ingress => (remote, local),
+                    Direction::Egress => (local, remote),
+                };
+                if sets.source.as_ref().is_some_and(|b| !b.contains(src))
+                    || sets.destination.as_ref().is_some_and(|b| !b.contains(dst))
+                {
+                    continue;
+                }
+                let ports = &rule.destination;
+                if !ports.ports.is_empty() && !ports.ports.iter().any(|pm| crate::eval::port_matches(cluster, pm, pkt))
+                {
+                    continue;
+                }
+                if ports.not_ports.iter().any(|pm| crate::eval::port_matches(cluster, pm, pkt)) {
+                    continue;
+                }
+                match rule.action {
+                    Action::Allow => return true,
+                    Action::Deny => return false,
+                    Action::Pass => {
+                        skip_tier = Some(ti);
+                        break;
+                    }
+                    Action::Log => {}
+                }
+            }
+        }
+        match current {
+            Some(last) => skip_tier == Some(last) || tiers[last].default_action == TierDefault::Pass,
+            None => true,
+        }
+    }
+
+    /// Whether endpoint `id` is isolated in `dir`: a policy of a tier whose default
+    /// action is Deny applies to it, so traffic no rule admits is dropped. (For
+    /// Kubernetes NetworkPolicy: a policy selects the pod for that direction.)
+    pub fn isolated(&self, id: EndpointId, dir: Direction) -> bool {
+        let tiers = self.cluster.policies.tiers();
+        self.applicable(self.class_of[id], dir).any(|(ti, _, _)| tiers[ti].default_action == TierDefault::Deny)
     }
 
     /// Whether endpoint `src` may open a connection to endpoint `dst` on (protocol, port),
@@ -565,18 +625,16 @@ impl Index {
             http: None,
         };
         let (s, d) = (self.class_of[src], self.class_of[dst]);
-        let host = |id: EndpointId| self.cluster.endpoints[id].host_network;
-        (host(src) || self.decide(s, d, Direction::Egress, &pkt))
-            && (host(dst) || self.decide(d, s, Direction::Ingress, &pkt))
+        self.decide(s, d, Direction::Egress, &pkt) && self.decide(d, s, Direction::Ingress, &pkt)
     }
 
     /// The reachability of every endpoint pair for one protocol and port (layer 4:
-    /// rules with an HTTP match count as matching).
+    /// rules with an HTTP match count as matching). Each direction is walked once per
+    /// distinct signature, not once per endpoint.
     pub fn matrix(&self, protocol: Protocol, port: Option<u16>) -> Matrix<'_> {
         let cluster: &Cluster = &self.cluster;
-        let n = self.classes.len();
         let mut named = HashMap::new();
-        let port_sets: Vec<Vec<[Vec<Option<Bits>>; 2]>> = cluster
+        let port_sets: PortSets = cluster
             .policies
             .tiers()
             .iter()
@@ -584,7 +642,7 @@ impl Index {
                 t.policies
                     .iter()
                     .map(|p| {
-                        let f = |rs: Option<&[Rule]>, named: &mut HashMap<String, Bits>| -> Vec<Option<Bits>> {
+                        let f = |rs: Option<&[Rule]>, named: &mut HashMap<String, Arc<Bits>>| -> Vec<PortSet> {
                             rs.unwrap_or_default()
                                 .iter()
                                 .map(|r| self.rule_port_bits(r, protocol, port, named))
@@ -595,30 +653,44 @@ impl Index {
                     .collect()
             })
             .collect();
-        let egress: Vec<Bits> = (0..n).map(|c| self.walk(c, Direction::Egress, protocol, &port_sets)).collect();
-        let ingress: Vec<Bits> = (0..n).map(|c| self.walk(c, Direction::Ingress, protocol, &port_sets)).collect();
-        let ingress_by_source = transpose(&ingress, n);
-        let rows = egress
-            .into_iter()
-            .zip(ingress_by_source)
-            .map(|(mut e, i)| {
-                e.and_with(&i);
-                e
-            })
-            .collect();
-        Matrix { index: self, rows }
+        let side = |dir: Direction| -> (Vec<u32>, Vec<Bits>) {
+            let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
+            let mut of_class = Vec::with_capacity(self.classes.len());
+            let mut reps = Vec::new();
+            for c in 0..self.classes.len() {
+                let sig = self.signature(c, dir, &port_sets);
+                let next = ids.len() as u32;
+                let id = *ids.entry(sig).or_insert(next);
+                if id == next {
+                    reps.push(c);
+                }
+                of_class.push(id);
+            }
+            let walks = reps.par_iter().map(|&c| self.walk(c, dir, protocol, &port_sets)).collect();
+            (of_class, walks)
+        };
+        let ((esig, egress), (isig, ingress)) = rayon::join(|| side(Direction::Egress), || side(Direction::Ingress));
+        Matrix { index: self, esig, egress, isig, ingress }
     }
 }
 
-/// Transposes a square bit matrix given as rows.
-fn transpose(rows: &[Bits], n: usize) -> Vec<Bits> {
-    let mut out: Vec<Bits> = (0..n).map(|_| Bits::empty(n)).collect();
-    for (r, row) in rows.iter().enumerate() {
-        for c in row.iter() {
-            out[c].insert(r);
-        }
+type PortSets = Vec<Vec<[Vec<PortSet>; 2]>>;
+
+/// The destination classes a rule's ports accept, for one (protocol, port).
+enum PortSet {
+    /// Every destination.
+    All,
+    /// No destination: the rule cannot match.
+    Nothing,
+    /// These destination classes (named ports).
+    Some(Arc<Bits>),
+}
+
+fn dir_index(dir: Direction) -> usize {
+    match dir {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
     }
-    out
 }
 
 /// Per-endpoint counts of a matrix row and column.
@@ -631,40 +703,113 @@ pub struct RowSummary {
 }
 
 /// Reachability between every pair of endpoints for one protocol and port.
+///
+/// Stored as one allowed-set per direction signature: `src → dst` is allowed when the
+/// egress set of `src`'s signature holds `dst`'s class and the ingress set of `dst`'s
+/// signature holds `src`'s class.
 pub struct Matrix<'i> {
     index: &'i Index,
-    /// Per source class: the destination classes it reaches.
-    rows: Vec<Bits>,
+    /// Per class: its egress signature.
+    esig: Vec<u32>,
+    /// Per egress signature: the destination classes allowed.
+    egress: Vec<Bits>,
+    /// Per class: its ingress signature.
+    isig: Vec<u32>,
+    /// Per ingress signature: the source classes allowed.
+    ingress: Vec<Bits>,
 }
 
 impl Matrix<'_> {
+    fn class_allowed(&self, s: usize, d: usize) -> bool {
+        self.egress[self.esig[s] as usize].contains(d) && self.ingress[self.isig[d] as usize].contains(s)
+    }
+
     /// Whether endpoint `src` may open a connection to endpoint `dst`.
     pub fn allowed(&self, src: EndpointId, dst: EndpointId) -> bool {
-        self.rows[self.index.class_of[src]].contains(self.index.class_of[dst])
+        self.class_allowed(self.index.class_of[src], self.index.class_of[dst])
     }
 
-    /// The endpoints `src` reaches, ascending.
+    /// Whether `src` reaches each endpoint, in endpoint order.
     pub fn row(&self, src: EndpointId) -> Vec<bool> {
-        let row = &self.rows[self.index.class_of[src]];
-        self.index.class_of.iter().map(|&c| row.contains(c)).collect()
+        let s = self.index.class_of[src];
+        let e = &self.egress[self.esig[s] as usize];
+        self.index.class_of.iter().map(|&d| e.contains(d) && self.ingress[self.isig[d] as usize].contains(s)).collect()
     }
 
-    /// Per endpoint, how many endpoints it reaches and is reached by.
+    /// The number of distinct (egress, ingress) signatures the matrix was computed from.
+    pub fn signatures(&self) -> (usize, usize) {
+        (self.egress.len(), self.ingress.len())
+    }
+
+    /// Per endpoint, how many endpoints it reaches and is reached by (itself included
+    /// when the policies allow it). Computed per signature pair, never per endpoint pair.
     pub fn summary(&self) -> Vec<RowSummary> {
         let classes = &self.index.classes;
-        let weight: Vec<usize> = classes.iter().map(|c| c.members.len()).collect();
-        let mut out_count = vec![0usize; classes.len()];
-        let mut in_count = vec![0usize; classes.len()];
-        for (s, row) in self.rows.iter().enumerate() {
-            for d in row.iter() {
-                out_count[s] += weight[d];
-                in_count[d] += weight[s];
-            }
-        }
+        let weight: Vec<i64> = classes.iter().map(|c| c.members.len() as i64).collect();
+        let (na, nb) = (self.egress.len(), self.ingress.len());
+        // w_dst[a][b]: weight of the destinations of egress signature a whose ingress signature is b.
+        let w_dst = histogram(&self.egress, &self.isig, nb, &weight);
+        // w_src[b][a]: weight of the sources admitted by ingress signature b whose egress signature is a.
+        let w_src = histogram(&self.ingress, &self.esig, na, &weight);
+        // out(s) = Σ over b with s ∈ I_b of w_dst[esig(s)][b].
+        let out = accumulate(&self.ingress, &self.esig, na, |b, a| w_dst[a * nb + b]);
+        // in(d) = Σ over a with d ∈ E_a of w_src[isig(d)][a].
+        let inn = accumulate(&self.egress, &self.isig, nb, |a, b| w_src[b * na + a]);
         self.index
             .class_of
             .iter()
-            .map(|&c| RowSummary { egress_peers: out_count[c], ingress_peers: in_count[c] })
+            .map(|&c| RowSummary { egress_peers: out[c] as usize, ingress_peers: inn[c] as usize })
             .collect()
     }
+}
+
+/// For each set g and key k: the weight of the members x of `sets[g]` with `key[x] == k`,
+/// as a dense `sets.len() × nkeys` table. Dense sets are walked through their complement.
+fn histogram(sets: &[Bits], key: &[u32], nkeys: usize, weight: &[i64]) -> Vec<i64> {
+    let n = key.len();
+    let mut totals = vec![0i64; nkeys];
+    for (x, &k) in key.iter().enumerate() {
+        totals[k as usize] += weight[x];
+    }
+    let mut table = vec![0i64; sets.len() * nkeys];
+    for (g, set) in sets.iter().enumerate() {
+        let row = &mut table[g * nkeys..(g + 1) * nkeys];
+        if set.count() * 2 <= n {
+            for x in set.iter() {
+                row[key[x] as usize] += weight[x];
+            }
+        } else {
+            row.copy_from_slice(&totals);
+            for x in set.not().iter() {
+                row[key[x] as usize] -= weight[x];
+            }
+        }
+    }
+    table
+}
+
+/// For each item x: the sum of `value(g, key[x])` over the sets g holding x. Dense sets
+/// are walked through their complement.
+fn accumulate(sets: &[Bits], key: &[u32], nkeys: usize, value: impl Fn(usize, usize) -> i64) -> Vec<i64> {
+    let n = key.len();
+    let mut out = vec![0i64; n];
+    let mut base = vec![0i64; nkeys];
+    for (g, set) in sets.iter().enumerate() {
+        if set.count() * 2 <= n {
+            for x in set.iter() {
+                out[x] += value(g, key[x] as usize);
+            }
+        } else {
+            for (k, b) in base.iter_mut().enumerate() {
+                *b += value(g, k);
+            }
+            for x in set.not().iter() {
+                out[x] -= value(g, key[x] as usize);
+            }
+        }
+    }
+    for (x, o) in out.iter_mut().enumerate() {
+        *o += base[key[x] as usize];
+    }
+    out
 }

@@ -21,6 +21,12 @@ fn compare(c: &Cluster, what: &str) -> usize {
     let mut checked = 0;
     for &(proto, port) in &ports {
         let m = index.matrix(proto, Some(port));
+        let summary = m.summary();
+        for (i, row) in summary.iter().enumerate() {
+            let out = (0..c.endpoints.len()).filter(|&d| m.allowed(i, d)).count();
+            let inn = (0..c.endpoints.len()).filter(|&s| m.allowed(s, i)).count();
+            assert_eq!((row.egress_peers, row.ingress_peers), (out, inn), "{what}: summary of {}", c.endpoints[i].name);
+        }
         for s in 0..c.endpoints.len() {
             for d in 0..c.endpoints.len() {
                 let pkt = Packet::new(Addr::Endpoint(s), Addr::Endpoint(d), proto, port);

@@ -76,8 +76,20 @@ pub(crate) fn display(kind: &str, ns: Option<&str>, name: &str) -> String {
     }
 }
 
-fn typed<T: DeserializeOwned>(value: serde_json::Value, source: &Source, object: &str) -> Result<T, InputError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+/// An object's text or tree, to be typed once its kind is known.
+pub(crate) enum Doc<'a> {
+    /// A parsed tree (YAML documents).
+    Value(serde_json::Value),
+    /// JSON text, typed without building a tree.
+    Raw(&'a str),
+}
+
+fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Result<T, InputError> {
+    let result = match doc {
+        Doc::Value(v) => serde_path_to_error::deserialize(v),
+        Doc::Raw(text) => serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)),
+    };
+    result.map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { None } else { Some(path) };
         InputError {
@@ -90,7 +102,7 @@ fn typed<T: DeserializeOwned>(value: serde_json::Value, source: &Source, object:
 }
 
 fn template<T: DeserializeOwned>(
-    value: serde_json::Value,
+    value: Doc<'_>,
     source: &Source,
     object: &str,
     get: impl FnOnce(T) -> Option<core::PodTemplateSpec>,
@@ -126,7 +138,7 @@ pub(crate) fn is_known(group: &str, kind: &str) -> bool {
 pub(crate) fn resource(
     group: &str,
     kind: &str,
-    value: serde_json::Value,
+    value: Doc<'_>,
     source: &Source,
     object: &str,
 ) -> Result<Resource, InputError> {

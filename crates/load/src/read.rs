@@ -3,11 +3,52 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::object::{display, is_known, is_namespaced, resource};
+use crate::object::{display, is_known, is_namespaced, resource, Doc};
 use crate::{InputError, Object};
 use podwall_ir::Source;
+
+/// What is read of an object before its kind is known.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Head {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    metadata: Option<HeadMeta>,
+    #[serde(default)]
+    items: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize, Default)]
+struct HeadMeta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+impl Head {
+    fn is_list(&self) -> bool {
+        self.kind.ends_with("List") && self.items.is_some()
+    }
+}
+
+#[derive(Deserialize)]
+struct ListItems<'a> {
+    #[serde(borrow)]
+    items: Vec<&'a RawValue>,
+}
+
+fn not_an_object(source: &Source) -> InputError {
+    InputError::at(source.clone(), "expected a Kubernetes object (a mapping with apiVersion and kind)")
+}
 
 /// Everything read from the input.
 #[derive(Clone, Debug, Default)]
@@ -27,60 +68,62 @@ impl Input {
     }
 
     fn add_value(&mut self, value: Value, source: &Source) -> Result<(), InputError> {
-        let Value::Object(map) = &value else {
-            if value.is_null() {
-                return Ok(());
-            }
-            return Err(InputError::at(
-                source.clone(),
-                "expected a Kubernetes object (a mapping with apiVersion and kind)",
-            ));
-        };
-        let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-        let api_version = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-        if kind.is_empty() || api_version.is_empty() {
-            return Err(InputError::at(source.clone(), "object has no `kind` or no `apiVersion`"));
+        if value.is_null() {
+            return Ok(());
         }
-        if kind.ends_with("List") {
-            if let Some(items) = map.get("items") {
-                if !items.is_array() {
-                    return Err(InputError::at(source.clone(), format!("{kind}: `items` is not a list")));
-                }
-                let items = match value {
-                    Value::Object(mut map) => map.remove("items"),
-                    _ => None,
-                };
-                for item in items
-                    .and_then(|v| match v {
-                        Value::Array(a) => Some(a),
-                        _ => None,
-                    })
-                    .unwrap_or_default()
-                {
-                    self.add_value(item, source)?;
-                }
-                return Ok(());
+        let head = Head::deserialize(&value).map_err(|_| not_an_object(source))?;
+        if head.is_list() {
+            let Value::Object(mut map) = value else { return Err(not_an_object(source)) };
+            let Some(Value::Array(items)) = map.remove("items") else {
+                return Err(InputError::at(source.clone(), format!("{}: `items` is not a list", head.kind)));
+            };
+            for item in items {
+                self.add_value(item, source)?;
             }
+            return Ok(());
+        }
+        self.add_object(head, Doc::Value(value), source)
+    }
+
+    /// Reads one JSON value without building a `Value` tree: the head is read first,
+    /// then the typed object straight from the text.
+    fn add_raw(&mut self, raw: &RawValue, source: &Source) -> Result<(), InputError> {
+        let text = raw.get();
+        if text == "null" {
+            return Ok(());
+        }
+        let head: Head = serde_json::from_str(text).map_err(|_| not_an_object(source))?;
+        if head.is_list() {
+            let items: ListItems<'_> = serde_json::from_str(text)
+                .map_err(|_| InputError::at(source.clone(), format!("{}: `items` is not a list", head.kind)))?;
+            for item in items.items {
+                self.add_raw(item, source)?;
+            }
+            return Ok(());
+        }
+        self.add_object(head, Doc::Raw(text), source)
+    }
+
+    fn add_object(&mut self, head: Head, doc: Doc<'_>, source: &Source) -> Result<(), InputError> {
+        let meta = head.metadata.unwrap_or_default();
+        let (kind, api_version) = (head.kind, head.api_version);
+        if kind.is_empty() || api_version.is_empty() {
+            let what = meta.name.map(|n| format!(" {n:?}")).unwrap_or_default();
+            return Err(InputError::at(source.clone(), format!("object{what} has no `kind` or no `apiVersion`")));
         }
         let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
         if !is_known(group, &kind) {
             self.skipped.entry(format!("{api_version}/{kind}")).or_default().push(source.clone());
             return Ok(());
         }
-        let meta = map.get("metadata");
-        let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default().to_string();
-        let namespace = is_namespaced(&kind).then(|| {
-            meta.and_then(|m| m.get("namespace"))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or("default")
-                .to_string()
-        });
+        let name = meta.name.unwrap_or_default();
+        let namespace =
+            is_namespaced(&kind).then(|| meta.namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into()));
         let object = display(&kind, namespace.as_deref(), &name);
         if name.is_empty() {
             return Err(InputError::field(source, &object, "metadata.name", "missing name"));
         }
-        let resource = resource(group, &kind, value, source, &object)?;
+        let resource = resource(group, &kind, doc, source, &object)?;
         self.objects.push(Object { source: source.clone(), api_version, kind, namespace, name, resource });
         Ok(())
     }
@@ -113,7 +156,7 @@ impl Input {
     }
 
     fn add_json(&mut self, file: &str, text: &str) -> Result<(), InputError> {
-        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
         loop {
             let offset = stream.byte_offset();
             let line = 1 + text[..offset].bytes().filter(|b| *b == b'\n').count();
@@ -129,13 +172,14 @@ impl Input {
             let skipped = text[offset..].len() - text[offset..].trim_start().len();
             let line = line + text[offset..offset + skipped].bytes().filter(|b| *b == b'\n').count();
             let source = Source { file: file.to_string(), line };
-            match value {
-                Value::Array(items) => {
-                    for item in items {
-                        self.add_value(item, &source)?;
-                    }
+            if value.get().starts_with('[') {
+                let items: Vec<&RawValue> = serde_json::from_str(value.get())
+                    .map_err(|e| InputError::at(source.clone(), format!("invalid JSON: {e}")))?;
+                for item in items {
+                    self.add_raw(item, &source)?;
                 }
-                other => self.add_value(other, &source)?,
+            } else {
+                self.add_raw(value, &source)?;
             }
         }
     }
@@ -231,14 +275,35 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
         }
         let mut files = Vec::new();
         collect_files(p, &mut files)?;
-        for f in files {
-            let name = f.display().to_string();
-            let text = std::fs::read_to_string(&f)
-                .map_err(|e| InputError::at(Source { file: name.clone(), line: 0 }, e.to_string()))?;
-            input.add_text(&name, &text)?;
+        // Files are read and parsed in parallel, then merged in order; the first error
+        // in file order is reported.
+        let parts: Vec<Result<Input, InputError>> = files
+            .par_iter()
+            .map(|f| {
+                let name = f.display().to_string();
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| InputError::at(Source { file: name.clone(), line: 0 }, e.to_string()))?;
+                let mut one = Input::default();
+                one.add_text(&name, &text)?;
+                Ok(one)
+            })
+            .collect();
+        for part in parts {
+            input.merge(part?);
         }
     }
     Ok(input)
+}
+
+impl Input {
+    /// Appends another input read after this one.
+    pub fn merge(&mut self, other: Input) {
+        self.objects.extend(other.objects);
+        for (k, v) in other.skipped {
+            self.skipped.entry(k).or_default().extend(v);
+        }
+        self.files.extend(other.files);
+    }
 }
 
 #[cfg(test)]
