@@ -44,6 +44,16 @@ impl Bits {
         self.words[i / 64] |= 1 << (i % 64);
     }
 
+    /// Removes `i`.
+    pub fn remove(&mut self, i: usize) {
+        self.words[i / 64] &= !(1 << (i % 64));
+    }
+
+    /// `self ⊕= other` (symmetric difference).
+    pub fn xor_with(&mut self, other: &Bits) {
+        self.words.iter_mut().zip(&other.words).for_each(|(a, b)| *a ^= b);
+    }
+
     /// Whether `i` is in the set.
     pub fn contains(&self, i: usize) -> bool {
         self.words[i / 64] >> (i % 64) & 1 == 1

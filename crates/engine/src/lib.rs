@@ -22,5 +22,5 @@ mod packet;
 
 pub use bits::Bits;
 pub use eval::{evaluate, evaluate_direction, Decision, DirectionVerdict, RuleRef, Verdict};
-pub use index::{Index, Matrix, RowSummary};
+pub use index::{Index, Live, Matrix, RowSummary, Update};
 pub use packet::{Addr, HttpRequest, Packet};

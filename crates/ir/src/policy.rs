@@ -306,11 +306,7 @@ impl PolicySet {
     /// Builds a policy set, sorting tiers by (order, name) and policies by (order, name).
     pub fn new(mut tiers: Vec<Tier>) -> Self {
         for t in &mut tiers {
-            t.policies.sort_by(|a, b| {
-                cmp_order(a.order, b.order)
-                    .then_with(|| a.name.cmp(&b.name))
-                    .then_with(|| a.namespace.cmp(&b.namespace))
-            });
+            t.policies.sort_by(policy_cmp);
         }
         tiers.sort_by(|a, b| cmp_order(a.order, b.order).then_with(|| a.name.cmp(&b.name)));
         PolicySet { tiers }
@@ -325,6 +321,38 @@ impl PolicySet {
     pub fn policies(&self) -> impl Iterator<Item = (usize, &Policy)> {
         self.tiers.iter().enumerate().flat_map(|(i, t)| t.policies.iter().map(move |p| (i, p)))
     }
+
+    /// The index of the tier named `name`.
+    pub fn tier_index(&self, name: &str) -> Option<usize> {
+        self.tiers.iter().position(|t| t.name == name)
+    }
+
+    /// Where the policy of this kind, namespace and name is: (tier, position).
+    pub fn find(&self, kind: PolicyKind, namespace: Option<&str>, name: &str) -> Option<(usize, usize)> {
+        self.tiers.iter().enumerate().find_map(|(ti, t)| {
+            t.policies
+                .iter()
+                .position(|p| p.kind == kind && p.namespace.as_deref() == namespace && p.name == name)
+                .map(|pi| (ti, pi))
+        })
+    }
+
+    /// Inserts a policy into tier `tier` at its sorted place; returns its position.
+    pub fn insert(&mut self, tier: usize, policy: Policy) -> usize {
+        let list = &mut self.tiers[tier].policies;
+        let pos = list.partition_point(|p| policy_cmp(p, &policy) != Ordering::Greater);
+        list.insert(pos, policy);
+        pos
+    }
+
+    /// Removes the policy at (tier, position).
+    pub fn remove(&mut self, tier: usize, pos: usize) -> Policy {
+        self.tiers[tier].policies.remove(pos)
+    }
+}
+
+fn policy_cmp(a: &Policy, b: &Policy) -> Ordering {
+    cmp_order(a.order, b.order).then_with(|| a.name.cmp(&b.name)).then_with(|| a.namespace.cmp(&b.namespace))
 }
 
 #[cfg(test)]

@@ -1,0 +1,216 @@
+//! Reachability for one (protocol, port): one walk per distinct signature, and counts.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use podwall_ir::{Direction, EndpointId, Protocol};
+use rayon::prelude::*;
+
+use super::walk::PortSets;
+use super::{dir_index, Index};
+use crate::Bits;
+
+/// One direction of a port view: each class's signature, and the walk of each signature.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Side {
+    /// Per class: its signature's number.
+    pub of_class: Vec<u32>,
+    /// Per signature number: the remote classes allowed.
+    pub walks: Vec<Bits>,
+    /// Signature → number.
+    pub ids: HashMap<Vec<u32>, u32>,
+}
+
+impl Side {
+    /// The remote classes class `c` allows in this direction.
+    pub fn row(&self, c: usize) -> &Bits {
+        &self.walks[self.of_class[c] as usize]
+    }
+}
+
+/// The reachability of every class pair for one (protocol, port), owned so that it can
+/// be kept and patched as policies change.
+#[derive(Clone, Debug)]
+pub(super) struct PortView {
+    pub protocol: Protocol,
+    pub port: Option<u16>,
+    /// Per policy id, per direction, per rule.
+    pub port_sets: PortSets,
+    /// Named-port destination sets, by name.
+    pub named: HashMap<String, Arc<Bits>>,
+    /// Ingress (0) and egress (1).
+    pub sides: [Side; 2],
+}
+
+impl PortView {
+    /// Whether class `s` may open a connection to class `d`.
+    pub fn allowed(&self, s: usize, d: usize) -> bool {
+        self.sides[1].row(s).contains(d) && self.sides[0].row(d).contains(s)
+    }
+}
+
+impl Index {
+    /// Computes the sides of a view for every class.
+    pub(super) fn view(&self, protocol: Protocol, port: Option<u16>) -> PortView {
+        let mut named = HashMap::new();
+        let port_sets: PortSets =
+            (0..self.entries.len() as u32).map(|id| self.policy_ports(id, protocol, port, &mut named)).collect();
+        let side = |dir: Direction| -> Side {
+            let mut side = Side::default();
+            let mut reps = Vec::new();
+            for c in 0..self.classes.len() {
+                let sig = self.signature(c, dir, &port_sets);
+                let next = side.ids.len() as u32;
+                let id = *side.ids.entry(sig).or_insert(next);
+                if id == next {
+                    reps.push(c);
+                }
+                side.of_class.push(id);
+            }
+            side.walks = reps.par_iter().map(|&c| self.walk(c, dir, protocol, &port_sets)).collect();
+            side
+        };
+        let (ingress, egress) = rayon::join(|| side(Direction::Ingress), || side(Direction::Egress));
+        PortView { protocol, port, port_sets, named, sides: [ingress, egress] }
+    }
+
+    /// Re-walks classes `changed` in `dir` of a view after the policies changed.
+    pub(super) fn rewalk(&self, view: &mut PortView, dir: Direction, changed: &Bits) {
+        let d = dir_index(dir);
+        for c in changed.iter() {
+            let sig = self.signature(c, dir, &view.port_sets);
+            let side = &mut view.sides[d];
+            let next = side.ids.len() as u32;
+            let id = *side.ids.entry(sig).or_insert(next);
+            if id == next {
+                let walk = self.walk(c, dir, view.protocol, &view.port_sets);
+                view.sides[d].walks.push(walk);
+            }
+            view.sides[d].of_class[c] = id;
+        }
+    }
+
+    /// The reachability of every endpoint pair for one protocol and port (layer 4:
+    /// rules with an HTTP match count as matching). Each direction is walked once per
+    /// distinct signature, not once per endpoint.
+    pub fn matrix(&self, protocol: Protocol, port: Option<u16>) -> Matrix<'_> {
+        Matrix { index: self, view: self.view(protocol, port) }
+    }
+}
+
+/// Per-endpoint counts of a matrix row and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowSummary {
+    /// How many endpoints this endpoint may open connections to.
+    pub egress_peers: usize,
+    /// How many endpoints may open connections to this endpoint.
+    pub ingress_peers: usize,
+}
+
+/// Reachability between every pair of endpoints for one protocol and port.
+///
+/// Stored as one allowed-set per direction signature: `src → dst` is allowed when the
+/// egress set of `src`'s signature holds `dst`'s class and the ingress set of `dst`'s
+/// signature holds `src`'s class.
+pub struct Matrix<'i> {
+    pub(super) index: &'i Index,
+    pub(super) view: PortView,
+}
+
+impl Matrix<'_> {
+    /// Whether endpoint `src` may open a connection to endpoint `dst`.
+    pub fn allowed(&self, src: EndpointId, dst: EndpointId) -> bool {
+        self.view.allowed(self.index.class_of[src], self.index.class_of[dst])
+    }
+
+    /// Whether `src` reaches each endpoint, in endpoint order.
+    pub fn row(&self, src: EndpointId) -> Vec<bool> {
+        let s = self.index.class_of[src];
+        let e = self.view.sides[1].row(s);
+        let ingress = &self.view.sides[0];
+        self.index.class_of.iter().map(|&d| e.contains(d) && ingress.row(d).contains(s)).collect()
+    }
+
+    /// The number of distinct (egress, ingress) signatures the matrix was computed from.
+    pub fn signatures(&self) -> (usize, usize) {
+        (self.view.sides[1].walks.len(), self.view.sides[0].walks.len())
+    }
+
+    /// Per endpoint, how many endpoints it reaches and is reached by (itself included
+    /// when the policies allow it).
+    pub fn summary(&self) -> Vec<RowSummary> {
+        let (out, inn) = class_counts(self.index, &self.view);
+        self.index
+            .class_of
+            .iter()
+            .map(|&c| RowSummary { egress_peers: out[c] as usize, ingress_peers: inn[c] as usize })
+            .collect()
+    }
+}
+
+/// Per class: the weight (endpoint count) of the classes it reaches and is reached by.
+/// Computed per signature pair, never per endpoint pair.
+pub(super) fn class_counts(index: &Index, view: &PortView) -> (Vec<i64>, Vec<i64>) {
+    let weight: Vec<i64> = index.classes.iter().map(|c| c.members.len() as i64).collect();
+    let (ingress, egress) = (&view.sides[0], &view.sides[1]);
+    let (na, nb) = (egress.walks.len(), ingress.walks.len());
+    // w_dst[a][b]: weight of the destinations of egress signature a whose ingress signature is b.
+    let w_dst = histogram(&egress.walks, &ingress.of_class, nb, &weight);
+    // w_src[b][a]: weight of the sources admitted by ingress signature b whose egress signature is a.
+    let w_src = histogram(&ingress.walks, &egress.of_class, na, &weight);
+    // out(s) = Σ over b with s ∈ I_b of w_dst[esig(s)][b].
+    let out = accumulate(&ingress.walks, &egress.of_class, na, |b, a| w_dst[a * nb + b]);
+    // in(d) = Σ over a with d ∈ E_a of w_src[isig(d)][a].
+    let inn = accumulate(&egress.walks, &ingress.of_class, nb, |a, b| w_src[b * na + a]);
+    (out, inn)
+}
+
+/// For each set g and key k: the weight of the members x of `sets[g]` with `key[x] == k`,
+/// as a dense `sets.len() × nkeys` table. Dense sets are walked through their complement.
+fn histogram(sets: &[Bits], key: &[u32], nkeys: usize, weight: &[i64]) -> Vec<i64> {
+    let n = key.len();
+    let mut totals = vec![0i64; nkeys];
+    for (x, &k) in key.iter().enumerate() {
+        totals[k as usize] += weight[x];
+    }
+    let mut table = vec![0i64; sets.len() * nkeys];
+    for (g, set) in sets.iter().enumerate() {
+        let row = &mut table[g * nkeys..(g + 1) * nkeys];
+        if set.count() * 2 <= n {
+            for x in set.iter() {
+                row[key[x] as usize] += weight[x];
+            }
+        } else {
+            row.copy_from_slice(&totals);
+            for x in set.not().iter() {
+                row[key[x] as usize] -= weight[x];
+            }
+        }
+    }
+    table
+}
+
+/// For each item x: the sum of `value(g, key[x])` over the sets g holding x. Dense sets
+/// are walked through their complement.
+fn accumulate(sets: &[Bits], key: &[u32], nkeys: usize, value: impl Fn(usize, usize) -> i64) -> Vec<i64> {
+    let n = key.len();
+    let mut out = vec![0i64; n];
+    let mut base = vec![0i64; nkeys];
+    for (g, set) in sets.iter().enumerate() {
+        if set.count() * 2 <= n {
+            for x in set.iter() {
+                out[x] += value(g, key[x] as usize);
+            }
+        } else {
+            for (k, b) in base.iter_mut().enumerate() {
+                *b += value(g, k);
+            }
+            for x in set.not().iter() {
+                out[x] -= value(g, key[x] as usize);
+            }
+        }
+    }
+    for (x, o) in out.iter_mut().enumerate() {
+        *o += base[key[x] as usize];
+    }
+    out
+}

@@ -1,0 +1,255 @@
+//! Equivalence classes, selectors as bitsets, and matrices by set operations.
+//!
+//! - `classes`: endpoints that every rule treats alike share a class.
+//! - `selectors`: every selector and peer list becomes a bitset over classes.
+//! - `walk`: one direction of one class, walked over whole sets of remote classes.
+//! - `matrix`: per (protocol, port), the walks of every distinct signature, and counts.
+//! - `live`: policy changes applied in place, re-walking only what they touch.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use podwall_ir::{Action, Cluster, Direction, EndpointId, Protocol, Rule, TierDefault};
+
+use crate::Bits;
+
+mod classes;
+mod live;
+mod matrix;
+mod selectors;
+mod walk;
+
+pub use live::{Live, Update};
+pub use matrix::{Matrix, RowSummary};
+use selectors::{Selectors, Universe};
+
+/// Endpoints that every rule treats alike.
+#[derive(Clone, Debug)]
+struct Class {
+    members: Vec<EndpointId>,
+}
+
+impl Class {
+    fn rep(&self) -> EndpointId {
+        self.members[0]
+    }
+}
+
+/// The peer side of a rule, resolved: `None` means any.
+#[derive(Clone, Debug, Default)]
+struct RuleSets {
+    source: Option<Arc<Bits>>,
+    destination: Option<Arc<Bits>>,
+}
+
+/// A policy as the index knows it, under a stable id.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// Its tier.
+    tier: usize,
+    /// Its current position in the tier (positions shift as policies come and go).
+    pos: usize,
+    /// The classes it applies to.
+    applies: Bits,
+    /// Per direction (0 ingress, 1 egress), per rule: the resolved peers.
+    sets: [Vec<RuleSets>; 2],
+}
+
+/// An index of the cluster for set-based evaluation.
+pub struct Index {
+    cluster: Arc<Cluster>,
+    classes: Vec<Class>,
+    class_of: Vec<usize>,
+    sel: Selectors,
+    /// Per tier, per position: the policy's id.
+    ids: Vec<Vec<u32>>,
+    /// Per policy id (`None` once removed).
+    entries: Vec<Option<Entry>>,
+    /// Per class: ids of the policies applying to it, in evaluation order.
+    applicable: Vec<Vec<u32>>,
+}
+
+pub(super) fn dir_index(dir: Direction) -> usize {
+    match dir {
+        Direction::Ingress => 0,
+        Direction::Egress => 1,
+    }
+}
+
+impl Index {
+    /// Indexes a copy of the cluster (see [`Index::build`] to share one).
+    pub fn new(cluster: &Cluster) -> Self {
+        Self::build(Arc::new(cluster.clone()))
+    }
+
+    /// Indexes the cluster: classes, policy selections, rule peer sets.
+    pub fn build(cluster: Arc<Cluster>) -> Self {
+        let nets = classes::all_nets(&cluster);
+        let (classes, class_of, net_bits) = classes::group(&cluster, &nets);
+        let n = classes.len();
+        let mut namespaces: HashMap<String, Bits> = HashMap::new();
+        let mut not_host = Bits::full(n);
+        for (ci, c) in classes.iter().enumerate() {
+            let ep = &cluster.endpoints[c.rep()];
+            namespaces.entry(ep.namespace.clone()).or_insert_with(|| Bits::empty(n)).insert(ci);
+            if ep.host_network {
+                not_host.remove(ci);
+            }
+        }
+        let mut index = Index {
+            sel: Selectors::new(net_bits, namespaces, not_host),
+            cluster,
+            classes,
+            class_of,
+            ids: vec![],
+            entries: vec![],
+            applicable: vec![Vec::new(); n],
+        };
+        let shape: Vec<usize> = index.cluster.policies.tiers().iter().map(|t| t.policies.len()).collect();
+        for (ti, len) in shape.into_iter().enumerate() {
+            let mut ids = Vec::with_capacity(len);
+            for pi in 0..len {
+                let id = index.entries.len() as u32;
+                let entry = index.resolve(ti, pi);
+                for c in entry.applies.iter() {
+                    // Built in evaluation order, so pushing keeps each list sorted.
+                    index.applicable[c].push(id);
+                }
+                index.entries.push(Some(entry));
+                ids.push(id);
+            }
+            index.ids.push(ids);
+        }
+        index
+    }
+
+    /// Resolves the policy at (tier, position) against the classes.
+    fn resolve(&mut self, ti: usize, pi: usize) -> Entry {
+        let u = Universe { cluster: &self.cluster, classes: &self.classes };
+        let p = &u.cluster.policies.tiers()[ti].policies[pi];
+        let applies = self.sel.applies(&u, &p.selector);
+        let mut sets = |rs: Option<&[Rule]>| -> Vec<RuleSets> {
+            rs.unwrap_or_default()
+                .iter()
+                .map(|r| RuleSets {
+                    source: self.sel.peers(&u, &r.source.peers),
+                    destination: self.sel.peers(&u, &r.destination.peers),
+                })
+                .collect()
+        };
+        let ingress = sets(p.ingress.as_deref());
+        let egress = sets(p.egress.as_deref());
+        Entry { tier: ti, pos: pi, applies, sets: [ingress, egress] }
+    }
+
+    /// The number of equivalence classes.
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// The cluster this index was built from (and has applied changes to).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    fn entry(&self, id: u32) -> &Entry {
+        self.entries[id as usize].as_ref().expect("applicable lists hold live policies only")
+    }
+
+    /// The policies applying to class `local` in `dir`, in evaluation order:
+    /// (policy id, tier, rules).
+    fn applicable(&self, local: usize, dir: Direction) -> impl Iterator<Item = (u32, usize, &[Rule])> + '_ {
+        let tiers = self.cluster.policies.tiers();
+        self.applicable[local].iter().filter_map(move |&id| {
+            let e = self.entry(id);
+            tiers[e.tier].policies[e.pos].rules(dir).map(|r| (id, e.tier, r))
+        })
+    }
+
+    /// Whether a rule's packet-wide conditions (protocol, ICMP, family, source ports)
+    /// hold for a layer-4 question on (protocol, port) between IPv4 endpoints.
+    fn packet_ok(rule: &Rule, protocol: Protocol) -> bool {
+        !rule.source_ports
+            && rule.protocol.is_none_or(|p| p == protocol)
+            && rule.not_protocol != Some(protocol)
+            && rule.icmp.is_none()
+            && rule.ip_version.is_none_or(|v| v == podwall_ir::IpVersion::V4)
+    }
+
+    /// Whether endpoint `id` is isolated in `dir`: a policy of a tier whose default
+    /// action is Deny applies to it, so traffic no rule admits is dropped. (For
+    /// Kubernetes NetworkPolicy: a policy selects the pod for that direction.)
+    pub fn isolated(&self, id: EndpointId, dir: Direction) -> bool {
+        let tiers = self.cluster.policies.tiers();
+        self.applicable(self.class_of[id], dir).any(|(_, ti, _)| tiers[ti].default_action == TierDefault::Deny)
+    }
+
+    /// One direction for one pair of classes, walking only the applicable rules with bitset lookups.
+    fn decide(&self, local: usize, remote: usize, dir: Direction, pkt: &crate::Packet) -> bool {
+        let cluster: &Cluster = &self.cluster;
+        let tiers = cluster.policies.tiers();
+        let d = dir_index(dir);
+        let mut current: Option<usize> = None;
+        let mut skip_tier: Option<usize> = None;
+        for (id, ti, rules) in self.applicable(local, dir) {
+            if let Some(prev) = current.filter(|&c| c != ti) {
+                if skip_tier != Some(prev) && tiers[prev].default_action == TierDefault::Deny {
+                    return false;
+                }
+            }
+            current = Some(ti);
+            if skip_tier == Some(ti) {
+                continue;
+            }
+            for (rule, sets) in rules.iter().zip(&self.entry(id).sets[d]) {
+                if rule.action == Action::Log || !Self::packet_ok(rule, pkt.protocol) {
+                    continue;
+                }
+                let (src, dst) = match dir {
+                    Direction::Ingress => (remote, local),
+                    Direction::Egress => (local, remote),
+                };
+                if sets.source.as_ref().is_some_and(|b| !b.contains(src))
+                    || sets.destination.as_ref().is_some_and(|b| !b.contains(dst))
+                {
+                    continue;
+                }
+                let ports = &rule.destination;
+                if !ports.ports.is_empty() && !ports.ports.iter().any(|pm| crate::eval::port_matches(cluster, pm, pkt))
+                {
+                    continue;
+                }
+                if ports.not_ports.iter().any(|pm| crate::eval::port_matches(cluster, pm, pkt)) {
+                    continue;
+                }
+                match rule.action {
+                    Action::Allow => return true,
+                    Action::Deny => return false,
+                    Action::Pass => {
+                        skip_tier = Some(ti);
+                        break;
+                    }
+                    Action::Log => {}
+                }
+            }
+        }
+        match current {
+            Some(last) => skip_tier == Some(last) || tiers[last].default_action == TierDefault::Pass,
+            None => true,
+        }
+    }
+
+    /// Whether endpoint `src` may open a connection to endpoint `dst` on (protocol, port),
+    /// at layer 4, from the index (no selector is evaluated).
+    pub fn query(&self, src: EndpointId, dst: EndpointId, protocol: Protocol, port: Option<u16>) -> bool {
+        let pkt = crate::Packet {
+            src: crate::Addr::Endpoint(src),
+            dst: crate::Addr::Endpoint(dst),
+            protocol,
+            port,
+            icmp: None,
+            http: None,
+        };
+        let (s, d) = (self.class_of[src], self.class_of[dst]);
+        self.decide(s, d, Direction::Egress, &pkt) && self.decide(d, s, Direction::Ingress, &pkt)
+    }
+}
