@@ -42,7 +42,7 @@ fn check(live: &Live, ports: &[(Protocol, u16)], what: &str) {
                 .filter(|&x| evaluate(c, &Packet::new(Addr::Endpoint(x), Addr::Endpoint(s), proto, port)).allowed)
                 .count();
             assert_eq!(
-                (summary[s].egress_peers, summary[s].ingress_peers),
+                (row.egress_peers, row.ingress_peers),
                 (out, inn),
                 "{what}: counts of {} on {proto}/{port}",
                 c.endpoints[s].name
