@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use podwall_engine::{evaluate, Addr, Index, Packet};
+use podwall_engine::{evaluate, Addr, Index, Live, Packet};
 use podwall_ir::Protocol;
 
 use crate::Failure;
@@ -55,6 +55,9 @@ struct RunArgs {
     /// extrapolated from them); 0 skips it.
     #[arg(long, default_value_t = 20)]
     oracle_rows: usize,
+    /// Policies changed (and changed back) one at a time for the incremental figure.
+    #[arg(long, default_value_t = 25)]
+    changes: usize,
 }
 
 /// Peak resident memory of this process, in MiB (Linux).
@@ -175,6 +178,45 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
             per_pair * 1e6,
             per_pair * (n * n) as f64,
             per_pair * (n * n) as f64 / one.as_secs_f64()
+        );
+    }
+    // Incremental: change policies one at a time and re-answer the watched port.
+    drop(index);
+    let t = Instant::now();
+    let mut live = Live::new(cluster);
+    live.watch(proto, Some(port));
+    let watch = t.elapsed();
+    let picks: Vec<(usize, podwall_ir::Policy)> = {
+        let all: Vec<(usize, &podwall_ir::Policy)> = live.index().cluster().policies.policies().collect();
+        let step = (all.len() / a.changes.max(1)).max(1);
+        all.iter().step_by(step).take(a.changes).map(|(t, p)| (*t, (*p).clone())).collect()
+    };
+    let mut times = Vec::new();
+    let mut touched = Vec::new();
+    let mut rebuilt = 0;
+    for (ti, original) in picks {
+        let tier = live.index().cluster().policies.tiers()[ti].name.clone();
+        let mut changed = original.clone();
+        changed.ingress = changed.ingress.map(|_| vec![]);
+        changed.egress = changed.egress.map(|_| vec![]);
+        for p in [changed, original] {
+            let t = Instant::now();
+            let u = live.upsert_policy(&tier, p).map_err(Failure)?;
+            times.push(t.elapsed());
+            touched.push(u.endpoints);
+            rebuilt += u.rebuilt.is_some() as usize;
+        }
+    }
+    times.sort();
+    touched.sort();
+    if !times.is_empty() {
+        println!(
+            "one policy change, index and {proto}/{port} answers updated: median {}, max {} over {} changes (median {} endpoints re-answered; {rebuilt} rebuilds); watching the port first: {}",
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1]),
+            times.len(),
+            touched[touched.len() / 2],
+            ms(watch)
         );
     }
     if let Some(p) = peak_mib() {

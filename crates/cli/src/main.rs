@@ -7,6 +7,7 @@ mod check;
 mod explain;
 mod input;
 mod matrix;
+mod selector;
 mod words;
 
 use std::process::ExitCode;
@@ -51,6 +52,8 @@ enum Command {
     Explain(explain::Args),
     /// Generate synthetic clusters and measure the engine on them.
     Bench(bench::Args),
+    /// Which endpoints and network sets a Calico selector picks.
+    Selector(selector::Args),
 }
 
 /// An error that ends the command with exit code 2.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Selector(a) => selector::run(a),
     };
     match result {
         Ok(code) => code,

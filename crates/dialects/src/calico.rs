@@ -286,14 +286,16 @@ fn rule(cx: &mut Ctx, r: &WireRule, field: &str, index: usize) -> Result<Rule, I
         Some(6) => Some(IpVersion::V6),
         Some(v) => return Err(cx.err(format!("{field}.ipVersion"), format!("ipVersion {v} is not 4 or 6"))),
     };
-    let ports_ok = matches!(out.protocol, Some(p) if p.has_ports());
+    // Upstream `Protocol.SupportsPorts`: TCP, UDP and SCTP only (not UDPLite).
+    let ports_ok = matches!(out.protocol, Some(Protocol::TCP | Protocol::UDP | Protocol::SCTP));
     for (side, e) in [("source", &r.source), ("destination", &r.destination)] {
         let Some(e) = e else { continue };
         let f = format!("{field}.{side}");
         let has_ports =
             e.ports.as_ref().is_some_and(|p| !p.is_empty()) || e.not_ports.as_ref().is_some_and(|p| !p.is_empty());
         if has_ports && !ports_ok {
-            return Err(cx.err(format!("{f}.ports"), "ports need protocol TCP, UDP, SCTP or UDPLite on the rule"));
+            let key = if e.ports.as_ref().is_some_and(|p| !p.is_empty()) { "ports" } else { "notPorts" };
+            return Err(cx.err(format!("{f}.{key}"), "ports need protocol TCP, UDP or SCTP on the rule"));
         }
         let peers: Vec<Peer> = peer(cx, e, &f)?.into_iter().collect();
         let list = |cx: &Ctx, l: &Option<Vec<NumOrString>>, k: &str| -> Result<Vec<PortMatch>, InputError> {

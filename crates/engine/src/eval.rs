@@ -55,7 +55,7 @@ pub struct DirectionVerdict {
     pub applied: Vec<(usize, usize)>,
     /// Log rules that fired before the decision.
     pub logged: Vec<RuleRef>,
-    /// Pass rules (and tiers ending in Pass) that sent evaluation onwards.
+    /// Pass rules that sent evaluation on to the next tier.
     pub passed: Vec<RuleRef>,
     /// Rules that matched only because their HTTP match was not evaluated (a layer-4
     /// question about a layer-7 rule).

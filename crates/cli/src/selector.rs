@@ -1,0 +1,152 @@
+//! `podwall selector`: which endpoints and network sets a Calico selector picks.
+//!
+//! The expression is read with Calico's selector grammar and evaluated in Calico's
+//! endpoint label view (own labels, `projectcalico.org/*`, `pcns.*`, `pcsa.*`), exactly
+//! as a GlobalNetworkPolicy's plain selector is. Host-network pods are never selected.
+//! With `--namespace-selector` the expression is read as a `namespaceSelector`: labels
+//! are namespace labels and the matching namespaces are listed.
+use std::process::ExitCode;
+
+use podwall_ir::{Cluster, Expr, LabelSource, Namespace, Scope};
+use podwall_selector::ParseError;
+use serde_json::json;
+
+use crate::input::load;
+use crate::{Failure, Format, InputArgs};
+
+/// Flags of `selector`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// A Calico selector, e.g. "app == 'web' && has(tier)".
+    expr: String,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Read the expression as a namespaceSelector: list the namespaces whose labels match
+    /// (`all()` is every namespace; `projectcalico.org/name` is the namespace's name).
+    #[arg(long)]
+    namespace_selector: bool,
+    /// Output format. JSON: `{"selector", "endpoints", "network_sets"}`, or
+    /// `{"selector", "namespaces"}` with --namespace-selector.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// The parse error, with the input and a caret under the position.
+fn parse_failure(expr: &str, e: &ParseError) -> Failure {
+    let pos = e.position.min(expr.len());
+    // Align the caret by characters; keep tabs so it lines up in a terminal.
+    let pad: String =
+        expr.char_indices().take_while(|(i, _)| *i < pos).map(|(_, c)| if c == '\t' { '\t' } else { ' ' }).collect();
+    Failure(format!("invalid selector {e}\n  {expr}\n  {pad}^"))
+}
+
+/// A namespace's labels as a namespaceSelector reads them.
+struct NamespaceLabels<'a>(&'a Namespace);
+
+impl LabelSource for NamespaceLabels<'_> {
+    fn label(&self, _scope: Scope, key: &str) -> Option<&str> {
+        if key == "projectcalico.org/name" {
+            return Some(self.0.name.as_str());
+        }
+        self.0.labels.get(key).map(String::as_str)
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        Some(self.0.name.as_str())
+    }
+}
+
+/// Whether a namespaceSelector picks the namespace. `global()` there means "in no
+/// namespace", so it picks none.
+fn namespace_matches(e: &Expr, ns: &Namespace) -> bool {
+    match e {
+        Expr::Global => false,
+        Expr::Not(x) => !namespace_matches(x, ns),
+        Expr::And(xs) => xs.iter().all(|x| namespace_matches(x, ns)),
+        Expr::Or(xs) => xs.iter().any(|x| namespace_matches(x, ns)),
+        leaf => leaf.matches(&NamespaceLabels(ns)),
+    }
+}
+
+fn contains_global(e: &Expr) -> bool {
+    match e {
+        Expr::Global => true,
+        Expr::Not(x) => contains_global(x),
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().any(contains_global),
+        _ => false,
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn namespaces(cluster: &Cluster, expr: &Expr) -> Vec<String> {
+    cluster.namespaces.values().filter(|ns| namespace_matches(expr, ns)).map(|ns| ns.name.clone()).collect()
+}
+
+/// Runs `selector`.
+pub fn run(a: Args) -> Result<ExitCode, Failure> {
+    let expr = podwall_selector::parse(&a.expr).map_err(|e| parse_failure(&a.expr, &e))?;
+    let cluster = load(&a.input)?;
+    if a.namespace_selector {
+        let names = namespaces(&cluster, &expr);
+        match a.format {
+            Format::Json => {
+                let out = json!({ "selector": a.expr, "namespaces": names });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            }
+            Format::Text => {
+                for n in &names {
+                    println!("{n}");
+                }
+                println!("{}", plural(names.len(), "namespace", "namespaces"));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if contains_global(&expr) {
+        eprintln!(
+            "note: global() is true on its own; it means \"no namespace\" only in a namespaceSelector (see --namespace-selector)"
+        );
+    }
+    let endpoints: Vec<&str> = (0..cluster.endpoints.len())
+        .filter(|&i| !cluster.endpoints[i].host_network && expr.matches(&cluster.view(i)))
+        .map(|i| cluster.endpoints[i].name.as_str())
+        .collect();
+    let sets: Vec<usize> =
+        (0..cluster.network_sets.len()).filter(|&i| expr.matches(&cluster.network_set_view(i))).collect();
+    match a.format {
+        Format::Json => {
+            let sets: Vec<_> = sets
+                .iter()
+                .map(|&i| {
+                    let s = &cluster.network_sets[i];
+                    json!({
+                        "name": s.name,
+                        "namespace": s.namespace,
+                        "nets": s.nets.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            let out = json!({ "selector": a.expr, "endpoints": endpoints, "network_sets": sets });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Format::Text => {
+            for e in &endpoints {
+                println!("{e}");
+            }
+            for &i in &sets {
+                let s = &cluster.network_sets[i];
+                let nets: Vec<String> = s.nets.iter().map(|n| n.to_string()).collect();
+                println!("network set {} ({})", s.name, nets.join(", "));
+            }
+            println!(
+                "{}, {}",
+                plural(endpoints.len(), "endpoint", "endpoints"),
+                plural(sets.len(), "network set", "network sets")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
