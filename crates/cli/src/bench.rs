@@ -219,6 +219,32 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
             ms(watch)
         );
     }
+    // Pods: a pod is replaced, as in a rollout — removed, and a pod with its labels, a new
+    // name and the freed address added.
+    let mut times = Vec::new();
+    let mut rebuilt = 0;
+    let n = live.index().cluster().endpoints.len();
+    for k in 0..a.changes.min(n) {
+        let old = live.index().cluster().endpoints[(k * 7919) % n].clone();
+        let mut new = old.clone();
+        new.name = format!("{}-rolled", old.name);
+        let t = Instant::now();
+        live.remove_endpoint(&old.name);
+        times.push(t.elapsed());
+        let t = Instant::now();
+        let u = live.upsert_endpoint(new);
+        times.push(t.elapsed());
+        rebuilt += u.rebuilt.is_some() as usize;
+    }
+    times.sort();
+    if !times.is_empty() {
+        println!(
+            "one pod removed or added (rollout), {proto}/{port} answers updated: median {}, max {} over {} changes ({rebuilt} rebuilds)",
+            ms(times[times.len() / 2]),
+            ms(times[times.len() - 1]),
+            times.len()
+        );
+    }
     if let Some(p) = peak_mib() {
         println!("peak memory: {p:.0} MiB");
     }

@@ -132,3 +132,50 @@ spec:
     assert_eq!(live.index().class_count(), 2);
     check(&live, &[(Protocol::TCP, 80)], "after the split");
 }
+
+#[test]
+fn pods_added_and_removed_in_place_equal_a_fresh_evaluation() {
+    let mut in_place = 0;
+    for seed in 0..120u64 {
+        let cluster = compile(podwall_synth::generate_small(seed));
+        let ports = ports(&cluster);
+        let mut live = Live::new(Arc::new(cluster));
+        for &(pr, po) in &ports {
+            live.watch(pr, Some(po));
+        }
+        let eps = live.index().cluster().endpoints.clone();
+        // A new replica of an existing pod, with a fresh address.
+        let mut replica = eps[seed as usize % eps.len()].clone();
+        replica.name = format!("{}-replica", replica.name);
+        replica.ip = Some(std::net::IpAddr::from([10, 250, (seed % 200) as u8, 7]));
+        let u = live.upsert_endpoint(replica.clone());
+        in_place += u.rebuilt.is_none() as usize;
+        check(&live, &ports, &format!("seed {seed}: added {}", replica.name));
+        // The original goes away.
+        let gone = &eps[seed as usize % eps.len()];
+        live.remove_endpoint(&gone.name).expect("exists");
+        check(&live, &ports, &format!("seed {seed}: removed {}", gone.name));
+        // Its replica goes too (the class may now be empty), and a pod like it comes back:
+        // it rejoins its class in place.
+        live.remove_endpoint(&replica.name).expect("exists");
+        let mut back = gone.clone();
+        back.name = format!("{}-back", gone.name);
+        let u = live.upsert_endpoint(back);
+        assert!(u.rebuilt.is_none(), "seed {seed}: a pod like a removed one rejoins its class: {u:?}");
+        check(&live, &ports, &format!("seed {seed}: rolled {}", gone.name));
+        // A pod unlike any other.
+        let mut odd = eps[(seed as usize + 1) % eps.len()].clone();
+        odd.name = format!("{}/odd", odd.namespace);
+        odd.labels.insert("only-here".into(), "yes".into());
+        odd.ip = Some(std::net::IpAddr::from([10, 251, (seed % 200) as u8, 9]));
+        let u = live.upsert_endpoint(odd);
+        assert!(u.rebuilt.is_some(), "a new kind of pod rebuilds");
+        check(&live, &ports, &format!("seed {seed}: added an odd pod"));
+        // A namespace relabelled.
+        let mut ns = live.index().cluster().namespaces.values().next().cloned().expect("a namespace");
+        ns.labels.insert("team".into(), "relabelled".into());
+        live.upsert_namespace(ns);
+        check(&live, &ports, &format!("seed {seed}: relabelled a namespace"));
+    }
+    assert!(in_place > 50, "replicas should mostly join their class in place: {in_place}");
+}

@@ -99,7 +99,7 @@ pub(super) fn group(cluster: &Cluster, nets: &[IpNet]) -> (Vec<Class>, Vec<usize
         let ci = *by_key.entry(key).or_insert(next);
         if ci == next {
             sigs.push(lookup.containing(ep.ip));
-            classes.push(Class { members: vec![] });
+            classes.push(Class { members: vec![], ghost: None });
         }
         classes[ci].members.push(id);
         class_of.push(ci);

@@ -8,7 +8,7 @@
 //! says so.
 use std::sync::Arc;
 
-use podwall_ir::{Cluster, Direction, EndpointId, Policy, PolicyKind, Protocol};
+use podwall_ir::{Cluster, Direction, Endpoint, EndpointId, Policy, PolicyKind, Protocol};
 
 use super::matrix::{class_counts, PortView};
 use super::{classes, Index, RowSummary};
@@ -180,6 +180,107 @@ impl Live {
         }
         Arc::make_mut(&mut index.cluster).policies.remove(ti, pi);
         entry.applies
+    }
+
+    /// The class an endpoint like `ep` would join, if one exists: same namespace, labels,
+    /// ports, service account, host-network flag and side of every address range.
+    fn class_for(&self, ep: &Endpoint) -> Option<usize> {
+        let index = &self.index;
+        let candidates = index.sel.namespaces.get(&ep.namespace)?;
+        candidates.iter().find(|&ci| {
+            let c = &index.classes[ci];
+            let r = match (c.members.first(), &c.ghost) {
+                (Some(&rep), _) => &index.cluster.endpoints[rep],
+                (None, Some(ghost)) => ghost,
+                (None, None) => return false,
+            };
+            r.labels == ep.labels
+                && r.ports == ep.ports
+                && r.service_account == ep.service_account
+                && r.host_network == ep.host_network
+                && index.sel.net_bits.iter().all(|(net, b)| b.contains(ci) == classes::contains(net, ep.ip))
+        })
+    }
+
+    /// Adds `delta` (±1) endpoints to class `ci` in every watched count.
+    fn reweigh(&mut self, ci: usize, delta: i64) {
+        let n = self.index.classes.len();
+        for w in &mut self.watched {
+            for t in 0..n {
+                if w.view.allowed(t, ci) {
+                    w.out[t] += delta;
+                }
+                if w.view.allowed(ci, t) {
+                    w.inn[t] += delta;
+                }
+            }
+        }
+    }
+
+    /// Adds a pod (or replaces the one of the same name). A pod that joins an existing
+    /// equivalence class — a new replica — is added in place; one unlike every other
+    /// pod, or in a namespace the cluster did not have, rebuilds the index.
+    pub fn upsert_endpoint(&mut self, ep: Endpoint) -> Update {
+        if self.index.cluster.endpoint(&ep.name).is_some() {
+            self.remove_endpoint(&ep.name.clone());
+        }
+        let Some(ci) = self.class_for(&ep) else {
+            let mut cluster = (*self.index.cluster).clone();
+            let why = if cluster.namespaces.contains_key(&ep.namespace) {
+                format!("{} is unlike every other pod (a new equivalence class)", ep.name)
+            } else {
+                format!("{} is in a namespace the cluster did not have", ep.name)
+            };
+            cluster.namespaces.entry(ep.namespace.clone()).or_insert_with(|| podwall_ir::Namespace {
+                name: ep.namespace.clone(),
+                labels: [("kubernetes.io/metadata.name".to_string(), ep.namespace.clone())].into(),
+                declared: false,
+            });
+            let pos = cluster.endpoints.partition_point(|e| e.name < ep.name);
+            cluster.endpoints.insert(pos, ep);
+            return self.rebuild(Arc::new(cluster), why);
+        };
+        let index = &mut self.index;
+        let endpoints = &mut Arc::make_mut(&mut index.cluster).endpoints;
+        let pos = endpoints.partition_point(|e| e.name < ep.name);
+        endpoints.insert(pos, ep);
+        for c in &mut index.classes {
+            c.members.iter_mut().filter(|m| **m >= pos).for_each(|m| *m += 1);
+        }
+        let members = &mut index.classes[ci].members;
+        let at = members.partition_point(|&m| m < pos);
+        members.insert(at, pos);
+        index.class_of.insert(pos, ci);
+        self.reweigh(ci, 1);
+        Update { rebuilt: None, classes: 1, endpoints: 1 }
+    }
+
+    /// Removes a pod; `None` when there is none of that name. Its class keeps its
+    /// answers (it only loses weight), so nothing is re-walked.
+    pub fn remove_endpoint(&mut self, name: &str) -> Option<Update> {
+        let pos = self.index.cluster.endpoint(name)?;
+        let index = &mut self.index;
+        let gone = Arc::make_mut(&mut index.cluster).endpoints.remove(pos);
+        let ci = index.class_of.remove(pos);
+        let class = &mut index.classes[ci];
+        class.members.retain(|&m| m != pos);
+        if class.members.is_empty() {
+            class.ghost = Some(Box::new(gone));
+        }
+        for c in &mut index.classes {
+            c.members.iter_mut().filter(|m| **m > pos).for_each(|m| *m -= 1);
+        }
+        self.reweigh(ci, -1);
+        Some(Update { rebuilt: None, classes: 1, endpoints: 1 })
+    }
+
+    /// Replaces a namespace's labels. Selectors on namespace labels are resolved again,
+    /// so this rebuilds the index.
+    pub fn upsert_namespace(&mut self, ns: podwall_ir::Namespace) -> Update {
+        let mut cluster = (*self.index.cluster).clone();
+        let why = format!("namespace {} changed: selectors on namespace labels are resolved again", ns.name);
+        cluster.namespaces.insert(ns.name.clone(), ns);
+        self.rebuild(Arc::new(cluster), why)
     }
 
     /// Re-walks the changed classes of every watched port and patches the counts.

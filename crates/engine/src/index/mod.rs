@@ -22,10 +22,13 @@ pub use live::{Live, Update};
 pub use matrix::{Matrix, RowSummary};
 use selectors::{Selectors, Universe};
 
-/// Endpoints that every rule treats alike.
+/// Endpoints that every rule treats alike. A class emptied by endpoint removals stays,
+/// with no members (so no weight), until the next rebuild.
 #[derive(Clone, Debug)]
 struct Class {
     members: Vec<EndpointId>,
+    /// The last member of a class emptied by removals, so that a pod like it can rejoin.
+    ghost: Option<Box<podwall_ir::Endpoint>>,
 }
 
 impl Class {

@@ -45,7 +45,8 @@ impl Selectors {
         self.keys.entry(k).or_insert_with(|| {
             let mut values: HashMap<String, Bits> = HashMap::new();
             let mut has = Bits::empty(n);
-            for (ci, c) in u.classes.iter().enumerate() {
+            // Classes emptied by endpoint removals have no labels to read.
+            for (ci, c) in u.classes.iter().enumerate().filter(|(_, c)| !c.members.is_empty()) {
                 if let Some(v) = u.cluster.view(c.rep()).label(scope, key) {
                     has.insert(ci);
                     values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(ci);
