@@ -2,10 +2,10 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::PodSpec;
 use podwall_ir::{
     Cluster, Endpoint, EndpointKind, LabelMap, NamedPort, Namespace, Node, Protocol, ServiceAccount, Source, Warning,
 };
+use podwall_load::pods::Spec as PodSpec;
 use podwall_load::{Input, InputError, Object, Resource};
 
 /// The label every namespace carries with its own name.

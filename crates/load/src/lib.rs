@@ -13,6 +13,7 @@ pub mod anp;
 pub mod calico;
 mod error;
 mod object;
+pub mod pods;
 mod read;
 
 pub use error::InputError;

@@ -1,6 +1,4 @@
 //! Typed objects.
-use k8s_openapi::api::apps::v1 as apps;
-use k8s_openapi::api::batch::v1 as batch;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::networking::v1 as net;
 use serde::de::DeserializeOwned;
@@ -14,7 +12,7 @@ pub struct Workload {
     /// `Deployment`, `StatefulSet`, ...
     pub kind: String,
     /// The template its pods are made from.
-    pub template: core::PodTemplateSpec,
+    pub template: crate::pods::Template,
 }
 
 /// An object podwall reads, typed.
@@ -22,8 +20,8 @@ pub struct Workload {
 pub enum Resource {
     /// v1 Namespace.
     Namespace(Box<core::Namespace>),
-    /// v1 Pod.
-    Pod(Box<core::Pod>),
+    /// v1 Pod (what policy reads of it).
+    Pod(Box<crate::pods::Pod>),
     /// A workload's pod template.
     Workload(Box<Workload>),
     /// networking.k8s.io/v1 NetworkPolicy.
@@ -101,16 +99,6 @@ fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Re
     })
 }
 
-fn template<T: DeserializeOwned>(
-    value: Doc<'_>,
-    source: &Source,
-    object: &str,
-    get: impl FnOnce(T) -> Option<core::PodTemplateSpec>,
-) -> Result<core::PodTemplateSpec, InputError> {
-    let obj: T = typed(value, source, object)?;
-    get(obj).ok_or_else(|| InputError::field(source, object, "spec.template", "the workload has no pod template"))
-}
-
 /// Whether podwall reads objects of this API group and kind.
 pub(crate) fn is_known(group: &str, kind: &str) -> bool {
     matches!(
@@ -149,24 +137,15 @@ pub(crate) fn resource(
         ("", "Node") => Ok(Resource::Node(typed(value, source, object)?)),
         ("", "ServiceAccount") => Ok(Resource::ServiceAccount(typed(value, source, object)?)),
         ("networking.k8s.io", "NetworkPolicy") => Ok(Resource::NetworkPolicy(typed(value, source, object)?)),
-        ("apps", "Deployment") => {
-            workload(template(value, source, object, |d: apps::Deployment| d.spec.map(|s| s.template))?)
-        }
-        ("apps", "ReplicaSet") => {
-            workload(template(value, source, object, |d: apps::ReplicaSet| d.spec.and_then(|s| s.template))?)
-        }
-        ("apps", "StatefulSet") => {
-            workload(template(value, source, object, |d: apps::StatefulSet| d.spec.map(|s| s.template))?)
-        }
-        ("apps", "DaemonSet") => {
-            workload(template(value, source, object, |d: apps::DaemonSet| d.spec.map(|s| s.template))?)
-        }
-        ("batch", "Job") => workload(template(value, source, object, |d: batch::Job| d.spec.map(|s| s.template))?),
-        ("batch", "CronJob") => workload(template(value, source, object, |d: batch::CronJob| {
-            d.spec.and_then(|s| s.job_template.spec).map(|s| s.template)
-        })?),
-        ("", "ReplicationController") => {
-            workload(template(value, source, object, |d: core::ReplicationController| d.spec.and_then(|s| s.template))?)
+        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+        | ("batch", "Job" | "CronJob")
+        | ("", "ReplicationController") => {
+            let w: crate::pods::WorkloadObject = typed(value, source, object)?;
+            let path = if kind == "CronJob" { "spec.jobTemplate.spec.template" } else { "spec.template" };
+            let template = w
+                .template()
+                .ok_or_else(|| InputError::field(source, object, path, "the workload has no pod template"))?;
+            workload(template)
         }
         ("projectcalico.org" | "crd.projectcalico.org", _) => {
             let policy = |global, staged, value| -> Result<Resource, InputError> {
