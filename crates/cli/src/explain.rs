@@ -94,10 +94,18 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 if groups.iter().map(|g| g.1.len()).sum::<usize>() == 1 { "y" } else { "ies" }
             );
         }
+        // After an applicable tier that ends in Deny, later tiers are never reached.
+        let mut ended: Option<&str> = None;
         for (ti, ps) in &groups {
             let t = &cluster.policies.tiers()[*ti];
             let order = t.order.map(|o| format!(" (order {o})")).unwrap_or_default();
-            text += &format!("  tier {:?}{order}, in order:\n", t.name);
+            match ended {
+                Some(by) => text += &format!("  tier {:?}{order} — never reached: tier {by:?} ends in Deny\n", t.name),
+                None => text += &format!("  tier {:?}{order}, in order:\n", t.name),
+            }
+            if t.default_action == TierDefault::Deny && ended.is_none() {
+                ended = Some(t.name.as_str());
+            }
             for &pi in ps {
                 let p = &t.policies[pi];
                 let at = p.source.as_ref().map(|s| format!("  [{s}]")).unwrap_or_default();
