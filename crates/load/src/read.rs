@@ -138,7 +138,13 @@ impl Input {
             let source = Source { file: file.to_string(), line };
             let value: Value = serde_yaml_ng::from_str(doc).map_err(|e| {
                 let (l, msg) = match e.location() {
-                    Some(loc) => (line + loc.line() - 1, format!("invalid YAML (column {}): {e}", loc.column())),
+                    // The parser counts lines from the document's start; report the file's
+                    // line only, and drop the parser's own position from its message.
+                    Some(loc) => {
+                        let msg = e.to_string();
+                        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                        (line + loc.line() - 1, format!("invalid YAML (column {}): {msg}", loc.column()))
+                    }
                     None => (line, format!("invalid YAML: {e}")),
                 };
                 InputError::at(Source { file: file.to_string(), line: l }, msg)
