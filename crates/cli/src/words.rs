@@ -109,6 +109,7 @@ pub fn reason(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> String {
         Decision::NotAnEndpoint => format!("{local} is not a policy endpoint: nothing is enforced on its {dir}"),
         Decision::NoPolicy => format!("no policy selects {local} for {dir}: not isolated, everything is allowed"),
         Decision::Passed => "every tier that applies passed it on: the namespace profile allows".into(),
+        Decision::OwnTraffic => format!("{local} talking to itself: a pod cannot block access to itself"),
         Decision::Rule(r) => format!("{}: {}", tier_words(cluster, r.tier), rule_ref(cluster, &r, dir)),
         Decision::TierDefault(ti) => {
             let names: Vec<String> = v
@@ -155,6 +156,7 @@ pub fn direction_json(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> V
         Decision::NotAnEndpoint => "not-an-endpoint",
         Decision::NoPolicy => "no-policy",
         Decision::Passed => "passed",
+        Decision::OwnTraffic => "own-traffic",
         Decision::Rule(_) => "rule",
         Decision::TierDefault(_) => "tier-default",
     };

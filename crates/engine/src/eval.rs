@@ -39,6 +39,9 @@ pub enum Decision {
     TierDefault(usize),
     /// Every applicable tier passed the connection on: the profile allows.
     Passed,
+    /// A pod talking to itself: "a pod cannot block access to itself" (Kubernetes
+    /// documentation, Network Policies), and the traffic never leaves the pod.
+    OwnTraffic,
 }
 
 /// The verdict of one direction and how it came about.
@@ -73,8 +76,27 @@ pub struct Verdict {
     pub ingress: DirectionVerdict,
 }
 
+/// Whether a connection is a pod's traffic to itself, which no policy governs. (A
+/// template stands for many pods; its pair with itself is replica to replica and is
+/// judged by the policies.)
+pub fn own_traffic(cluster: &Cluster, src: Addr, dst: Addr) -> bool {
+    matches!((src, dst), (Addr::Endpoint(s), Addr::Endpoint(d)) if s == d && cluster.endpoints[s].kind == podwall_ir::EndpointKind::Pod)
+}
+
 /// Judges a connection.
 pub fn evaluate(cluster: &Cluster, pkt: &Packet) -> Verdict {
+    if own_traffic(cluster, pkt.src, pkt.dst) {
+        let own = |direction| DirectionVerdict {
+            direction,
+            allowed: true,
+            decision: Decision::OwnTraffic,
+            applied: vec![],
+            logged: vec![],
+            passed: vec![],
+            unchecked_http: vec![],
+        };
+        return Verdict { allowed: true, egress: own(Direction::Egress), ingress: own(Direction::Ingress) };
+    }
     let egress = evaluate_direction(cluster, pkt, Direction::Egress);
     let ingress = evaluate_direction(cluster, pkt, Direction::Ingress);
     Verdict { allowed: egress.allowed && ingress.allowed, egress, ingress }
@@ -266,5 +288,15 @@ fn peer_matches(cluster: &Cluster, p: &Peer, addr: Addr) -> bool {
     p.selector.as_ref().is_none_or(|s| selected(cluster, s, p.network_sets, addr))
         && p.not_selector.as_ref().is_none_or(|s| !selected(cluster, s, p.network_sets, addr))
         && (p.nets.is_empty() || in_nets(ip, &p.nets))
-        && !in_nets(ip, &p.not_nets)
+        && excluded_by_none(ip, &p.not_nets)
+}
+
+/// Whether an address lies outside every excluded range. An unknown address (a
+/// template's, a pending pod's) is known to only when nothing is excluded: the address it
+/// will get may lie in any range (typically the pod network an `except` removes).
+pub(crate) fn excluded_by_none(ip: Option<IpAddr>, not_nets: &[IpNet]) -> bool {
+    match ip {
+        Some(_) => !in_nets(ip, not_nets),
+        None => not_nets.is_empty(),
+    }
 }

@@ -6,7 +6,8 @@
 //! evaluator and, for pod pairs, cross-checks the set-based matrix.
 //!
 //! Addresses: pods live in 10.0.0.0/16; 203.0.113.0/24 and 198.51.100.0/24 are
-//! outside the cluster. No test depends on a pod's connection to itself.
+//! outside the cluster. Only `pod_cannot_block_access_to_itself` looks at a pod talking
+//! to itself.
 mod common;
 
 use common::{allowed, cluster_str};
@@ -1347,4 +1348,39 @@ fn sctp_is_supported() {
             ("a/client", "a/mme", TCP, 3868, DENY),
         ],
     );
+}
+
+/// "A pod cannot block access to itself" (Kubernetes docs, Network Policies: the entities
+/// a pod can communicate with). A workload template stands for many pods: its pair with
+/// itself is replica to replica and stays governed.
+#[test]
+fn pod_cannot_block_access_to_itself() {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: a}\n\
+        spec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: x}]}\n---\n"
+        .to_string();
+    let c = cluster(&[
+        pod("a", "web", "{app: web}", "10.0.0.1"),
+        deployment,
+        np("a", "deny-all", "podSelector: {}\npolicyTypes: [Ingress, Egress]"),
+    ]);
+    expect(&c, &[("a/web", "a/web", TCP, 80, ALLOW), ("a/Deployment/web", "a/Deployment/web", TCP, 80, DENY)]);
+}
+
+/// An endpoint without an address (a template, a pending pod) is known to lie in an
+/// ipBlock only when the block holds every address: a /0 with no `except`. With an
+/// except, the address it will get may be the excluded one (typically the pod network).
+#[test]
+fn ipblock_with_except_never_matches_an_endpoint_without_address() {
+    let c = cluster(&[
+        pod("a", "client", "{app: client}", "10.0.0.1"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: pending, namespace: a, labels: {app: s}}\nspec: {containers: [{name: c, image: x}]}\n---\n".to_string(),
+        np("a", "internet", "podSelector: {matchLabels: {app: client}}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}"),
+    ]);
+    expect(&c, &[("a/client", "a/pending", TCP, 80, DENY), ("a/client", OUTSIDE, TCP, 80, ALLOW)]);
+    let c = cluster(&[
+        pod("a", "client", "{app: client}", "10.0.0.1"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: pending, namespace: a, labels: {app: s}}\nspec: {containers: [{name: c, image: x}]}\n---\n".to_string(),
+        np("a", "anywhere", "podSelector: {matchLabels: {app: client}}\npolicyTypes: [Egress]\negress:\n- to:\n  - ipBlock: {cidr: 0.0.0.0/0}"),
+    ]);
+    expect(&c, &[("a/client", "a/pending", TCP, 80, ALLOW)]);
 }

@@ -80,10 +80,10 @@ impl NetLookup {
     }
 }
 
-type ClassKey<'a> = (&'a str, &'a podwall_ir::LabelMap, &'a [NamedPort], &'a str, bool, Vec<u32>);
+type ClassKey<'a> = (&'a str, &'a podwall_ir::LabelMap, &'a [NamedPort], &'a str, bool, bool, Vec<u32>);
 
 /// Groups endpoints into classes: same namespace, labels, ports, service account,
-/// host-network flag, and the same answer to every range in `nets`. Returns the
+/// host-network flag, having an address or not, and the same answer to every range in `nets`. Returns the
 /// classes, each endpoint's class, and per range the classes inside it.
 pub(super) fn group(cluster: &Cluster, nets: &[IpNet]) -> (Vec<Class>, Vec<usize>, HashMap<IpNet, Bits>) {
     let lookup = NetLookup::new(nets);
@@ -93,8 +93,15 @@ pub(super) fn group(cluster: &Cluster, nets: &[IpNet]) -> (Vec<Class>, Vec<usize
     let mut by_key: HashMap<ClassKey<'_>, usize> = HashMap::new();
     for (id, ep) in cluster.endpoints.iter().enumerate() {
         let sig = lookup.containing(ep.ip);
-        let key =
-            (ep.namespace.as_str(), &ep.labels, ep.ports.as_slice(), ep.service_account.as_str(), ep.host_network, sig);
+        let key = (
+            ep.namespace.as_str(),
+            &ep.labels,
+            ep.ports.as_slice(),
+            ep.service_account.as_str(),
+            ep.host_network,
+            ep.ip.is_some(),
+            sig,
+        );
         let next = classes.len();
         let ci = *by_key.entry(key).or_insert(next);
         if ci == next {

@@ -63,11 +63,16 @@ impl Live {
     /// Per endpoint counts for a watched port.
     pub fn summary(&self, protocol: Protocol, port: Option<u16>) -> Option<Vec<RowSummary>> {
         let w = self.find(protocol, port)?;
+        let own = self.index.own_traffic_fix(|s, d| w.view.allowed(s, d));
         Some(
             self.index
                 .class_of
                 .iter()
-                .map(|&c| RowSummary { egress_peers: w.out[c] as usize, ingress_peers: w.inn[c] as usize })
+                .zip(own)
+                .map(|(&c, own)| RowSummary {
+                    egress_peers: w.out[c] as usize + own,
+                    ingress_peers: w.inn[c] as usize + own,
+                })
                 .collect(),
         )
     }
@@ -75,7 +80,10 @@ impl Live {
     /// Whether `src` may open a connection to `dst` (from the watched view when there is one).
     pub fn allowed(&self, src: EndpointId, dst: EndpointId, protocol: Protocol, port: Option<u16>) -> bool {
         match self.find(protocol, port) {
-            Some(w) => w.view.allowed(self.index.class_of[src], self.index.class_of[dst]),
+            Some(w) => {
+                w.view.allowed(self.index.class_of[src], self.index.class_of[dst])
+                    || crate::own_traffic(self.index.cluster(), crate::Addr::Endpoint(src), crate::Addr::Endpoint(dst))
+            }
             None => self.index.query(src, dst, protocol, port),
         }
     }
@@ -198,6 +206,7 @@ impl Live {
                 && r.ports == ep.ports
                 && r.service_account == ep.service_account
                 && r.host_network == ep.host_network
+                && r.ip.is_some() == ep.ip.is_some()
                 && index.sel.net_bits.iter().all(|(net, b)| b.contains(ci) == classes::contains(net, ep.ip))
         })
     }

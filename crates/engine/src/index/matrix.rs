@@ -120,6 +120,8 @@ impl Matrix<'_> {
     /// Whether endpoint `src` may open a connection to endpoint `dst`.
     pub fn allowed(&self, src: EndpointId, dst: EndpointId) -> bool {
         self.view.allowed(self.index.class_of[src], self.index.class_of[dst])
+            || (src == dst
+                && crate::own_traffic(&self.index.cluster, crate::Addr::Endpoint(src), crate::Addr::Endpoint(dst)))
     }
 
     /// Whether `src` reaches each endpoint, in endpoint order.
@@ -127,7 +129,10 @@ impl Matrix<'_> {
         let s = self.index.class_of[src];
         let e = self.view.sides[1].row(s);
         let ingress = &self.view.sides[0];
-        self.index.class_of.iter().map(|&d| e.contains(d) && ingress.row(d).contains(s)).collect()
+        let mut row: Vec<bool> =
+            self.index.class_of.iter().map(|&d| e.contains(d) && ingress.row(d).contains(s)).collect();
+        row[src] |= crate::own_traffic(&self.index.cluster, crate::Addr::Endpoint(src), crate::Addr::Endpoint(src));
+        row
     }
 
     /// The number of distinct (egress, ingress) signatures the matrix was computed from.
@@ -139,10 +144,12 @@ impl Matrix<'_> {
     /// when the policies allow it).
     pub fn summary(&self) -> Vec<RowSummary> {
         let (out, inn) = class_counts(self.index, &self.view);
+        let own = self.index.own_traffic_fix(|s, d| self.view.allowed(s, d));
         self.index
             .class_of
             .iter()
-            .map(|&c| RowSummary { egress_peers: out[c] as usize, ingress_peers: inn[c] as usize })
+            .zip(own)
+            .map(|(&c, own)| RowSummary { egress_peers: out[c] as usize + own, ingress_peers: inn[c] as usize + own })
             .collect()
     }
 }

@@ -91,15 +91,19 @@ impl Index {
         let n = classes.len();
         let mut namespaces: HashMap<String, Bits> = HashMap::new();
         let mut not_host = Bits::full(n);
+        let mut unaddressed = Bits::empty(n);
         for (ci, c) in classes.iter().enumerate() {
             let ep = &cluster.endpoints[c.rep()];
             namespaces.entry(ep.namespace.clone()).or_insert_with(|| Bits::empty(n)).insert(ci);
             if ep.host_network {
                 not_host.remove(ci);
             }
+            if ep.ip.is_none() {
+                unaddressed.insert(ci);
+            }
         }
         let mut index = Index {
-            sel: Selectors::new(net_bits, namespaces, not_host),
+            sel: Selectors::new(net_bits, namespaces, not_host, unaddressed),
             cluster,
             classes,
             class_of,
@@ -152,6 +156,13 @@ impl Index {
     /// The cluster this index was built from (and has applied changes to).
     pub fn cluster(&self) -> &Cluster {
         &self.cluster
+    }
+
+    /// Per endpoint: 1 when it is a pod whose class pair with itself the policies deny —
+    /// its traffic to itself, allowed all the same, is then missing from the class counts.
+    fn own_traffic_fix(&self, allowed: impl Fn(usize, usize) -> bool) -> Vec<usize> {
+        let pods = self.cluster.endpoints.iter().map(|e| e.kind == podwall_ir::EndpointKind::Pod);
+        self.class_of.iter().zip(pods).map(|(&c, pod)| (pod && !allowed(c, c)) as usize).collect()
     }
 
     fn entry(&self, id: u32) -> &Entry {
@@ -252,6 +263,9 @@ impl Index {
             icmp: None,
             http: None,
         };
+        if crate::own_traffic(&self.cluster, pkt.src, pkt.dst) {
+            return true;
+        }
         let (s, d) = (self.class_of[src], self.class_of[dst]);
         self.decide(s, d, Direction::Egress, &pkt) && self.decide(d, s, Direction::Ingress, &pkt)
     }

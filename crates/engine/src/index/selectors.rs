@@ -27,12 +27,27 @@ pub(super) struct Selectors {
     pub net_bits: HashMap<IpNet, Bits>,
     /// Classes that are not host-network.
     pub not_host: Bits,
+    /// Classes without an address (templates, pending pods).
+    pub unaddressed: Bits,
 }
 
 impl Selectors {
     /// Empty caches over `n` classes.
-    pub fn new(net_bits: HashMap<IpNet, Bits>, namespaces: HashMap<String, Bits>, not_host: Bits) -> Self {
-        Selectors { keys: HashMap::new(), namespaces, exprs: HashMap::new(), peers: HashMap::new(), net_bits, not_host }
+    pub fn new(
+        net_bits: HashMap<IpNet, Bits>,
+        namespaces: HashMap<String, Bits>,
+        not_host: Bits,
+        unaddressed: Bits,
+    ) -> Self {
+        Selectors {
+            keys: HashMap::new(),
+            namespaces,
+            exprs: HashMap::new(),
+            peers: HashMap::new(),
+            net_bits,
+            not_host,
+            unaddressed,
+        }
     }
 
     fn n(&self) -> usize {
@@ -152,6 +167,10 @@ impl Selectors {
             b.and_with(&self.nets(&p.nets));
         }
         b.and_not_with(&self.nets(&p.not_nets));
+        // An unknown address is outside the excluded ranges only when there are none.
+        if !p.not_nets.is_empty() {
+            b.and_not_with(&self.unaddressed);
+        }
         b
     }
 
