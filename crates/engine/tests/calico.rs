@@ -237,6 +237,7 @@ fn said(c: &Cluster, d: &DirectionVerdict) -> String {
         Decision::NoPolicy => "no policy".into(),
         Decision::Passed => "passed".into(),
         Decision::NotAnEndpoint => "not an endpoint".into(),
+        Decision::OwnTraffic => "own traffic".into(),
     }
 }
 
