@@ -232,6 +232,9 @@ def find_podwall(path):
 
 def find_nca(install):
     if os.environ.get("NCA"):
+        if not (os.path.exists(os.environ["NCA"]) or shutil.which(os.environ["NCA"])):
+            print(f"$NCA={os.environ['NCA']} does not exist", file=sys.stderr)
+            sys.exit(2)
         return os.environ["NCA"]
     exe = shutil.which("nca")
     if exe:
