@@ -93,18 +93,18 @@ fn write_json(
     serde_json::to_writer(&mut *out, &pods)?;
     write!(out, ", \"allowed\": [")?;
     // Rows are streamed: the whole document is never built in memory.
+    let mut line: Vec<u8> = Vec::with_capacity(pods.len() * 6 + 8);
     for i in 0..pods.len() {
-        if i > 0 {
-            write!(out, ",")?;
-        }
-        write!(out, "\n  [")?;
+        line.clear();
+        line.extend_from_slice(if i > 0 { b",\n  [" } else { b"\n  [" });
         for (j, a) in m.row(i).into_iter().enumerate() {
             if j > 0 {
-                write!(out, ",")?;
+                line.push(b',');
             }
-            write!(out, "{a}")?;
+            line.extend_from_slice(if a { b"true" } else { b"false" });
         }
-        write!(out, "]")?;
+        line.push(b']');
+        out.write_all(&line)?;
     }
     write!(out, "]}}")
 }
