@@ -165,21 +165,23 @@ pub(super) fn class_counts(index: &Index, view: &PortView) -> (Vec<i64>, Vec<i64
     // w_src[b][a]: weight of the sources admitted by ingress signature b whose egress signature is a.
     let w_src = histogram(&ingress.walks, &egress.of_class, na, &weight);
     // out(s) = Σ over b with s ∈ I_b of w_dst[esig(s)][b].
-    let out = accumulate(&ingress.walks, &egress.of_class, na, |b, a| w_dst[a * nb + b]);
+    let out = accumulate(&ingress.walks, &egress.of_class, na, |b, a| w_dst[a * nb + b] as i64);
     // in(d) = Σ over a with d ∈ E_a of w_src[isig(d)][a].
-    let inn = accumulate(&egress.walks, &ingress.of_class, nb, |a, b| w_src[b * na + a]);
+    let inn = accumulate(&egress.walks, &ingress.of_class, nb, |a, b| w_src[b * na + a] as i64);
     (out, inn)
 }
 
 /// For each set g and key k: the weight of the members x of `sets[g]` with `key[x] == k`,
 /// as a dense `sets.len() × nkeys` table. Dense sets are walked through their complement.
-fn histogram(sets: &[Bits], key: &[u32], nkeys: usize, weight: &[i64]) -> Vec<i64> {
+/// Weights are endpoint counts, so `i32` holds them and halves the table.
+fn histogram(sets: &[Bits], key: &[u32], nkeys: usize, weight: &[i64]) -> Vec<i32> {
     let n = key.len();
-    let mut totals = vec![0i64; nkeys];
+    let weight: Vec<i32> = weight.iter().map(|&w| w as i32).collect();
+    let mut totals = vec![0i32; nkeys];
     for (x, &k) in key.iter().enumerate() {
         totals[k as usize] += weight[x];
     }
-    let mut table = vec![0i64; sets.len() * nkeys];
+    let mut table = vec![0i32; sets.len() * nkeys];
     for (g, set) in sets.iter().enumerate() {
         let row = &mut table[g * nkeys..(g + 1) * nkeys];
         if set.count() * 2 <= n {
