@@ -44,6 +44,16 @@ impl Bits {
         self.words[i / 64] |= 1 << (i % 64);
     }
 
+    /// Empties the set.
+    pub fn clear(&mut self) {
+        self.words.iter_mut().for_each(|w| *w = 0);
+    }
+
+    /// Makes this set equal to `other` (of the same length), reusing its memory.
+    pub fn copy_from(&mut self, other: &Bits) {
+        self.words.copy_from_slice(&other.words);
+    }
+
     /// Removes `i`.
     pub fn remove(&mut self, i: usize) {
         self.words[i / 64] &= !(1 << (i % 64));

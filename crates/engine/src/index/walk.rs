@@ -130,11 +130,13 @@ impl Index {
         // Ends tier `ti`: its default action takes what is still undecided.
         let end_tier = |ti: usize, undecided: &mut Bits, passed: &mut Bits| {
             if tiers[ti].default_action == TierDefault::Deny {
-                *undecided = Bits::empty(n);
+                undecided.clear();
             }
             undecided.or_with(passed);
-            *passed = Bits::empty(n);
+            passed.clear();
         };
+        // The matched set of each rule, in one reused buffer.
+        let mut m = Bits::empty(n);
         for (id, ti, rules) in self.applicable(local, dir) {
             if let Some(prev) = current.filter(|&c| c != ti) {
                 end_tier(prev, &mut undecided, &mut passed);
@@ -159,7 +161,7 @@ impl Index {
                     (PortSet::Some(pb), Direction::Ingress) if !pb.contains(local) => continue,
                     _ => {}
                 }
-                let mut m = undecided.clone();
+                m.copy_from(&undecided);
                 if let Some(b) = remote_peers {
                     m.and_with(b);
                 }
