@@ -68,15 +68,6 @@ fn namespace_matches(e: &Expr, ns: &Namespace) -> bool {
     }
 }
 
-fn contains_global(e: &Expr) -> bool {
-    match e {
-        Expr::Global => true,
-        Expr::Not(x) => contains_global(x),
-        Expr::And(xs) | Expr::Or(xs) => xs.iter().any(contains_global),
-        _ => false,
-    }
-}
-
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -105,7 +96,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if contains_global(&expr) {
+    if expr.mentions_global() {
         eprintln!(
             "note: global() is true on its own; it means \"no namespace\" only in a namespaceSelector (see --namespace-selector)"
         );

@@ -78,15 +78,6 @@ fn prefixed(e: Expr, prefix: &str, all: Expr, global: Expr) -> Expr {
     }
 }
 
-fn contains_global(e: &Expr) -> bool {
-    match e {
-        Expr::Global => true,
-        Expr::Not(x) => contains_global(x),
-        Expr::And(xs) | Expr::Or(xs) => xs.iter().any(contains_global),
-        _ => false,
-    }
-}
-
 fn protocol(cx: &Ctx, p: &NumOrString, field: &str) -> Result<Protocol, InputError> {
     let named = |s: &str| match s {
         "TCP" => Some(Protocol::TCP),
@@ -148,7 +139,7 @@ fn nets(cx: &Ctx, list: &Option<Vec<String>>, field: &str) -> Result<Vec<ipnet::
 /// An entity rule's peer (its address part), per Calico's effective-selector rules.
 fn peer(cx: &mut Ctx, e: &EntityRule, field: &str) -> Result<Option<Peer>, InputError> {
     let selector = e.selector.as_deref().map(|s| cx.selector(s, &format!("{field}.selector"))).transpose()?;
-    if selector.as_ref().is_some_and(contains_global) {
+    if selector.as_ref().is_some_and(Expr::mentions_global) {
         return Err(cx.err(format!("{field}.selector"), "global() is only allowed in a namespaceSelector"));
     }
     let not_selector =

@@ -143,6 +143,16 @@ impl Expr {
         }
     }
 
+    /// Whether `global()` appears anywhere in the expression.
+    pub fn mentions_global(&self) -> bool {
+        match self {
+            Expr::Global => true,
+            Expr::Not(x) => x.mentions_global(),
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().any(Expr::mentions_global),
+            _ => false,
+        }
+    }
+
     /// Evaluates the expression on `src`.
     pub fn matches(&self, src: &impl LabelSource) -> bool {
         match self {
