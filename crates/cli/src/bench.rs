@@ -163,7 +163,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     let counted = t.elapsed();
     let (es, is) = m.signatures();
     println!(
-        "matrix {proto}/{port} (all {n}x{n} pairs): {}  ({es} egress and {is} ingress signatures); counting it: {} ({allowed} allowed pairs)",
+        "matrix {proto}/{port} (all {n}x{n} pairs): {}  ({es} distinct egress and {is} distinct ingress walks); counting it: {} ({allowed} allowed pairs)",
         ms(one),
         ms(counted)
     );

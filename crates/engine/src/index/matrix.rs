@@ -66,7 +66,23 @@ impl Index {
                 }
                 side.of_class.push(id);
             }
-            side.walks = reps.par_iter().map(|&c| self.walk(c, dir, protocol, &port_sets)).collect();
+            let walks: Vec<Bits> = reps.par_iter().map(|&c| self.walk(c, dir, protocol, &port_sets)).collect();
+            // Different signatures often walk to the same set (every namespace's deny-all
+            // walks to nothing): keep one copy of each, so the counts run over fewer sets.
+            let mut by_content: HashMap<&Bits, u32> = HashMap::new();
+            let mut renumber = Vec::with_capacity(walks.len());
+            let mut unique = Vec::new();
+            for w in &walks {
+                let next = by_content.len() as u32;
+                let id = *by_content.entry(w).or_insert(next);
+                if id == next {
+                    unique.push(w.clone());
+                }
+                renumber.push(id);
+            }
+            side.of_class.iter_mut().for_each(|x| *x = renumber[*x as usize]);
+            side.ids.values_mut().for_each(|x| *x = renumber[*x as usize]);
+            side.walks = unique;
             side
         };
         let (ingress, egress) = rayon::join(|| side(Direction::Ingress), || side(Direction::Egress));
@@ -78,13 +94,18 @@ impl Index {
         let d = dir_index(dir);
         for c in changed.iter() {
             let sig = self.signature(c, dir, &view.port_sets);
-            let side = &mut view.sides[d];
-            let next = side.ids.len() as u32;
-            let id = *side.ids.entry(sig).or_insert(next);
-            if id == next {
-                let walk = self.walk(c, dir, view.protocol, &view.port_sets);
-                view.sides[d].walks.push(walk);
-            }
+            // Signatures may share a walk, so a new one is numbered after the walks.
+            let id = match view.sides[d].ids.get(&sig) {
+                Some(&id) => id,
+                None => {
+                    let walk = self.walk(c, dir, view.protocol, &view.port_sets);
+                    let side = &mut view.sides[d];
+                    let id = side.walks.len() as u32;
+                    side.walks.push(walk);
+                    side.ids.insert(sig, id);
+                    id
+                }
+            };
             view.sides[d].of_class[c] = id;
         }
     }
@@ -108,7 +129,7 @@ pub struct RowSummary {
 
 /// Reachability between every pair of endpoints for one protocol and port.
 ///
-/// Stored as one allowed-set per direction signature: `src → dst` is allowed when the
+/// Stored as one allowed-set per distinct walk of each direction: `src → dst` is allowed when the
 /// egress set of `src`'s signature holds `dst`'s class and the ingress set of `dst`'s
 /// signature holds `src`'s class.
 pub struct Matrix<'i> {
@@ -135,7 +156,7 @@ impl Matrix<'_> {
         row
     }
 
-    /// The number of distinct (egress, ingress) signatures the matrix was computed from.
+    /// The number of distinct (egress, ingress) walks the matrix is made of.
     pub fn signatures(&self) -> (usize, usize) {
         (self.view.sides[1].walks.len(), self.view.sides[0].walks.len())
     }
