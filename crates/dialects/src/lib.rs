@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use podwall_ir::{Cluster, PolicySet, Tier, TierDefault, DEFAULT_TIER, DEFAULT_TIER_ORDER};
 use podwall_load::{Input, InputError, Resource};
+use rayon::prelude::*;
 
 /// Compiles the input into a [`Cluster`].
 pub fn compile(input: &Input) -> Result<Cluster, InputError> {
@@ -35,14 +36,24 @@ pub fn compile(input: &Input) -> Result<Cluster, InputError> {
     calico::tiers(input, &mut tiers)?;
     anp::tiers(input, &mut tiers, &mut cluster)?;
     calico::network_sets(input, &mut cluster)?;
+    // Kubernetes NetworkPolicies compile independently of each other: in parallel, first
+    // error in input order.
+    let k8s: Vec<Result<podwall_ir::Policy, InputError>> = input
+        .objects
+        .par_iter()
+        .filter_map(|obj| match &obj.resource {
+            Resource::NetworkPolicy(np) => Some(k8s::compile(obj, np)),
+            _ => None,
+        })
+        .collect();
+    for p in k8s {
+        let p = p?;
+        if let Some(t) = tiers.get_mut(DEFAULT_TIER) {
+            t.policies.push(p);
+        }
+    }
     for obj in &input.objects {
         match &obj.resource {
-            Resource::NetworkPolicy(np) => {
-                let p = k8s::compile(obj, np)?;
-                if let Some(t) = tiers.get_mut(DEFAULT_TIER) {
-                    t.policies.push(p);
-                }
-            }
             Resource::CalicoPolicy { global, staged, policy } => {
                 if let Some((tier, p)) = calico::compile(obj, *global, *staged, policy, &tiers, &mut cluster)? {
                     if let Some(t) = tiers.get_mut(&tier) {

@@ -7,6 +7,7 @@ use podwall_ir::{
 };
 use podwall_load::pods::Spec as PodSpec;
 use podwall_load::{Input, InputError, Object, Resource};
+use rayon::prelude::*;
 
 /// The label every namespace carries with its own name.
 pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
@@ -157,11 +158,14 @@ pub fn build(input: &Input) -> Result<Cluster, InputError> {
                     },
                 );
             }
-            _ => {
-                if let Some(ep) = endpoint(obj)? {
-                    cluster.endpoints.push(ep);
-                }
-            }
+            _ => {}
+        }
+    }
+    // Endpoints are built in parallel; the first error in input order is reported.
+    let endpoints: Vec<Result<Option<Endpoint>, InputError>> = input.objects.par_iter().map(endpoint).collect();
+    for ep in endpoints {
+        if let Some(ep) = ep? {
+            cluster.endpoints.push(ep);
         }
     }
     // Every namespace any object lives in exists, carrying only its name label.
