@@ -85,18 +85,8 @@ impl Lcg {
 /// parallel: the floor any tool that reads the files pays.
 fn parse_only(dir: &std::path::Path) -> Result<usize, Failure> {
     use rayon::prelude::*;
-    fn files(p: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        if p.is_dir() {
-            for e in std::fs::read_dir(p)? {
-                files(&e?.path(), out)?;
-            }
-        } else if p.extension().is_some_and(|e| e == "json") {
-            out.push(p.to_path_buf());
-        }
-        Ok(())
-    }
-    let mut list = Vec::new();
-    files(dir, &mut list)?;
+    let mut list = podwall_load::manifest_files(dir)?;
+    list.retain(|f| f.extension().is_some_and(|e| e == "json"));
     let sizes: Vec<Result<usize, String>> = list
         .par_iter()
         .map(|f| {

@@ -2,7 +2,7 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use podwall_engine::{Addr, Index};
+use podwall_engine::{applies, Addr, Index};
 use podwall_ir::{Cluster, Direction, EndpointId, Protocol, TierDefault};
 use serde_json::json;
 
@@ -24,26 +24,10 @@ pub struct Args {
 
 /// The policies applying to `id` in `dir`, grouped by tier: (tier index, policy indices).
 fn applying(cluster: &Cluster, id: EndpointId, dir: Direction) -> Vec<(usize, Vec<usize>)> {
-    if cluster.endpoints[id].host_network {
-        return vec![];
-    }
-    let view = cluster.view(id);
-    cluster
-        .policies
-        .tiers()
-        .iter()
-        .enumerate()
-        .map(|(ti, t)| {
-            let ps = t
-                .policies
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.rules(dir).is_some() && p.selector.matches(&view))
-                .map(|(i, _)| i)
-                .collect::<Vec<_>>();
-            (ti, ps)
-        })
-        .filter(|(_, ps)| !ps.is_empty())
+    let tiers = cluster.policies.tiers().iter().enumerate();
+    tiers
+        .map(|(ti, t)| (ti, (0..t.policies.len()).filter(|&pi| applies(cluster, &t.policies[pi], id, dir)).collect()))
+        .filter(|(_, ps): &(usize, Vec<usize>)| !ps.is_empty())
         .collect()
 }
 
@@ -63,8 +47,10 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     };
     let ep = &cluster.endpoints[id];
     let index = Index::new(&cluster);
-    let all_ports: BTreeSet<(Protocol, u16)> =
-        cluster.endpoints.iter().flat_map(|e| e.ports.iter().map(|p| (p.protocol, p.port))).collect();
+    let all_ports = cluster.declared_ports();
+    // One matrix per declared port, shared by both directions.
+    let matrices: std::collections::BTreeMap<(Protocol, u16), podwall_engine::Matrix> =
+        all_ports.iter().map(|&(pr, po)| ((pr, po), index.matrix(pr, Some(po)))).collect();
     let n = cluster.endpoints.len();
     let mut json_dirs = serde_json::Map::new();
     let mut text = String::new();
@@ -133,10 +119,10 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             Direction::Ingress => {
                 ep.ports.iter().map(|p| (p.protocol, p.port)).collect::<BTreeSet<_>>().into_iter().collect()
             }
-            Direction::Egress => all_ports.iter().copied().collect(),
+            Direction::Egress => all_ports.clone(),
         };
         for (proto, port) in targets {
-            let m = index.matrix(proto, Some(port));
+            let m = &matrices[&(proto, port)];
             let peers: Vec<EndpointId> = (0..n)
                 .filter(|&o| o != id)
                 .filter(|&o| match dir {

@@ -1,5 +1,4 @@
 //! `podwall matrix`: every pod pair for a port.
-use std::collections::BTreeSet;
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
@@ -73,13 +72,6 @@ fn write_summary(
     Ok(())
 }
 
-/// The (protocol, port) pairs the endpoints declare.
-fn declared_ports(cluster: &Cluster) -> Vec<(Protocol, u16)> {
-    let set: BTreeSet<(Protocol, u16)> =
-        cluster.endpoints.iter().flat_map(|e| e.ports.iter().map(|p| (p.protocol, p.port))).collect();
-    set.into_iter().collect()
-}
-
 fn write_json(
     out: &mut impl Write,
     cluster: &Cluster,
@@ -150,7 +142,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let index = Index::new(&cluster);
     let ports: Vec<(Protocol, u16)> = match a.port {
         Some(p) => vec![(proto, p)],
-        None => declared_ports(&cluster),
+        None => cluster.declared_ports(),
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());

@@ -7,7 +7,7 @@
 //! are namespace labels and the matching namespaces are listed.
 use std::process::ExitCode;
 
-use podwall_ir::{Cluster, Expr, LabelSource, Namespace, Scope};
+use podwall_ir::{Cluster, Expr};
 use podwall_selector::ParseError;
 use serde_json::json;
 
@@ -40,40 +40,14 @@ fn parse_failure(expr: &str, e: &ParseError) -> Failure {
     Failure(format!("invalid selector {e}\n  {expr}\n  {pad}^"))
 }
 
-/// A namespace's labels as a namespaceSelector reads them.
-struct NamespaceLabels<'a>(&'a Namespace);
-
-impl LabelSource for NamespaceLabels<'_> {
-    fn label(&self, _scope: Scope, key: &str) -> Option<&str> {
-        if key == "projectcalico.org/name" {
-            return Some(self.0.name.as_str());
-        }
-        self.0.labels.get(key).map(String::as_str)
-    }
-
-    fn namespace(&self) -> Option<&str> {
-        Some(self.0.name.as_str())
-    }
-}
-
-/// Whether a namespaceSelector picks the namespace. `global()` there means "in no
-/// namespace", so it picks none.
-fn namespace_matches(e: &Expr, ns: &Namespace) -> bool {
-    match e {
-        Expr::Global => false,
-        Expr::Not(x) => !namespace_matches(x, ns),
-        Expr::And(xs) => xs.iter().all(|x| namespace_matches(x, ns)),
-        Expr::Or(xs) => xs.iter().any(|x| namespace_matches(x, ns)),
-        leaf => leaf.matches(&NamespaceLabels(ns)),
-    }
-}
-
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// The namespaces a namespaceSelector picks, read as Calico reads it.
 fn namespaces(cluster: &Cluster, expr: &Expr) -> Vec<String> {
-    cluster.namespaces.values().filter(|ns| namespace_matches(expr, ns)).map(|ns| ns.name.clone()).collect()
+    let sel = podwall_dialects::calico_namespace_selector(expr.clone());
+    cluster.namespaces.keys().filter(|n| cluster.namespace_view(n).is_some_and(|v| sel.matches(&v))).cloned().collect()
 }
 
 /// Runs `selector`.

@@ -178,18 +178,11 @@ fn peer(cx: &Ctx, p: &anp::Peer, field: &str, ingress: bool, cluster: &mut Clust
 }
 
 fn protocol(cx: &Ctx, p: Option<&str>, field: &str) -> Result<Protocol, InputError> {
-    match p {
-        None | Some("TCP") => Ok(Protocol::TCP),
-        Some("UDP") => Ok(Protocol::UDP),
-        Some("SCTP") => Ok(Protocol::SCTP),
-        Some(other) => {
-            Err(cx.err(format!("{field}.protocol"), format!("unknown protocol {other:?} (expected TCP, UDP or SCTP)")))
-        }
-    }
+    k8s::protocol(p).map_err(|m| cx.err(format!("{field}.protocol"), m))
 }
 
 fn port_number(cx: &Ctx, n: i64, field: &str) -> Result<u16, InputError> {
-    u16::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| cx.err(field, format!("port {n} is out of range 1-65535")))
+    k8s::port_number(n).map_err(|m| cx.err(field, m))
 }
 
 /// One port entry: exactly one of `portNumber`, `portRange`, `namedPort`.

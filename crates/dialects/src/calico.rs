@@ -47,7 +47,7 @@ impl Ctx<'_> {
 
 /// Rewrites a selector to read namespace labels (`pcns.`), as Calico does for every
 /// `namespaceSelector`: `all()` means "in some namespace", `global()` "in none".
-fn namespace_view(e: Expr) -> Expr {
+pub fn namespace_view(e: Expr) -> Expr {
     prefixed(e, "pcns.", Expr::Has(Label::calico(NS_LABEL)), Expr::not(Expr::Has(Label::calico(NS_LABEL))))
 }
 

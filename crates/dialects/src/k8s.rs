@@ -30,6 +30,22 @@ pub(crate) fn parse_cidr(s: &str) -> Option<IpNet> {
     s.trim().parse::<IpNet>().ok().map(|n| n.trunc())
 }
 
+/// A Kubernetes `protocol` field (ports of NetworkPolicy, ANP and containers): TCP, the
+/// default, UDP or SCTP, spelt exactly.
+pub(crate) fn protocol(p: Option<&str>) -> Result<Protocol, String> {
+    match p {
+        None | Some("TCP") => Ok(Protocol::TCP),
+        Some("UDP") => Ok(Protocol::UDP),
+        Some("SCTP") => Ok(Protocol::SCTP),
+        Some(other) => Err(format!("unknown protocol {other:?} (expected TCP, UDP or SCTP)")),
+    }
+}
+
+/// A Kubernetes port number: 1-65535.
+pub(crate) fn port_number(n: i64) -> Result<u16, String> {
+    u16::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| format!("port {n} is out of range 1-65535"))
+}
+
 /// Whether `name` is a valid port name (IANA_SVC_NAME): 1-15 characters, lowercase
 /// letters, digits and `-`, at least one letter, no leading, trailing or double `-`.
 pub(crate) fn valid_port_name(name: &str) -> bool {
@@ -105,22 +121,8 @@ fn peer(cx: &Ctx, p: &NetworkPolicyPeer, field: &str) -> Result<Peer, InputError
 }
 
 fn port(cx: &Ctx, p: &NetworkPolicyPort, field: &str) -> Result<PortMatch, InputError> {
-    let protocol = match p.protocol.as_deref() {
-        None | Some("TCP") => Protocol::TCP,
-        Some("UDP") => Protocol::UDP,
-        Some("SCTP") => Protocol::SCTP,
-        Some(other) => {
-            return Err(
-                cx.err(format!("{field}.protocol"), format!("unknown protocol {other:?} (expected TCP, UDP or SCTP)"))
-            )
-        }
-    };
-    let in_range = |n: i32, f: &str| -> Result<u16, InputError> {
-        u16::try_from(n)
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| cx.err(format!("{field}.{f}"), format!("port {n} is out of range 1-65535")))
-    };
+    let protocol = protocol(p.protocol.as_deref()).map_err(|m| cx.err(format!("{field}.protocol"), m))?;
+    let in_range = |n: i32, f: &str| port_number(n.into()).map_err(|m| cx.err(format!("{field}.{f}"), m));
     let ports = match (&p.port, p.end_port) {
         (None, None) => Ports::Any,
         (None, Some(_)) => return Err(cx.err(format!("{field}.endPort"), "endPort needs a numeric port")),

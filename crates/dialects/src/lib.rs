@@ -20,6 +20,12 @@ use podwall_ir::{Cluster, PolicySet, Tier, TierDefault, DEFAULT_TIER, DEFAULT_TI
 use podwall_load::{Input, InputError, Resource};
 use rayon::prelude::*;
 
+/// Reads a Calico selector as a `namespaceSelector`: its labels become namespace labels
+/// (evaluate the result on [`Cluster::namespace_view`] or on an endpoint's view).
+pub fn calico_namespace_selector(e: podwall_ir::Expr) -> podwall_ir::Expr {
+    calico::namespace_view(e)
+}
+
 /// Compiles the input into a [`Cluster`].
 pub fn compile(input: &Input) -> Result<Cluster, InputError> {
     let mut cluster = universe::build(input)?;

@@ -3,14 +3,13 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use podwall_ir::{
-    Cluster, Endpoint, EndpointKind, LabelMap, NamedPort, Namespace, Node, Protocol, ServiceAccount, Source, Warning,
+    Cluster, Endpoint, EndpointKind, LabelMap, NamedPort, Namespace, Node, ServiceAccount, Source, Warning,
 };
 use podwall_load::pods::Spec as PodSpec;
 use podwall_load::{Input, InputError, Object, Resource};
 use rayon::prelude::*;
 
-/// The label every namespace carries with its own name.
-pub const NAME_LABEL: &str = "kubernetes.io/metadata.name";
+use podwall_ir::NAMESPACE_NAME_LABEL as NAME_LABEL;
 
 fn ports(spec: Option<&PodSpec>, src: &Source, object: &str) -> Result<Vec<NamedPort>, InputError> {
     let mut out = Vec::new();
@@ -18,28 +17,9 @@ fn ports(spec: Option<&PodSpec>, src: &Source, object: &str) -> Result<Vec<Named
     for (ci, c) in spec.containers.iter().enumerate() {
         for (pi, p) in c.ports.iter().flatten().enumerate() {
             let field = format!("spec.containers[{ci}].ports[{pi}]");
-            let protocol = match p.protocol.as_deref() {
-                None => Protocol::TCP,
-                Some("TCP") => Protocol::TCP,
-                Some("UDP") => Protocol::UDP,
-                Some("SCTP") => Protocol::SCTP,
-                Some(other) => {
-                    return Err(InputError::field(
-                        src,
-                        object,
-                        format!("{field}.protocol"),
-                        format!("unknown protocol {other:?} (expected TCP, UDP or SCTP)"),
-                    ))
-                }
-            };
-            let port = u16::try_from(p.container_port).ok().filter(|n| *n > 0).ok_or_else(|| {
-                InputError::field(
-                    src,
-                    object,
-                    format!("{field}.containerPort"),
-                    format!("port {} is out of range 1-65535", p.container_port),
-                )
-            })?;
+            let err = |f: &str, m: String| InputError::field(src, object, format!("{field}.{f}"), m);
+            let protocol = crate::k8s::protocol(p.protocol.as_deref()).map_err(|m| err("protocol", m))?;
+            let port = crate::k8s::port_number(p.container_port.into()).map_err(|m| err("containerPort", m))?;
             out.push(NamedPort { name: p.name.clone(), protocol, port });
         }
     }

@@ -102,9 +102,10 @@ pub fn evaluate(cluster: &Cluster, pkt: &Packet) -> Verdict {
     Verdict { allowed: egress.allowed && ingress.allowed, egress, ingress }
 }
 
-/// Whether the policy selector picks endpoint `id` (host-network pods are never picked).
-pub(crate) fn selects(cluster: &Cluster, sel: &Expr, id: EndpointId) -> bool {
-    !cluster.endpoints[id].host_network && sel.matches(&cluster.view(id))
+/// Whether `policy` applies to endpoint `id` in `dir`: it is typed for that direction
+/// and its selector picks the endpoint (host-network pods are never picked).
+pub fn applies(cluster: &Cluster, policy: &podwall_ir::Policy, id: EndpointId, dir: Direction) -> bool {
+    policy.rules(dir).is_some() && !cluster.endpoints[id].host_network && policy.selector.matches(&cluster.view(id))
 }
 
 /// Judges one direction of a connection.
@@ -129,7 +130,7 @@ pub fn evaluate_direction(cluster: &Cluster, pkt: &Packet, direction: Direction)
             .policies
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.rules(direction).is_some() && selects(cluster, &p.selector, local))
+            .filter(|(_, p)| applies(cluster, p, local, direction))
             .map(|(i, _)| i)
             .collect();
         if active.is_empty() {

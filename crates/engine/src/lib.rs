@@ -21,6 +21,6 @@ mod index;
 mod packet;
 
 pub use bits::Bits;
-pub use eval::{evaluate, evaluate_direction, own_traffic, Decision, DirectionVerdict, RuleRef, Verdict};
+pub use eval::{applies, evaluate, evaluate_direction, own_traffic, Decision, DirectionVerdict, RuleRef, Verdict};
 pub use index::{Index, Live, Matrix, RowSummary, Update};
 pub use packet::{Addr, HttpRequest, Packet};

@@ -11,6 +11,9 @@ use crate::{NamedPort, PolicySet};
 /// A label map.
 pub type LabelMap = BTreeMap<String, String>;
 
+/// The label every namespace carries with its own name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
 /// Where an object was read: a file (or `-` for standard input) and a 1-based line.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Source {
@@ -176,6 +179,18 @@ impl Cluster {
         }
     }
 
+    /// The label view selectors read for namespace `name`, if it exists.
+    pub fn namespace_view(&self, name: &str) -> Option<NamespaceView<'_>> {
+        self.namespaces.get(name).map(|namespace| NamespaceView { namespace })
+    }
+
+    /// Every (protocol, port) some endpoint declares, ascending.
+    pub fn declared_ports(&self) -> Vec<(crate::Protocol, u16)> {
+        let set: std::collections::BTreeSet<(crate::Protocol, u16)> =
+            self.endpoints.iter().flat_map(|e| e.ports.iter().map(|p| (p.protocol, p.port))).collect();
+        set.into_iter().collect()
+    }
+
     /// The label view selectors read for network set `idx`.
     pub fn network_set_view(&self, idx: usize) -> NetworkSetView<'_> {
         let set = &self.network_sets[idx];
@@ -266,5 +281,36 @@ impl LabelSource for NetworkSetView<'_> {
 
     fn namespace(&self) -> Option<&str> {
         self.set.namespace.as_deref()
+    }
+}
+
+/// A namespace as a Calico namespaceSelector sees it, once its labels are rewritten to
+/// `pcns.<key>`: the labels of a namespace that is itself "in a namespace".
+pub struct NamespaceView<'a> {
+    /// The namespace.
+    pub namespace: &'a Namespace,
+}
+
+impl LabelSource for NamespaceView<'_> {
+    fn label(&self, scope: Scope, key: &str) -> Option<&str> {
+        let ns = self.namespace;
+        match scope {
+            Scope::Pod | Scope::ServiceAccount => None,
+            Scope::Namespace => ns.labels.get(key).map(String::as_str),
+            Scope::Calico => match key {
+                CALICO_NS => Some(ns.name.as_str()),
+                _ => {
+                    let k = key.strip_prefix("pcns.")?;
+                    if k == CALICO_NAME {
+                        return Some(ns.name.as_str());
+                    }
+                    ns.labels.get(k).map(String::as_str)
+                }
+            },
+        }
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        Some(self.namespace.name.as_str())
     }
 }

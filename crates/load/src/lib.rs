@@ -19,4 +19,4 @@ mod read;
 pub use error::InputError;
 pub use object::{Object, Resource, Workload};
 pub use podwall_ir::Source;
-pub use read::{load_paths, load_str, load_values, Input};
+pub use read::{load_paths, load_str, load_values, manifest_files, Input};

@@ -241,6 +241,14 @@ fn is_manifest(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
+/// The manifest files `path` names: itself, or the `.yaml`/`.yml`/`.json` files below a
+/// folder, recursively, in sorted order.
+pub fn manifest_files(path: &Path) -> Result<Vec<std::path::PathBuf>, InputError> {
+    let mut out = Vec::new();
+    collect_files(path, &mut out)?;
+    Ok(out)
+}
+
 fn collect_files(path: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), InputError> {
     let io_err =
         |e: std::io::Error| InputError::at(Source { file: path.display().to_string(), line: 0 }, e.to_string());
@@ -279,8 +287,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
             input.add_text("-", &text)?;
             continue;
         }
-        let mut files = Vec::new();
-        collect_files(p, &mut files)?;
+        let files = manifest_files(p)?;
         // Files are read and parsed in parallel, then merged in order; the first error
         // in file order is reported.
         let parts: Vec<Result<Input, InputError>> = files

@@ -32,13 +32,10 @@ pub(super) fn policy_nets(p: &podwall_ir::Policy) -> Vec<IpNet> {
     nets
 }
 
-/// Whether an address (unknown for templates) lies in a range. An unknown address is
-/// only known to lie in a range that holds every address (a /0).
+/// Whether an address (unknown for templates) lies in a range, by the rule of
+/// [`crate::eval::in_nets`].
 pub(super) fn contains(net: &IpNet, ip: Option<IpAddr>) -> bool {
-    match ip {
-        Some(ip) => net.contains(&ip),
-        None => net.prefix_len() == 0,
-    }
+    crate::eval::in_nets(ip, std::slice::from_ref(net))
 }
 
 /// For each address, which of `nets` contain it: one hash lookup per prefix length.

@@ -242,7 +242,7 @@ impl Live {
             };
             cluster.namespaces.entry(ep.namespace.clone()).or_insert_with(|| podwall_ir::Namespace {
                 name: ep.namespace.clone(),
-                labels: [("kubernetes.io/metadata.name".to_string(), ep.namespace.clone())].into(),
+                labels: [(podwall_ir::NAMESPACE_NAME_LABEL.to_string(), ep.namespace.clone())].into(),
                 declared: false,
             });
             let pos = cluster.endpoints.partition_point(|e| e.name < ep.name);
