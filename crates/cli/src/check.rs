@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use podwall_engine::{evaluate, HttpRequest, Packet};
 use serde_json::json;
 
-use crate::input::{load, protocol, resolve};
+use crate::input::{load_pair, protocol};
 use crate::words::{direction_json, reason, rule_ref};
 use crate::{Failure, Format, InputArgs};
 
@@ -44,13 +44,11 @@ pub struct Args {
 
 /// Runs `check`: exit 0 when allowed, 1 when denied.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
-    let cluster = load(&a.input)?;
     let proto = protocol(&a.protocol)?;
     if proto.has_ports() && a.port.is_none() {
         return Err(Failure(format!("--port is required for {proto}")));
     }
-    let src = resolve(&cluster, &a.from)?;
-    let dst = resolve(&cluster, &a.to)?;
+    let (cluster, src, dst) = load_pair(&a.input, &a.from, &a.to)?;
     let http = (a.http_method.is_some() || a.http_path.is_some())
         .then(|| HttpRequest { method: a.http_method.clone(), path: a.http_path.clone() });
     let icmp = (!proto.has_ports()).then(|| (a.icmp_type.unwrap_or(8), a.icmp_code));

@@ -8,8 +8,52 @@ use crate::{Failure, InputArgs};
 
 /// Loads and compiles the input, printing warnings and the skipped-object count to stderr.
 pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
-    let input = podwall_load::load_paths(&args.files)?;
+    compile(args, podwall_load::load_paths(&args.files)?)
+}
+
+/// The full endpoint name a user's `NS/NAME`, `NS/KIND/NAME` or `NAME` stands for; `None`
+/// for an IP address.
+fn endpoint_name(what: &str) -> Option<String> {
+    if what.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    Some(if what.contains('/') { what.to_string() } else { format!("default/{what}") })
+}
+
+/// Loads what can bear on the connection `from → to` (names or addresses as the user
+/// typed them) and resolves both ends. Other pods and the policies of other namespaces
+/// are parsed but not typed. With an address among the ends any pod may be meant, and
+/// with a name that is not found the error lists the namespace's pods: then everything
+/// is loaded.
+pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Addr, Addr), Failure> {
+    let names = endpoint_name(from).zip(endpoint_name(to));
+    if let Some(r) = names.and_then(|(s, d)| podwall_dialects::Relevance::between(&[&s, &d])) {
+        let input = podwall_load::load_paths_where(&args.files, &|k| r.keeps(k))?;
+        let cluster = podwall_dialects::compile(&input)?;
+        if let (Ok(s), Ok(d)) = (resolve(&cluster, from), resolve(&cluster, to)) {
+            report(args, &input, &cluster);
+            if args.verbose {
+                eprintln!(
+                    "note: {} object(s) cannot bear on this connection and were not read past their names",
+                    input.unread
+                );
+            }
+            return Ok((cluster, s, d));
+        }
+    }
+    let cluster = load(args)?;
+    let (s, d) = (resolve(&cluster, from)?, resolve(&cluster, to)?);
+    Ok((cluster, s, d))
+}
+
+fn compile(args: &InputArgs, input: podwall_load::Input) -> Result<Cluster, Failure> {
     let cluster = podwall_dialects::compile(&input)?;
+    report(args, &input, &cluster);
+    Ok(cluster)
+}
+
+/// Prints the warnings and what was skipped.
+fn report(args: &InputArgs, input: &podwall_load::Input, cluster: &Cluster) {
     for w in &cluster.warnings {
         eprintln!("warning: {w}");
     }
@@ -25,7 +69,6 @@ pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
             eprintln!("note: skipped {skipped} object(s) of kinds podwall does not read (--verbose names them)");
         }
     }
-    Ok(cluster)
 }
 
 /// Resolves `NS/NAME`, `NS/KIND/NAME`, `NAME` (in `default`) or an IP address. An IP
@@ -34,7 +77,7 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
     if let Ok(ip) = what.parse::<IpAddr>() {
         return Ok(cluster.endpoint_by_ip(ip).map(Addr::Endpoint).unwrap_or(Addr::Ip(ip)));
     }
-    let name = if what.contains('/') { what.to_string() } else { format!("default/{what}") };
+    let name = endpoint_name(what).unwrap_or_default();
     if let Some(id) = cluster.endpoint(&name) {
         return Ok(Addr::Endpoint(id));
     }

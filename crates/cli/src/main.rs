@@ -51,6 +51,12 @@ enum Command {
     /// Who can reach whom: a grid of every pod pair for a port.
     Matrix(matrix::Args),
     /// Whether one connection is allowed, and why, for each direction.
+    ///
+    /// Only what can bear on the connection is read past its name: the two pods (or
+    /// workloads), the namespaced policies of their namespaces, and every object of
+    /// other kinds. Other pods and other namespaces' policies must still be well-formed
+    /// YAML or JSON, but their fields are not checked; `matrix` checks everything. With
+    /// an IP address for an end, everything is read.
     Check(check::Args),
     /// What isolates a pod, and what it may send and receive.
     Explain(explain::Args),

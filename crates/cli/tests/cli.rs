@@ -620,3 +620,30 @@ fn unknown_pod_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(text(&out.stderr).contains("nowhere/x"), "{}", describe(&out));
 }
+
+#[test]
+fn check_reads_only_what_bears_on_the_pair() {
+    let file = "tests/partial/cluster.yaml";
+    // shop's policy admits web on the named port pg (5432 on db) and nothing else.
+    let out = podwall(&["check", "-f", file, "--from", "shop/web", "--to", "shop/db", "--port", "5432"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(text(&out.stdout).contains("db-from-web"), "the deciding policy is named\n{}", describe(&out));
+    let out = podwall(&["check", "-f", file, "--from", "shop/web", "--to", "shop/db", "--port", "80"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    // The objects left unread are counted with --verbose.
+    let out = podwall(&["check", "-v", "-f", file, "--from", "shop/web", "--to", "shop/db", "--port", "5432"]);
+    assert!(text(&out.stderr).contains("2 object(s) cannot bear"), "{}", describe(&out));
+    // A question that involves the broken namespace reads it, and fails on it.
+    let out = podwall(&["check", "-f", file, "--from", "shop/web", "--to", "other/broken", "--port", "80"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    // So does matrix, which reads everything.
+    let out = podwall(&["matrix", "-f", file, "--port", "80"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    // An address may be any pod's: everything is read.
+    let out = podwall(&["check", "-f", file, "--from", "10.0.0.1", "--to", "shop/db", "--port", "5432"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    // A name that is not there is looked up in the whole input for the hint (which then
+    // meets the broken objects, and says so).
+    let out = podwall(&["check", "-f", file, "--from", "shop/nope", "--to", "shop/db", "--port", "5432"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+}

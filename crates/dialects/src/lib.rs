@@ -12,9 +12,12 @@ mod anp;
 mod calico;
 mod k8s;
 mod labels;
+mod relevance;
 mod universe;
 
 use std::collections::BTreeMap;
+
+pub use relevance::Relevance;
 
 use podwall_ir::{Cluster, PolicySet, Tier, TierDefault, DEFAULT_TIER, DEFAULT_TIER_ORDER};
 use podwall_load::{Input, InputError, Resource};

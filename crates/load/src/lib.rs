@@ -19,4 +19,6 @@ mod read;
 pub use error::InputError;
 pub use object::{Object, Resource, Workload};
 pub use podwall_ir::Source;
-pub use read::{load_paths, load_str, load_values, manifest_files, Input};
+pub use read::{
+    load_paths, load_paths_where, load_str, load_values, load_values_where, manifest_files, Filter, Input, Key,
+};

@@ -50,6 +50,23 @@ fn not_an_object(source: &Source) -> InputError {
     InputError::at(source.clone(), "expected a Kubernetes object (a mapping with apiVersion and kind)")
 }
 
+/// What is known of an object before it is typed: enough to decide whether to type it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key<'a> {
+    /// The API group (empty for core).
+    pub group: &'a str,
+    /// The kind.
+    pub kind: &'a str,
+    /// The namespace (`default` for namespaced kinds that give none; `None` for
+    /// cluster-scoped kinds).
+    pub namespace: Option<&'a str>,
+    /// The name.
+    pub name: &'a str,
+}
+
+/// Which objects of known kinds to type; the others are counted in [`Input::unread`].
+pub type Filter<'f> = &'f (dyn Fn(&Key<'_>) -> bool + Sync);
+
 /// Everything read from the input.
 #[derive(Clone, Debug, Default)]
 pub struct Input {
@@ -57,8 +74,15 @@ pub struct Input {
     pub objects: Vec<Object>,
     /// Objects of other kinds, passed over: `apiVersion/kind` → where each was.
     pub skipped: BTreeMap<String, Vec<Source>>,
+    /// Objects of kinds podwall reads that a [`Filter`] left untyped (their text was
+    /// checked to be well-formed, not their fields).
+    pub unread: usize,
     /// The files read.
     pub files: Vec<String>,
+}
+
+fn keep_all(_: &Key<'_>) -> bool {
+    true
 }
 
 impl Input {
@@ -67,7 +91,7 @@ impl Input {
         self.skipped.values().map(Vec::len).sum()
     }
 
-    fn add_value(&mut self, value: Value, source: &Source) -> Result<(), InputError> {
+    fn add_value(&mut self, value: Value, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
         if value.is_null() {
             return Ok(());
         }
@@ -78,16 +102,16 @@ impl Input {
                 return Err(InputError::at(source.clone(), format!("{}: `items` is not a list", head.kind)));
             };
             for item in items {
-                self.add_value(item, source)?;
+                self.add_value(item, source, keep)?;
             }
             return Ok(());
         }
-        self.add_object(head, Doc::Value(value), source)
+        self.add_object(head, Doc::Value(value), source, keep)
     }
 
     /// Reads one JSON value without building a `Value` tree: the head is read first,
     /// then the typed object straight from the text.
-    fn add_raw(&mut self, raw: &RawValue, source: &Source) -> Result<(), InputError> {
+    fn add_raw(&mut self, raw: &RawValue, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
         let text = raw.get();
         if text == "null" {
             return Ok(());
@@ -97,14 +121,14 @@ impl Input {
             let items: ListItems<'_> = serde_json::from_str(text)
                 .map_err(|_| InputError::at(source.clone(), format!("{}: `items` is not a list", head.kind)))?;
             for item in items.items {
-                self.add_raw(item, source)?;
+                self.add_raw(item, source, keep)?;
             }
             return Ok(());
         }
-        self.add_object(head, Doc::Raw(text), source)
+        self.add_object(head, Doc::Raw(text), source, keep)
     }
 
-    fn add_object(&mut self, head: Head, doc: Doc<'_>, source: &Source) -> Result<(), InputError> {
+    fn add_object(&mut self, head: Head, doc: Doc<'_>, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
         let meta = head.metadata.unwrap_or_default();
         let (kind, api_version) = (head.kind, head.api_version);
         if kind.is_empty() || api_version.is_empty() {
@@ -123,16 +147,20 @@ impl Input {
         if name.is_empty() {
             return Err(InputError::field(source, &object, "metadata.name", "missing name"));
         }
+        if !keep(&Key { group, kind: &kind, namespace: namespace.as_deref(), name: &name }) {
+            self.unread += 1;
+            return Ok(());
+        }
         let resource = resource(group, &kind, doc, source, &object)?;
         self.objects.push(Object { source: source.clone(), api_version, kind, namespace, name, resource });
         Ok(())
     }
 
-    fn add_text(&mut self, file: &str, text: &str) -> Result<(), InputError> {
+    fn add_text(&mut self, file: &str, text: &str, keep: Filter<'_>) -> Result<(), InputError> {
         self.files.push(file.to_string());
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
         if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            return self.add_json(file, text);
+            return self.add_json(file, text, keep);
         }
         for (line, doc) in split_documents(text) {
             let source = Source { file: file.to_string(), line };
@@ -152,16 +180,16 @@ impl Input {
             match value {
                 Value::Array(items) => {
                     for item in items {
-                        self.add_value(item, &source)?;
+                        self.add_value(item, &source, keep)?;
                     }
                 }
-                other => self.add_value(other, &source)?,
+                other => self.add_value(other, &source, keep)?,
             }
         }
         Ok(())
     }
 
-    fn add_json(&mut self, file: &str, text: &str) -> Result<(), InputError> {
+    fn add_json(&mut self, file: &str, text: &str, keep: Filter<'_>) -> Result<(), InputError> {
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
         loop {
             let offset = stream.byte_offset();
@@ -182,10 +210,10 @@ impl Input {
                 let items: Vec<&RawValue> = serde_json::from_str(value.get())
                     .map_err(|e| InputError::at(source.clone(), format!("invalid JSON: {e}")))?;
                 for item in items {
-                    self.add_raw(item, &source)?;
+                    self.add_raw(item, &source, keep)?;
                 }
             } else {
-                self.add_raw(value, &source)?;
+                self.add_raw(value, &source, keep)?;
             }
         }
     }
@@ -223,16 +251,21 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
 /// Reads manifests from `text`, reported as coming from `file`.
 pub fn load_str(file: &str, text: &str) -> Result<Input, InputError> {
     let mut input = Input::default();
-    input.add_text(file, text)?;
+    input.add_text(file, text, &keep_all)?;
     Ok(input)
 }
 
 /// Reads already-parsed objects (generated clusters, tests), reported as coming from `file`.
 pub fn load_values(file: &str, values: Vec<Value>) -> Result<Input, InputError> {
+    load_values_where(file, values, &keep_all)
+}
+
+/// Like [`load_values`], typing only the objects `keep` accepts.
+pub fn load_values_where(file: &str, values: Vec<Value>, keep: Filter<'_>) -> Result<Input, InputError> {
     let mut input = Input::default();
     input.files.push(file.to_string());
     for (i, v) in values.into_iter().enumerate() {
-        input.add_value(v, &Source { file: file.to_string(), line: i + 1 })?;
+        input.add_value(v, &Source { file: file.to_string(), line: i + 1 }, keep)?;
     }
     Ok(input)
 }
@@ -276,6 +309,13 @@ fn collect_files(path: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), I
 /// Reads every path: a file, a folder (recursively, `.yaml`/`.yml`/`.json`), or `-` for
 /// standard input.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
+    load_paths_where(paths, &keep_all)
+}
+
+/// Like [`load_paths`], typing only the objects of known kinds that `keep` accepts: a
+/// question about a few objects need not type the rest. Every file is still parsed
+/// whole, so malformed text is still an error.
+pub fn load_paths_where<P: AsRef<Path>>(paths: &[P], keep: Filter<'_>) -> Result<Input, InputError> {
     let mut input = Input::default();
     for p in paths {
         let p = p.as_ref();
@@ -284,7 +324,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
             std::io::stdin()
                 .read_to_string(&mut text)
                 .map_err(|e| InputError::at(Source { file: "-".into(), line: 0 }, e.to_string()))?;
-            input.add_text("-", &text)?;
+            input.add_text("-", &text, keep)?;
             continue;
         }
         let files = manifest_files(p)?;
@@ -297,7 +337,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
                 let text = std::fs::read_to_string(f)
                     .map_err(|e| InputError::at(Source { file: name.clone(), line: 0 }, e.to_string()))?;
                 let mut one = Input::default();
-                one.add_text(&name, &text)?;
+                one.add_text(&name, &text, keep)?;
                 Ok(one)
             })
             .collect();
@@ -312,6 +352,7 @@ impl Input {
     /// Appends another input read after this one.
     pub fn merge(&mut self, other: Input) {
         self.objects.extend(other.objects);
+        self.unread += other.unread;
         for (k, v) in other.skipped {
             self.skipped.entry(k).or_default().extend(v);
         }
