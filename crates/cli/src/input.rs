@@ -8,7 +8,32 @@ use crate::{Failure, InputArgs};
 
 /// Loads and compiles the input, printing warnings and the skipped-object count to stderr.
 pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
+    size_threads(args);
     compile(args, podwall_load::load_paths(&args.files)?)
+}
+
+/// Below this much input, worker threads cost more than they save (starting them and
+/// waking them is about a millisecond; the whole job is a few).
+const PARALLEL_FROM_BYTES: u64 = 4 << 20;
+
+/// Runs everything on the calling thread when the input is small, unless
+/// `RAYON_NUM_THREADS` says otherwise. Must run before anything uses rayon.
+fn size_threads(args: &InputArgs) {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return;
+    }
+    let mut bytes = 0u64;
+    for f in &args.files {
+        if f == "-" {
+            return;
+        }
+        let Ok(files) = podwall_load::manifest_files(std::path::Path::new(f)) else { return };
+        bytes += files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum::<u64>();
+    }
+    if bytes < PARALLEL_FROM_BYTES {
+        // Fails only if the pool exists already, and then it is simply used.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(1).use_current_thread().build_global();
+    }
 }
 
 /// The full endpoint name a user's `NS/NAME`, `NS/KIND/NAME` or `NAME` stands for; `None`
@@ -26,6 +51,7 @@ fn endpoint_name(what: &str) -> Option<String> {
 /// with a name that is not found the error lists the namespace's pods: then everything
 /// is loaded.
 pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Addr, Addr), Failure> {
+    size_threads(args);
     let names = endpoint_name(from).zip(endpoint_name(to));
     if let Some(r) = names.and_then(|(s, d)| podwall_dialects::Relevance::between(&[&s, &d])) {
         let input = podwall_load::load_paths_where(&args.files, &|k| r.keeps(k))?;

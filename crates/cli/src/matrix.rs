@@ -145,7 +145,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         None => cluster.declared_ports(),
     };
     let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = BufWriter::with_capacity(1 << 18, stdout.lock());
     if a.summary {
         write_summary(&mut out, &cluster, &index, &ports, a.format == Format::Json)?;
         out.flush()?;
