@@ -59,6 +59,23 @@ impl Bits {
         self.words[i / 64] &= !(1 << (i % 64));
     }
 
+    /// Adds or removes `i`.
+    pub fn set(&mut self, i: usize, on: bool) {
+        if on {
+            self.insert(i);
+        } else {
+            self.remove(i);
+        }
+    }
+
+    /// Extends the range to `len` indices (not below the current one); the new ones are
+    /// outside the set.
+    pub fn grow(&mut self, len: usize) {
+        debug_assert!(len >= self.len);
+        self.words.resize(len.div_ceil(64), 0);
+        self.len = len;
+    }
+
     /// `self ⊕= other` (symmetric difference).
     pub fn xor_with(&mut self, other: &Bits) {
         self.words.iter_mut().zip(&other.words).for_each(|(a, b)| *a ^= b);
@@ -126,6 +143,20 @@ mod tests {
         let b = Bits::empty(70).not();
         assert_eq!(b.count(), 70);
         assert_eq!(b.iter().last(), Some(69));
+    }
+
+    #[test]
+    fn growing_keeps_members_and_adds_none() {
+        let mut b = Bits::full(63);
+        b.grow(130);
+        assert_eq!(b.len(), 130);
+        assert_eq!(b.count(), 63);
+        assert!(!b.contains(63) && !b.contains(129));
+        b.set(129, true);
+        b.set(0, false);
+        assert_eq!(b.count(), 63);
+        assert!(b.contains(129) && !b.contains(0));
+        assert_eq!(b.not().count(), 67);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! per-class counts by the pairs whose answer can have changed. A change that splits an
 //! equivalence class (an address range that cuts through one) rebuilds the index, and
 //! says so.
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use podwall_ir::{Cluster, Direction, Endpoint, EndpointId, Policy, PolicyKind, Protocol};
@@ -227,28 +228,13 @@ impl Live {
     }
 
     /// Adds a pod (or replaces the one of the same name). A pod that joins an existing
-    /// equivalence class — a new replica — is added in place; one unlike every other
-    /// pod, or in a namespace the cluster did not have, rebuilds the index.
+    /// equivalence class — a new replica — only adds weight; one unlike every other pod
+    /// gets a class of its own, and only that class's row and column are computed.
     pub fn upsert_endpoint(&mut self, ep: Endpoint) -> Update {
         if self.index.cluster.endpoint(&ep.name).is_some() {
             self.remove_endpoint(&ep.name.clone());
         }
-        let Some(ci) = self.class_for(&ep) else {
-            let mut cluster = (*self.index.cluster).clone();
-            let why = if cluster.namespaces.contains_key(&ep.namespace) {
-                format!("{} is unlike every other pod (a new equivalence class)", ep.name)
-            } else {
-                format!("{} is in a namespace the cluster did not have", ep.name)
-            };
-            cluster.namespaces.entry(ep.namespace.clone()).or_insert_with(|| podwall_ir::Namespace {
-                name: ep.namespace.clone(),
-                labels: [(podwall_ir::NAMESPACE_NAME_LABEL.to_string(), ep.namespace.clone())].into(),
-                declared: false,
-            });
-            let pos = cluster.endpoints.partition_point(|e| e.name < ep.name);
-            cluster.endpoints.insert(pos, ep);
-            return self.rebuild(Arc::new(cluster), why);
-        };
+        let Some(ci) = self.class_for(&ep) else { return self.add_class(ep) };
         let index = &mut self.index;
         let endpoints = &mut Arc::make_mut(&mut index.cluster).endpoints;
         let pos = endpoints.partition_point(|e| e.name < ep.name);
@@ -283,13 +269,128 @@ impl Live {
         Some(Update { rebuilt: None, classes: 1, endpoints: 1 })
     }
 
-    /// Replaces a namespace's labels. Selectors on namespace labels are resolved again,
-    /// so this rebuilds the index.
+    /// Replaces a namespace's labels (or adds a namespace). Only the classes of its pods
+    /// are read again: their bits in every selector, their rows and their columns. A
+    /// namespace holding Calico network sets rebuilds the index, since selectors on
+    /// namespace labels then pick address ranges that cut across classes.
     pub fn upsert_namespace(&mut self, ns: podwall_ir::Namespace) -> Update {
-        let mut cluster = (*self.index.cluster).clone();
-        let why = format!("namespace {} changed: selectors on namespace labels are resolved again", ns.name);
-        cluster.namespaces.insert(ns.name.clone(), ns);
-        self.rebuild(Arc::new(cluster), why)
+        let cluster = &self.index.cluster;
+        if cluster.namespaces.get(&ns.name).is_some_and(|old| old.labels == ns.labels) {
+            return Update { rebuilt: None, classes: 0, endpoints: 0 };
+        }
+        if cluster.network_sets.iter().any(|s| s.namespace.as_deref() == Some(ns.name.as_str())) {
+            let mut cluster = (**cluster).clone();
+            let why = format!("namespace {} holds network sets, which selectors on its labels pick", ns.name);
+            cluster.namespaces.insert(ns.name.clone(), ns);
+            return self.rebuild(Arc::new(cluster), why);
+        }
+        let ks: Vec<usize> = self.index.sel.namespaces.get(&ns.name).map(|b| b.iter().collect()).unwrap_or_default();
+        Arc::make_mut(&mut self.index.cluster).namespaces.insert(ns.name.clone(), ns);
+        self.recolumn(&ks)
+    }
+
+    /// Adds a class for `ep`, which no class fits.
+    fn add_class(&mut self, ep: Endpoint) -> Update {
+        let index = &mut self.index;
+        let cluster = Arc::make_mut(&mut index.cluster);
+        cluster.namespaces.entry(ep.namespace.clone()).or_insert_with(|| podwall_ir::Namespace {
+            name: ep.namespace.clone(),
+            labels: [(podwall_ir::NAMESPACE_NAME_LABEL.to_string(), ep.namespace.clone())].into(),
+            declared: false,
+        });
+        let pos = cluster.endpoints.partition_point(|e| e.name < ep.name);
+        cluster.endpoints.insert(pos, ep);
+        for c in &mut index.classes {
+            c.members.iter_mut().filter(|m| **m >= pos).for_each(|m| *m += 1);
+        }
+        let k = index.classes.len();
+        index.classes.push(super::Class { members: vec![pos], ghost: None });
+        index.class_of.insert(pos, k);
+        self.recolumn(&[k])
+    }
+
+    /// Brings classes `ks` up to date after their labels changed or they were added
+    /// (classes beyond the selectors' range are new): their bits in every cached set,
+    /// the policies applying to them, and in every watched view their rows and columns;
+    /// the counts are then recounted.
+    fn recolumn(&mut self, ks: &[usize]) -> Update {
+        let index = &mut self.index;
+        // The policies' rule sets share the cached peer sets; let go of them so that the
+        // caches change in place, and take them back by address afterwards.
+        let mut held: Vec<usize> = Vec::new();
+        for e in index.entries.iter_mut().flatten() {
+            for rs in e.sets.iter_mut().flatten() {
+                for side in [&mut rs.source, &mut rs.destination] {
+                    held.push(side.take().map_or(0, |a| Arc::as_ptr(&a) as usize));
+                }
+            }
+        }
+        let n = index.classes.len();
+        while index.sel.n() < n {
+            let k = index.sel.n();
+            let ep = index.classes[k].endpoint(&index.cluster).expect("a new class has its pod").clone();
+            index.sel.grow(&ep);
+            for e in index.entries.iter_mut().flatten() {
+                e.applies.grow(n);
+            }
+            index.applicable.push(Vec::new());
+        }
+        let u = super::selectors::Universe { cluster: &index.cluster, classes: &index.classes };
+        index.sel.recolumn(&u, ks);
+        let by_addr: HashMap<usize, Arc<Bits>> =
+            index.sel.peer_sets().map(|a| (Arc::as_ptr(a) as usize, a.clone())).collect();
+        let mut held = held.into_iter();
+        for e in index.entries.iter_mut().flatten() {
+            for rs in e.sets.iter_mut().flatten() {
+                for side in [&mut rs.source, &mut rs.destination] {
+                    let addr = held.next().unwrap_or(0);
+                    *side = (addr != 0).then(|| by_addr[&addr].clone());
+                }
+            }
+        }
+        // Which policies apply to the classes read again.
+        let tiers = index.cluster.policies.tiers();
+        for &k in ks {
+            let Some(ep) = index.classes[k].endpoint(&index.cluster) else { continue };
+            let view = index.cluster.view_of(ep);
+            let host = ep.host_network;
+            let mut list = Vec::new();
+            for ids in &index.ids {
+                for &id in ids {
+                    let Some(e) = index.entries[id as usize].as_mut() else { continue };
+                    let on = !host && tiers[e.tier].policies[e.pos].selector.matches(&view);
+                    e.applies.set(k, on);
+                    if on {
+                        list.push(id);
+                    }
+                }
+            }
+            index.applicable[k] = list;
+        }
+        let mut in_k = Bits::empty(n);
+        ks.iter().for_each(|&k| in_k.insert(k));
+        for w in &mut self.watched {
+            let view = &mut w.view;
+            for (name, b) in view.named.iter_mut() {
+                let b = Arc::make_mut(b);
+                b.grow(n);
+                for &k in ks {
+                    let has = index.classes[k].endpoint(&index.cluster).is_some_and(|ep| {
+                        view.port.is_some_and(|p| !ep.host_network && ep.has_named_port(name, view.protocol, p))
+                    });
+                    b.set(k, has);
+                }
+            }
+            view.port_sets = (0..index.entries.len() as u32)
+                .map(|id| index.policy_ports(id, view.protocol, view.port, &mut view.named))
+                .collect();
+            for dir in [Direction::Ingress, Direction::Egress] {
+                index.recolumn_side(view, dir, ks, &in_k);
+            }
+            (w.out, w.inn) = class_counts(index, view);
+        }
+        let endpoints = ks.iter().map(|&k| index.classes[k].members.len()).sum();
+        Update { rebuilt: None, classes: ks.len(), endpoints }
     }
 
     /// Re-walks the changed classes of every watched port and patches the counts.

@@ -110,6 +110,58 @@ impl Index {
         }
     }
 
+    /// Recomputes one side of a view after classes `ks` (also given as the set `in_k`)
+    /// were read again or added: every class's signature is taken anew; a signature held
+    /// by a class outside `ks` keeps that class's walk, with only the columns `ks`
+    /// walked again; a signature held only by classes in `ks` is walked whole.
+    pub(super) fn recolumn_side(&self, view: &mut PortView, dir: Direction, ks: &[usize], in_k: &Bits) {
+        let d = dir_index(dir);
+        let n = self.classes.len();
+        let old = std::mem::take(&mut view.sides[d]);
+        let old_n = old.of_class.len();
+        let mut side = Side { of_class: vec![0; n], ..Side::default() };
+        let mut by_content: HashMap<Bits, u32> = HashMap::new();
+        let mut of_sig: HashMap<Vec<u32>, u32> = HashMap::new();
+        // Signatures in class order, each with a class outside `ks` when one has it.
+        let mut order: Vec<(Vec<u32>, usize)> = Vec::new();
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        for c in 0..n {
+            let sig = self.signature(c, dir, &view.port_sets);
+            let next = order.len() as u32;
+            let g = *of_sig.entry(sig.clone()).or_insert(next) as usize;
+            if g == order.len() {
+                order.push((sig, c));
+                members.push(Vec::new());
+            } else if in_k.contains(order[g].1) && !in_k.contains(c) && c < old_n {
+                order[g].1 = c;
+            }
+            members[g].push(c);
+        }
+        for ((sig, rep), group) in order.into_iter().zip(members) {
+            let walk = if !in_k.contains(rep) && rep < old_n {
+                let mut w = old.row(rep).clone();
+                w.grow(n);
+                for &k in ks {
+                    w.set(k, self.walk_one(rep, k, dir, view.protocol, &view.port_sets));
+                }
+                w
+            } else {
+                self.walk(rep, dir, view.protocol, &view.port_sets)
+            };
+            let next = by_content.len() as u32;
+            let id = *by_content.entry(walk).or_insert(next);
+            if id == next {
+                side.walks.push(Bits::empty(0));
+            }
+            group.iter().for_each(|&c| side.of_class[c] = id);
+            side.ids.insert(sig, id);
+        }
+        for (w, id) in by_content {
+            side.walks[id as usize] = w;
+        }
+        view.sides[d] = side;
+    }
+
     /// The reachability of every endpoint pair for one protocol and port (layer 4:
     /// rules with an HTTP match count as matching). Each direction is walked once per
     /// distinct signature, not once per endpoint.

@@ -35,6 +35,15 @@ impl Class {
     fn rep(&self) -> EndpointId {
         self.members[0]
     }
+
+    /// An endpoint the class stands for: its first member, or the ghost of an emptied
+    /// class (whose bits must stay right for a pod like it to rejoin).
+    fn endpoint<'c>(&'c self, cluster: &'c Cluster) -> Option<&'c podwall_ir::Endpoint> {
+        match (self.members.first(), &self.ghost) {
+            (Some(&rep), _) => Some(&cluster.endpoints[rep]),
+            (None, ghost) => ghost.as_deref(),
+        }
+    }
 }
 
 /// The peer side of a rule, resolved: `None` means any.

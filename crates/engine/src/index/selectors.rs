@@ -50,8 +50,94 @@ impl Selectors {
         }
     }
 
-    fn n(&self) -> usize {
+    /// The number of classes the sets range over.
+    pub fn n(&self) -> usize {
         self.not_host.len()
+    }
+
+    /// The cached peer sets.
+    pub fn peer_sets(&self) -> impl Iterator<Item = &Arc<Bits>> {
+        self.peers.values()
+    }
+
+    /// Makes room for one more class, `ep`'s: every cached set grows by one index, and
+    /// the facts read straight off the endpoint (namespace, address ranges, host network,
+    /// address) are set. Selector bits for it come from [`Selectors::recolumn`].
+    pub fn grow(&mut self, ep: &podwall_ir::Endpoint) -> usize {
+        let k = self.n();
+        let n = k + 1;
+        for (values, has) in self.keys.values_mut() {
+            values.values_mut().for_each(|b| b.grow(n));
+            has.grow(n);
+        }
+        for b in self.namespaces.values_mut() {
+            b.grow(n);
+        }
+        self.namespaces.entry(ep.namespace.clone()).or_insert_with(|| Bits::empty(n)).insert(k);
+        for b in self.exprs.values_mut().chain(self.peers.values_mut()) {
+            Arc::make_mut(b).grow(n);
+        }
+        for (net, b) in self.net_bits.iter_mut() {
+            b.grow(n);
+            b.set(k, super::classes::contains(net, ep.ip));
+        }
+        self.not_host.grow(n);
+        self.not_host.set(k, !ep.host_network);
+        self.unaddressed.grow(n);
+        self.unaddressed.set(k, ep.ip.is_none());
+        k
+    }
+
+    /// Reads classes `ks` again (new, or their namespace's labels changed): every cached
+    /// label index, selector and peer list gets its bits at those classes recomputed from
+    /// the labels. Callers must hold no other reference to the cached peer sets (`Arc`s),
+    /// or they are copied.
+    pub fn recolumn(&mut self, u: &Universe, ks: &[usize]) {
+        let eps: Vec<(usize, &podwall_ir::Endpoint)> =
+            ks.iter().filter_map(|&k| u.classes[k].endpoint(u.cluster).map(|ep| (k, ep))).collect();
+        for ((scope, key), (values, has)) in self.keys.iter_mut() {
+            for &(k, ep) in &eps {
+                values.values_mut().for_each(|b| b.remove(k));
+                has.remove(k);
+                if let Some(v) = u.cluster.view_of(ep).label(*scope, key) {
+                    has.insert(k);
+                    let n = has.len();
+                    values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(k);
+                }
+            }
+        }
+        for (e, b) in self.exprs.iter_mut() {
+            let b = Arc::make_mut(b);
+            for &(k, ep) in &eps {
+                b.set(k, e.matches(&u.cluster.view_of(ep)));
+            }
+        }
+        let mut peers = std::mem::take(&mut self.peers);
+        for (list, b) in peers.iter_mut() {
+            let b = Arc::make_mut(b);
+            for &(k, ep) in &eps {
+                b.set(k, list.iter().any(|p| self.peer_bit(u, p, k, ep)));
+            }
+        }
+        self.peers = peers;
+    }
+
+    /// [`Selectors::peer`] for the single class `k` (standing for `ep`).
+    fn peer_bit(&self, u: &Universe, p: &Peer, k: usize, ep: &podwall_ir::Endpoint) -> bool {
+        let view = u.cluster.view_of(ep);
+        let in_nets = |nets: &[IpNet]| nets.iter().any(|n| self.net_bits.get(n).is_some_and(|b| b.contains(k)));
+        let selected = |sel: &Expr| {
+            (sel.matches(&view) && self.not_host.contains(k))
+                || (p.network_sets
+                    && (0..u.cluster.network_sets.len()).any(|i| {
+                        sel.matches(&u.cluster.network_set_view(i)) && in_nets(&u.cluster.network_sets[i].nets)
+                    }))
+        };
+        p.selector.as_ref().is_none_or(&selected)
+            && !p.not_selector.as_ref().is_some_and(&selected)
+            && (p.nets.is_empty() || in_nets(&p.nets))
+            && !in_nets(&p.not_nets)
+            && (p.not_nets.is_empty() || !self.unaddressed.contains(k))
     }
 
     fn key(&mut self, u: &Universe, scope: Scope, key: &str) -> &(HashMap<String, Bits>, Bits) {
@@ -60,9 +146,9 @@ impl Selectors {
         self.keys.entry(k).or_insert_with(|| {
             let mut values: HashMap<String, Bits> = HashMap::new();
             let mut has = Bits::empty(n);
-            // Classes emptied by endpoint removals have no labels to read.
-            for (ci, c) in u.classes.iter().enumerate().filter(|(_, c)| !c.members.is_empty()) {
-                if let Some(v) = u.cluster.view(c.rep()).label(scope, key) {
+            for (ci, c) in u.classes.iter().enumerate() {
+                let Some(ep) = c.endpoint(u.cluster) else { continue };
+                if let Some(v) = u.cluster.view_of(ep).label(scope, key) {
                     has.insert(ci);
                     values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(ci);
                 }

@@ -42,8 +42,8 @@ impl Index {
                 let b = named.entry(name.clone()).or_insert_with(|| {
                     let mut b = Bits::empty(n);
                     if let Some(port) = port {
-                        for (ci, c) in self.classes.iter().enumerate().filter(|(_, c)| !c.members.is_empty()) {
-                            let ep = &self.cluster.endpoints[c.rep()];
+                        for (ci, c) in self.classes.iter().enumerate() {
+                            let Some(ep) = c.endpoint(&self.cluster) else { continue };
                             if !ep.host_network && ep.has_named_port(name, protocol, port) {
                                 b.insert(ci);
                             }
@@ -181,6 +181,70 @@ impl Index {
         }
         allowed.or_with(&undecided);
         allowed
+    }
+
+    /// Whether one direction of class `local` allows the single remote class `remote`:
+    /// [`Index::walk`] for one column, with booleans for sets.
+    pub(super) fn walk_one(
+        &self,
+        local: usize,
+        remote: usize,
+        dir: Direction,
+        protocol: Protocol,
+        port_sets: &PortSets,
+    ) -> bool {
+        let d = dir_index(dir);
+        let tiers = self.cluster.policies.tiers();
+        let (mut undecided, mut allowed, mut passed) = (true, false, false);
+        let end_tier = |ti: usize, undecided: &mut bool, passed: &mut bool| {
+            if tiers[ti].default_action == TierDefault::Deny {
+                *undecided = false;
+            }
+            *undecided |= *passed;
+            *passed = false;
+        };
+        let mut current: Option<usize> = None;
+        for (id, ti, rules) in self.applicable(local, dir) {
+            if let Some(prev) = current.filter(|&c| c != ti) {
+                end_tier(prev, &mut undecided, &mut passed);
+            }
+            current = Some(ti);
+            if !undecided {
+                continue;
+            }
+            let entry = self.entry(id);
+            for ((rule, sets), ports) in rules.iter().zip(&entry.sets[d]).zip(&port_sets[id as usize][d]) {
+                if rule.action == Action::Log || !Self::packet_ok(rule, protocol) {
+                    continue;
+                }
+                let (local_peers, remote_peers) = match dir {
+                    Direction::Ingress => (&sets.destination, &sets.source),
+                    Direction::Egress => (&sets.source, &sets.destination),
+                };
+                if local_peers.as_ref().is_some_and(|b| !b.contains(local))
+                    || remote_peers.as_ref().is_some_and(|b| !b.contains(remote))
+                {
+                    continue;
+                }
+                let dst = if dir == Direction::Ingress { local } else { remote };
+                match ports {
+                    PortSet::Nothing => continue,
+                    PortSet::Some(pb) if !pb.contains(dst) => continue,
+                    _ => {}
+                }
+                match rule.action {
+                    Action::Allow => allowed = true,
+                    Action::Pass => passed = true,
+                    Action::Deny | Action::Log => {}
+                }
+                undecided = false;
+                break;
+            }
+        }
+        if let Some(prev) = current {
+            end_tier(prev, &mut undecided, &mut passed);
+        }
+        allowed || undecided
     }
 
     /// What one direction's walk for class `local` depends on besides the remote side:
