@@ -8,24 +8,40 @@ use crate::{Failure, InputArgs};
 
 /// Loads and compiles the input, printing warnings and the skipped-object count to stderr.
 pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
-    let input = podwall_load::load_paths(&args.files)?;
-    let cluster = podwall_dialects::compile(&input)?;
+    let (cluster, skipped) = compile(&args.files)?;
     for w in &cluster.warnings {
         eprintln!("warning: {w}");
     }
-    let skipped = input.skipped_count();
-    if skipped > 0 {
-        if args.verbose {
-            for (kind, places) in &input.skipped {
-                for p in places {
-                    eprintln!("skipped: {p}: {kind} (podwall does not read this kind)");
-                }
-            }
-        } else {
-            eprintln!("note: skipped {skipped} object(s) of kinds podwall does not read (--verbose names them)");
-        }
-    }
+    report_skipped(&skipped, args.verbose, "");
     Ok(cluster)
+}
+
+/// Objects passed over because podwall does not read their kind: kind → where each was.
+pub type Skipped = std::collections::BTreeMap<String, Vec<podwall_ir::Source>>;
+
+/// Loads and compiles files, folders or `-`, printing nothing.
+pub fn compile(files: &[String]) -> Result<(Cluster, Skipped), Failure> {
+    let input = podwall_load::load_paths(files)?;
+    let cluster = podwall_dialects::compile(&input)?;
+    Ok((cluster, input.skipped))
+}
+
+/// Prints the skipped objects (`verbose`) or their count; `what` names the input when
+/// there are several (e.g. `"in the old state "`).
+pub fn report_skipped(skipped: &Skipped, verbose: bool, what: &str) {
+    let count: usize = skipped.values().map(Vec::len).sum();
+    if count == 0 {
+        return;
+    }
+    if verbose {
+        for (kind, places) in skipped {
+            for p in places {
+                eprintln!("skipped: {p}: {kind} (podwall does not read this kind)");
+            }
+        }
+    } else {
+        eprintln!("note: skipped {count} object(s) {what}of kinds podwall does not read (--verbose names them)");
+    }
 }
 
 /// Resolves `NS/NAME`, `NS/KIND/NAME`, `NAME` (in `default`) or an IP address. An IP

@@ -171,7 +171,12 @@ impl Cluster {
 
     /// The label view selectors read for endpoint `id`.
     pub fn view(&self, id: EndpointId) -> EndpointView<'_> {
-        let ep = &self.endpoints[id];
+        self.endpoint_view(&self.endpoints[id])
+    }
+
+    /// The label view selectors read for an endpoint as if it were in this cluster
+    /// (its namespace's and service account's labels are this cluster's).
+    pub fn endpoint_view<'a>(&'a self, ep: &'a Endpoint) -> EndpointView<'a> {
         EndpointView {
             endpoint: ep,
             namespace: self.namespaces.get(&ep.namespace),

@@ -60,9 +60,11 @@ impl Selectors {
         self.keys.entry(k).or_insert_with(|| {
             let mut values: HashMap<String, Bits> = HashMap::new();
             let mut has = Bits::empty(n);
-            // Classes emptied by endpoint removals have no labels to read.
-            for (ci, c) in u.classes.iter().enumerate().filter(|(_, c)| !c.members.is_empty()) {
-                if let Some(v) = u.cluster.view(c.rep()).label(scope, key) {
+            // A class emptied by endpoint removals reads the labels of the last member it
+            // had: a pod like it may join it again, in place.
+            for (ci, c) in u.classes.iter().enumerate() {
+                let Some(ep) = c.sample(u.cluster) else { continue };
+                if let Some(v) = u.cluster.endpoint_view(ep).label(scope, key) {
                     has.insert(ci);
                     values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(ci);
                 }
