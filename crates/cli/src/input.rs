@@ -8,8 +8,13 @@ use crate::{Failure, InputArgs};
 
 /// Loads and compiles the input, printing warnings and the skipped-object count to stderr.
 pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
-    size_threads(args);
-    compile(args, podwall_load::load_paths(&args.files)?)
+    size_threads(&args.files);
+    let (cluster, skipped) = compile(&args.files)?;
+    for w in &cluster.warnings {
+        eprintln!("warning: {w}");
+    }
+    report_skipped(&skipped, args.verbose, "");
+    Ok(cluster)
 }
 
 /// Below this much input, worker threads cost more than they save (starting them and
@@ -18,12 +23,12 @@ const PARALLEL_FROM_BYTES: u64 = 4 << 20;
 
 /// Runs everything on the calling thread when the input is small, unless
 /// `RAYON_NUM_THREADS` says otherwise. Must run before anything uses rayon.
-fn size_threads(args: &InputArgs) {
+pub fn size_threads(files: &[String]) {
     if std::env::var_os("RAYON_NUM_THREADS").is_some() {
         return;
     }
     let mut bytes = 0u64;
-    for f in &args.files {
+    for f in files {
         if f == "-" {
             return;
         }
@@ -51,13 +56,16 @@ fn endpoint_name(what: &str) -> Option<String> {
 /// with a name that is not found the error lists the namespace's pods: then everything
 /// is loaded.
 pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Addr, Addr), Failure> {
-    size_threads(args);
+    size_threads(&args.files);
     let names = endpoint_name(from).zip(endpoint_name(to));
     if let Some(r) = names.and_then(|(s, d)| podwall_dialects::Relevance::between(&[&s, &d])) {
         let input = podwall_load::load_paths_where(&args.files, &|k| r.keeps(k))?;
         let cluster = podwall_dialects::compile(&input)?;
         if let (Ok(s), Ok(d)) = (resolve(&cluster, from), resolve(&cluster, to)) {
-            report(args, &input, &cluster);
+            for w in &cluster.warnings {
+                eprintln!("warning: {w}");
+            }
+            report_skipped(&input.skipped, args.verbose, "");
             if args.verbose {
                 eprintln!(
                     "note: {} object(s) cannot bear on this connection and were not read past their names",
@@ -72,28 +80,31 @@ pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Add
     Ok((cluster, s, d))
 }
 
-fn compile(args: &InputArgs, input: podwall_load::Input) -> Result<Cluster, Failure> {
+/// Objects passed over because podwall does not read their kind: kind → where each was.
+pub type Skipped = std::collections::BTreeMap<String, Vec<podwall_ir::Source>>;
+
+/// Loads and compiles files, folders or `-`, printing nothing.
+pub fn compile(files: &[String]) -> Result<(Cluster, Skipped), Failure> {
+    let input = podwall_load::load_paths(files)?;
     let cluster = podwall_dialects::compile(&input)?;
-    report(args, &input, &cluster);
-    Ok(cluster)
+    Ok((cluster, input.skipped))
 }
 
-/// Prints the warnings and what was skipped.
-fn report(args: &InputArgs, input: &podwall_load::Input, cluster: &Cluster) {
-    for w in &cluster.warnings {
-        eprintln!("warning: {w}");
+/// Prints the skipped objects (`verbose`) or their count; `what` names the input when
+/// there are several (e.g. `"in the old state "`).
+pub fn report_skipped(skipped: &Skipped, verbose: bool, what: &str) {
+    let count: usize = skipped.values().map(Vec::len).sum();
+    if count == 0 {
+        return;
     }
-    let skipped = input.skipped_count();
-    if skipped > 0 {
-        if args.verbose {
-            for (kind, places) in &input.skipped {
-                for p in places {
-                    eprintln!("skipped: {p}: {kind} (podwall does not read this kind)");
-                }
+    if verbose {
+        for (kind, places) in skipped {
+            for p in places {
+                eprintln!("skipped: {p}: {kind} (podwall does not read this kind)");
             }
-        } else {
-            eprintln!("note: skipped {skipped} object(s) of kinds podwall does not read (--verbose names them)");
         }
+    } else {
+        eprintln!("note: skipped {count} object(s) {what}of kinds podwall does not read (--verbose names them)");
     }
 }
 

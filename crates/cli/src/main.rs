@@ -4,6 +4,7 @@
 
 mod bench;
 mod check;
+mod diff;
 mod explain;
 mod input;
 mod matrix;
@@ -64,6 +65,9 @@ enum Command {
     Bench(bench::Args),
     /// Which endpoints and network sets a Calico selector picks.
     Selector(selector::Args),
+    /// What a change does to reachability: the pairs newly allowed or denied between the
+    /// state before (-f) and the state after (--to), and why. Exit 0: unchanged; 1: changed.
+    Diff(diff::Args),
 }
 
 /// An error that ends the command with exit code 2.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => explain::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Selector(a) => selector::run(a),
+        Command::Diff(a) => diff::run(a),
     };
     match result {
         Ok(code) => code,

@@ -85,6 +85,22 @@ pub fn own_traffic(cluster: &Cluster, src: Addr, dst: Addr) -> bool {
 
 /// Judges a connection.
 pub fn evaluate(cluster: &Cluster, pkt: &Packet) -> Verdict {
+    let policies = |addr: Addr, dir| match addr.policy_endpoint(cluster) {
+        Some(id) => applicable_policies(cluster, id, dir),
+        None => vec![],
+    };
+    evaluate_with(cluster, pkt, &policies(pkt.src, Direction::Egress), &policies(pkt.dst, Direction::Ingress))
+}
+
+/// Judges a connection given the policies that apply to its source's egress and its
+/// destination's ingress ([`applicable_policies`]): judging many connections of the
+/// same endpoints, find those once.
+pub fn evaluate_with(
+    cluster: &Cluster,
+    pkt: &Packet,
+    egress: &[(usize, usize)],
+    ingress: &[(usize, usize)],
+) -> Verdict {
     if own_traffic(cluster, pkt.src, pkt.dst) {
         let own = |direction| DirectionVerdict {
             direction,
@@ -97,8 +113,8 @@ pub fn evaluate(cluster: &Cluster, pkt: &Packet) -> Verdict {
         };
         return Verdict { allowed: true, egress: own(Direction::Egress), ingress: own(Direction::Ingress) };
     }
-    let egress = evaluate_direction(cluster, pkt, Direction::Egress);
-    let ingress = evaluate_direction(cluster, pkt, Direction::Ingress);
+    let egress = evaluate_direction_with(cluster, pkt, Direction::Egress, egress);
+    let ingress = evaluate_direction_with(cluster, pkt, Direction::Ingress, ingress);
     Verdict { allowed: egress.allowed && ingress.allowed, egress, ingress }
 }
 
@@ -108,8 +124,42 @@ pub fn applies(cluster: &Cluster, policy: &podwall_ir::Policy, id: EndpointId, d
     policy.rules(dir).is_some() && !cluster.endpoints[id].host_network && policy.selector.matches(&cluster.view(id))
 }
 
+/// The policies that apply to endpoint `id` in `dir`, in evaluation order: (tier index,
+/// policy index).
+pub fn applicable_policies(cluster: &Cluster, id: EndpointId, dir: Direction) -> Vec<(usize, usize)> {
+    let tiers = cluster.policies.tiers().iter().enumerate();
+    tiers
+        .flat_map(|(ti, tier)| {
+            tier.policies
+                .iter()
+                .enumerate()
+                .filter(move |(_, p)| applies(cluster, p, id, dir))
+                .map(move |(pi, _)| (ti, pi))
+        })
+        .collect()
+}
+
 /// Judges one direction of a connection.
 pub fn evaluate_direction(cluster: &Cluster, pkt: &Packet, direction: Direction) -> DirectionVerdict {
+    let local = match direction {
+        Direction::Egress => pkt.src,
+        Direction::Ingress => pkt.dst,
+    };
+    let policies = match local.policy_endpoint(cluster) {
+        Some(id) => applicable_policies(cluster, id, direction),
+        None => vec![],
+    };
+    evaluate_direction_with(cluster, pkt, direction, &policies)
+}
+
+/// Judges one direction of a connection given the policies that apply at its local end
+/// ([`applicable_policies`] of the source for egress, of the destination for ingress).
+pub fn evaluate_direction_with(
+    cluster: &Cluster,
+    pkt: &Packet,
+    direction: Direction,
+    policies: &[(usize, usize)],
+) -> DirectionVerdict {
     let local = match direction {
         Direction::Egress => pkt.src,
         Direction::Ingress => pkt.dst,
@@ -123,23 +173,18 @@ pub fn evaluate_direction(cluster: &Cluster, pkt: &Packet, direction: Direction)
         passed: vec![],
         unchecked_http: vec![],
     };
-    let Some(local) = local.policy_endpoint(cluster) else { return v };
+    if local.policy_endpoint(cluster).is_none() {
+        return v;
+    }
     let mut any_tier = false;
-    for (ti, tier) in cluster.policies.tiers().iter().enumerate() {
-        let active: Vec<usize> = tier
-            .policies
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| applies(cluster, p, local, direction))
-            .map(|(i, _)| i)
-            .collect();
-        if active.is_empty() {
-            continue;
-        }
+    // The applicable policies, tier by tier (they come in evaluation order).
+    for run in policies.chunk_by(|a, b| a.0 == b.0) {
+        let ti = run[0].0;
+        let tier = &cluster.policies.tiers()[ti];
         any_tier = true;
-        v.applied.extend(active.iter().map(|&pi| (ti, pi)));
+        v.applied.extend(run.iter().copied());
         let mut passed = false;
-        'policies: for &pi in &active {
+        'policies: for &(_, pi) in run {
             let rules = tier.policies[pi].rules(direction).unwrap_or_default();
             for rule in rules {
                 let (hit, unchecked_http) = rule_matches(cluster, rule, pkt);

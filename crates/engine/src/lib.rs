@@ -7,7 +7,8 @@
 //!   semantics, used by `check` and `explain`, and the oracle of the property tests.
 //! - [`Index`] groups endpoints into equivalence classes, resolves every selector to a
 //!   bitset over classes, and computes whole rows of the reachability matrix with set
-//!   operations ([`Index::matrix`]).
+//!   operations ([`Index::matrix`]); [`Live`] keeps such answers up to date as
+//!   objects change, and [`mod@diff`] compares two clusters through it.
 //!
 //! Both follow one algorithm per direction: tiers in order; in a tier the policies
 //! that apply to the local endpoint, in order; the first matching Allow or Deny
@@ -16,11 +17,15 @@
 #![forbid(unsafe_code)]
 
 mod bits;
+pub mod diff;
 mod eval;
 mod index;
 mod packet;
 
 pub use bits::Bits;
-pub use eval::{applies, evaluate, evaluate_direction, own_traffic, Decision, DirectionVerdict, RuleRef, Verdict};
-pub use index::{Index, Live, Matrix, RowSummary, Update};
+pub use eval::{
+    applicable_policies, applies, evaluate, evaluate_direction, evaluate_direction_with, evaluate_with, own_traffic,
+    Decision, DirectionVerdict, RuleRef, Verdict,
+};
+pub use index::{Changes, GroupPair, Index, Live, Matrix, PortChanges, RowSummary, Snapshot, Update};
 pub use packet::{Addr, HttpRequest, Packet};

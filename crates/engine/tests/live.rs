@@ -313,3 +313,233 @@ fn a_pod_rejoining_an_emptied_class_is_selected_by_policies_added_meanwhile() {
     }
     assert!(rejoined > 300, "pods should rejoin their emptied classes: {rejoined}");
 }
+
+fn compile_str(yaml: &str) -> Cluster {
+    podwall_dialects::compile(&podwall_load::load_str("t.yaml", yaml).expect("loads")).expect("compiles")
+}
+
+/// Takes the policy of this name out of the cluster; returns it and its tier's name.
+fn without(mut c: Cluster, name: &str) -> (Cluster, String, Policy) {
+    let (ti, pi) = c
+        .policies
+        .tiers()
+        .iter()
+        .enumerate()
+        .find_map(|(ti, t)| t.policies.iter().position(|p| p.name == name).map(|pi| (ti, pi)))
+        .expect("the policy exists");
+    let tier = c.policies.tiers()[ti].name.clone();
+    let p = c.policies.remove(ti, pi);
+    (c, tier, p)
+}
+
+#[test]
+fn a_pod_rejoining_an_emptied_class_is_judged_by_policies_added_meanwhile() {
+    // The policy's selector key is read for the first time while a's class is empty:
+    // the class must still be resolved, by the labels of its last member.
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: n, labels: {app: x}}
+spec: {containers: [{name: c, image: i, ports: [{name: web, containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: n, labels: {role: y}}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: c, namespace: n, labels: {role: z}}
+status: {podIP: 10.0.0.3}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: only-b, namespace: n}
+spec:
+  podSelector: {matchLabels: {app: x}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {role: y}}}]
+    ports: [{port: web}]
+"#;
+    let (bare, tier, policy) = without(compile_str(yaml), "only-b");
+    let mut live = Live::new(Arc::new(bare));
+    live.watch(Protocol::TCP, Some(80));
+    let a = live.index().cluster().endpoints[0].clone();
+    live.remove_endpoint(&a.name).expect("exists");
+    live.upsert_policy(&tier, policy).expect("tier exists");
+    let mut back = a.clone();
+    back.name = "n/a-2".into();
+    let u = live.upsert_endpoint(back);
+    assert!(u.rebuilt.is_none(), "a pod like the removed one rejoins its class: {u:?}");
+    check(&live, &[(Protocol::TCP, 80)], "a pod back in an emptied class");
+}
+
+const TIERS: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop, labels: {app: api}}
+spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: probe, namespace: ops, labels: {app: probe}}
+status: {podIP: 10.0.1.1}
+---
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 100}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: security.guard}
+spec:
+  tier: security
+  selector: app == 'api'
+  ingress:
+  - action: Deny
+    source: {selector: app == 'probe'}
+  - action: Pass
+    source: {selector: app == 'web'}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: default.api, namespace: shop}
+spec:
+  selector: app == 'api'
+  ingress:
+  - action: Allow
+    source: {selector: app == 'web'}
+"#;
+
+#[test]
+fn tiers_are_added_changed_and_removed_in_place() {
+    use podwall_ir::TierDefault;
+    let ports = [(Protocol::TCP, 80)];
+    let mut live = Live::new(Arc::new(compile_str(TIERS)));
+    live.watch(Protocol::TCP, Some(80));
+    check(&live, &ports, "start");
+    // A new tier changes nothing by itself.
+    let u = live.upsert_tier("early", Some(1.0), TierDefault::Deny);
+    assert_eq!((u.rebuilt.clone(), u.classes), (None, 0), "{u:?}");
+    check(&live, &ports, "new empty tier");
+    // A policy in it denies web its egress.
+    let mut block =
+        live.index().cluster().policies.policies().find(|(_, p)| p.name.contains("guard")).expect("guard").1.clone();
+    block.name = "block".into();
+    block.selector = podwall_ir::Expr::All;
+    block.ingress = None;
+    block.egress = Some(vec![podwall_ir::Rule::any(podwall_ir::Action::Deny, 0)]);
+    let u = live.upsert_policy("early", block).expect("tier exists");
+    assert!(u.rebuilt.is_none(), "{u:?}");
+    check(&live, &ports, "a policy in the new tier");
+    // Reordered after the default tier, and its default action changed.
+    let u = live.upsert_tier("security", Some(2_000_000.0), TierDefault::Deny);
+    assert!(u.rebuilt.is_none() && u.classes > 0, "{u:?}");
+    check(&live, &ports, "security after default");
+    let u = live.upsert_tier("security", Some(2_000_000.0), TierDefault::Pass);
+    assert!(u.rebuilt.is_none(), "{u:?}");
+    check(&live, &ports, "security passes by default");
+    let u = live.upsert_tier("security", Some(2_000_000.0), TierDefault::Pass);
+    assert_eq!(u.classes, 0, "no change, nothing re-answered");
+    // Removed, with their policies.
+    let u = live.remove_tier("early").expect("exists");
+    assert!(u.rebuilt.is_none(), "{u:?}");
+    check(&live, &ports, "early removed");
+    live.remove_tier("security").expect("exists");
+    check(&live, &ports, "security removed");
+    assert!(live.remove_tier("security").is_none());
+    assert!(live.index().cluster().policies.tier_index("security").is_none());
+}
+
+#[test]
+fn namespaces_change_in_place() {
+    let ports = [(Protocol::TCP, 80)];
+    let mut live = Live::new(Arc::new(compile_str(TIERS)));
+    live.watch(Protocol::TCP, Some(80));
+    let ns = |name: &str, team: &str| podwall_ir::Namespace {
+        name: name.into(),
+        labels: [(podwall_ir::NAMESPACE_NAME_LABEL.to_string(), name.to_string()), ("team".into(), team.into())].into(),
+        declared: true,
+    };
+    // New and empty: in place, as is relabelling it.
+    assert!(live.upsert_namespace(ns("fresh", "red")).rebuilt.is_none());
+    assert!(live.upsert_namespace(ns("fresh", "blue")).rebuilt.is_none());
+    check(&live, &ports, "a new namespace");
+    // Its first pod is unlike every other: a class of its own, in place.
+    let mut pod = live.index().cluster().endpoints[0].clone();
+    pod.name = "fresh/pod".into();
+    pod.namespace = "fresh".into();
+    pod.ip = Some("10.0.2.1".parse().expect("an address"));
+    let u = live.upsert_endpoint(pod);
+    assert!(u.rebuilt.is_none() && u.classes == 1, "{u:?}");
+    check(&live, &ports, "a pod in the new namespace");
+    // Relabelled while a pod lives there: its class is read again, in place.
+    let u = live.upsert_namespace(ns("fresh", "green"));
+    assert!(u.rebuilt.is_none() && u.classes == 1, "{u:?}");
+    check(&live, &ports, "the namespace relabelled");
+    // Emptied, then relabelled: the emptied class is read again with the new labels, so
+    // a pod like the old one rejoins it in place.
+    live.remove_endpoint("fresh/pod").expect("exists");
+    assert!(live.upsert_namespace(ns("fresh", "red")).rebuilt.is_none());
+    let mut again = live.index().cluster().endpoints[0].clone();
+    again.name = "fresh/again".into();
+    again.namespace = "fresh".into();
+    again.ip = Some("10.0.2.1".parse().expect("an address"));
+    let u = live.upsert_endpoint(again);
+    assert!(u.rebuilt.is_none(), "{u:?}");
+    check(&live, &ports, "a pod after the relabel");
+    live.remove_endpoint("fresh/again").expect("exists");
+    assert!(live.remove_namespace("fresh").expect("exists").rebuilt.is_none());
+    assert!(live.remove_namespace("fresh").is_none());
+    check(&live, &ports, "the namespace removed");
+    // Removing one pods live in rebuilds.
+    assert!(live.remove_namespace("ops").expect("exists").rebuilt.is_some());
+    check(&live, &ports, "a namespace removed under its pods");
+}
+
+#[test]
+fn service_accounts_network_sets_and_nodes() {
+    let ports = [(Protocol::TCP, 80)];
+    let yaml = format!(
+        "{TIERS}---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: default, namespace: ops, labels: {{trust: low}}}}\n---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: trusted}}\nspec:\n  selector: app == 'web'\n  egress:\n  - action: Deny\n    destination: {{serviceAccounts: {{selector: trust == 'low'}}}}\n  - action: Deny\n    destination: {{selector: zone == 'lab'}}\n"
+    );
+    let mut live = Live::new(Arc::new(compile_str(&yaml)));
+    live.watch(Protocol::TCP, Some(80));
+    check(&live, &ports, "start");
+    // A service account nobody runs as: in place.
+    let mut sas = live.index().cluster().service_accounts.clone();
+    let spare =
+        podwall_ir::ServiceAccount { namespace: "shop".into(), name: "spare".into(), labels: Default::default() };
+    sas.insert(("shop".into(), "spare".into()), spare);
+    assert!(live.set_service_accounts(sas.clone()).rebuilt.is_none());
+    // One the probe runs as: a rebuild, and the answers follow.
+    sas.get_mut(&("ops".into(), "default".into())).expect("there").labels.insert("trust".into(), "high".into());
+    assert!(live.set_service_accounts(sas).rebuilt.is_some());
+    check(&live, &ports, "service account relabelled");
+    // A network set that puts the probe's address in the lab.
+    let set = podwall_ir::NetworkSet {
+        name: "lab".into(),
+        namespace: None,
+        labels: [("zone".to_string(), "lab".to_string())].into(),
+        nets: vec!["10.0.1.0/24".parse().expect("a range")],
+    };
+    let u = live.set_network_sets(vec![set]);
+    assert!(u.rebuilt.as_deref().is_some_and(|w| w.contains("lab")), "{u:?}");
+    check(&live, &ports, "network set added");
+    assert!(live.set_network_sets(live.index().cluster().network_sets.clone()).rebuilt.is_none());
+    // Nodes: the index reads none.
+    let node = podwall_ir::Node { name: "n1".into(), labels: Default::default(), addresses: vec![] };
+    let u = live.set_nodes([("n1".to_string(), node)].into());
+    assert_eq!(u.classes, 0);
+    assert_eq!(live.index().cluster().nodes.len(), 1);
+    check(&live, &ports, "a node added");
+}

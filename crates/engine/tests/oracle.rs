@@ -63,3 +63,56 @@ fn matrix_equals_reference_on_a_mid_sized_generated_cluster() {
     let c = compile(podwall_synth::generate(&p));
     assert!(compare(&c, "generate(150 pods)") > 0);
 }
+
+/// Remotes the index sorts into one set are judged alike by the reference evaluator,
+/// and the index finds the policies that apply where the reference does.
+#[test]
+fn alike_remotes_get_the_same_verdict_from_the_reference() {
+    use podwall_engine::{applicable_policies, evaluate_direction};
+    use podwall_ir::Direction;
+    let mut sets = 0;
+    for seed in 0..150 {
+        let c = compile(podwall_synth::generate_small(seed));
+        let index = Index::new(&c);
+        let mut ports: Vec<(Protocol, u16)> = c.declared_ports();
+        ports.push((Protocol::TCP, 1));
+        let all: Vec<usize> = (0..c.endpoints.len()).collect();
+        for local in 0..c.endpoints.len() {
+            for dir in [Direction::Ingress, Direction::Egress] {
+                assert_eq!(
+                    index.applicable_policies(local, dir),
+                    applicable_policies(&c, local, dir),
+                    "seed {seed}: policies applying to {} for {dir}",
+                    c.endpoints[local].name
+                );
+                for &(proto, port) in &ports {
+                    let cells = index.alike(local, dir, proto, Some(port), &all);
+                    let mut first: Vec<Option<podwall_engine::DirectionVerdict>> = vec![None; all.len()];
+                    for (&remote, &cell) in all.iter().zip(&cells) {
+                        let (s, d) = match dir {
+                            Direction::Ingress => (remote, local),
+                            Direction::Egress => (local, remote),
+                        };
+                        let v = evaluate_direction(
+                            &c,
+                            &Packet::new(Addr::Endpoint(s), Addr::Endpoint(d), proto, port),
+                            dir,
+                        );
+                        match &first[cell] {
+                            None => {
+                                first[cell] = Some(v);
+                                sets += 1;
+                            }
+                            Some(w) => assert_eq!(
+                                w, &v,
+                                "seed {seed}: {} {dir} on {proto}/{port}: {} judged unlike its set",
+                                c.endpoints[local].name, c.endpoints[remote].name
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(sets > 10_000, "too few sets compared: {sets}");
+}

@@ -171,12 +171,12 @@ impl Cluster {
 
     /// The label view selectors read for endpoint `id`.
     pub fn view(&self, id: EndpointId) -> EndpointView<'_> {
-        self.view_of(&self.endpoints[id])
+        self.endpoint_view(&self.endpoints[id])
     }
 
-    /// The label view selectors read for an endpoint that may not be in the cluster (yet),
-    /// with its namespace and service account as the cluster has them.
-    pub fn view_of<'a>(&'a self, ep: &'a Endpoint) -> EndpointView<'a> {
+    /// The label view selectors read for an endpoint as if it were in this cluster
+    /// (its namespace's and service account's labels are this cluster's).
+    pub fn endpoint_view<'a>(&'a self, ep: &'a Endpoint) -> EndpointView<'a> {
         EndpointView {
             endpoint: ep,
             namespace: self.namespaces.get(&ep.namespace),

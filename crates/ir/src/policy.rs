@@ -308,7 +308,7 @@ impl PolicySet {
         for t in &mut tiers {
             t.policies.sort_by(policy_cmp);
         }
-        tiers.sort_by(|a, b| cmp_order(a.order, b.order).then_with(|| a.name.cmp(&b.name)));
+        tiers.sort_by(tier_cmp);
         PolicySet { tiers }
     }
 
@@ -349,6 +349,24 @@ impl PolicySet {
     pub fn remove(&mut self, tier: usize, pos: usize) -> Policy {
         self.tiers[tier].policies.remove(pos)
     }
+
+    /// Inserts a tier at its place in evaluation order (its policies sorted); returns
+    /// its index. Tiers after it move one place down.
+    pub fn insert_tier(&mut self, mut tier: Tier) -> usize {
+        tier.policies.sort_by(policy_cmp);
+        let pos = self.tiers.partition_point(|t| tier_cmp(t, &tier) != Ordering::Greater);
+        self.tiers.insert(pos, tier);
+        pos
+    }
+
+    /// Removes the tier at `index`, with its policies.
+    pub fn remove_tier(&mut self, index: usize) -> Tier {
+        self.tiers.remove(index)
+    }
+}
+
+fn tier_cmp(a: &Tier, b: &Tier) -> Ordering {
+    cmp_order(a.order, b.order).then_with(|| a.name.cmp(&b.name))
 }
 
 fn policy_cmp(a: &Policy, b: &Policy) -> Ordering {
@@ -369,5 +387,16 @@ mod tests {
             PolicySet::new(vec![tier("z", None), tier("b", Some(100.0)), tier("a", Some(100.0)), tier("c", Some(5.0))]);
         let names: Vec<_> = set.tiers().iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["c", "a", "b", "z"]);
+    }
+
+    #[test]
+    fn a_tier_inserted_later_takes_its_sorted_place() {
+        let mut set = PolicySet::new(vec![tier("z", None), tier("a", Some(100.0)), tier("c", Some(5.0))]);
+        assert_eq!(set.insert_tier(tier("b", Some(100.0))), 2);
+        assert_eq!(set.insert_tier(tier("y", None)), 3);
+        let names: Vec<_> = set.tiers().iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["c", "a", "b", "y", "z"]);
+        assert_eq!(set.remove_tier(0).name, "c");
+        assert_eq!(set.tier_index("z"), Some(3));
     }
 }

@@ -5,6 +5,7 @@
 //! - `walk`: one direction of one class, walked over whole sets of remote classes.
 //! - `matrix`: per (protocol, port), the walks of every distinct signature, and counts.
 //! - `live`: policy changes applied in place, re-walking only what they touch.
+//! - `changes`: which endpoint pairs a series of changes turned, found per class.
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -12,12 +13,15 @@ use podwall_ir::{Action, Cluster, Direction, EndpointId, Protocol, Rule, TierDef
 
 use crate::Bits;
 
+mod alike;
+mod changes;
 mod classes;
 mod live;
 mod matrix;
 mod selectors;
 mod walk;
 
+pub use changes::{Changes, GroupPair, PortChanges, Snapshot};
 pub use live::{Live, Update};
 pub use matrix::{Matrix, RowSummary};
 use selectors::{Selectors, Universe};
@@ -36,12 +40,12 @@ impl Class {
         self.members[0]
     }
 
-    /// An endpoint the class stands for: its first member, or the ghost of an emptied
-    /// class (whose bits must stay right for a pod like it to rejoin).
-    fn endpoint<'c>(&'c self, cluster: &'c Cluster) -> Option<&'c podwall_ir::Endpoint> {
-        match (self.members.first(), &self.ghost) {
-            (Some(&rep), _) => Some(&cluster.endpoints[rep]),
-            (None, ghost) => ghost.as_deref(),
+    /// An endpoint standing for the class: its first member, or the last one it had.
+    /// `None` for a class emptied and then forgotten (see `Live`).
+    fn sample<'a>(&'a self, cluster: &'a Cluster) -> Option<&'a podwall_ir::Endpoint> {
+        match self.members.first() {
+            Some(&m) => Some(&cluster.endpoints[m]),
+            None => self.ghost.as_deref(),
         }
     }
 }
@@ -259,6 +263,13 @@ impl Index {
             Some(last) => skip_tier == Some(last) || tiers[last].default_action == TierDefault::Pass,
             None => true,
         }
+    }
+
+    /// The policies that apply to endpoint `id` in `dir`, in evaluation order: (tier
+    /// index, policy index) — what [`crate::applicable_policies`] finds, read from the
+    /// index (no selector is evaluated).
+    pub fn applicable_policies(&self, id: EndpointId, dir: Direction) -> Vec<(usize, usize)> {
+        self.applicable(self.class_of[id], dir).map(|(pid, ti, _)| (ti, self.entry(pid).pos)).collect()
     }
 
     /// Whether endpoint `src` may open a connection to endpoint `dst` on (protocol, port),

@@ -94,12 +94,12 @@ impl Selectors {
     /// or they are copied.
     pub fn recolumn(&mut self, u: &Universe, ks: &[usize]) {
         let eps: Vec<(usize, &podwall_ir::Endpoint)> =
-            ks.iter().filter_map(|&k| u.classes[k].endpoint(u.cluster).map(|ep| (k, ep))).collect();
+            ks.iter().filter_map(|&k| u.classes[k].sample(u.cluster).map(|ep| (k, ep))).collect();
         for ((scope, key), (values, has)) in self.keys.iter_mut() {
             for &(k, ep) in &eps {
                 values.values_mut().for_each(|b| b.remove(k));
                 has.remove(k);
-                if let Some(v) = u.cluster.view_of(ep).label(*scope, key) {
+                if let Some(v) = u.cluster.endpoint_view(ep).label(*scope, key) {
                     has.insert(k);
                     let n = has.len();
                     values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(k);
@@ -109,7 +109,7 @@ impl Selectors {
         for (e, b) in self.exprs.iter_mut() {
             let b = Arc::make_mut(b);
             for &(k, ep) in &eps {
-                b.set(k, e.matches(&u.cluster.view_of(ep)));
+                b.set(k, e.matches(&u.cluster.endpoint_view(ep)));
             }
         }
         let mut peers = std::mem::take(&mut self.peers);
@@ -124,7 +124,7 @@ impl Selectors {
 
     /// [`Selectors::peer`] for the single class `k` (standing for `ep`).
     fn peer_bit(&self, u: &Universe, p: &Peer, k: usize, ep: &podwall_ir::Endpoint) -> bool {
-        let view = u.cluster.view_of(ep);
+        let view = u.cluster.endpoint_view(ep);
         let in_nets = |nets: &[IpNet]| nets.iter().any(|n| self.net_bits.get(n).is_some_and(|b| b.contains(k)));
         let selected = |sel: &Expr| {
             (sel.matches(&view) && self.not_host.contains(k))
@@ -146,9 +146,11 @@ impl Selectors {
         self.keys.entry(k).or_insert_with(|| {
             let mut values: HashMap<String, Bits> = HashMap::new();
             let mut has = Bits::empty(n);
+            // A class emptied by endpoint removals reads the labels of the last member it
+            // had: a pod like it may join it again, in place.
             for (ci, c) in u.classes.iter().enumerate() {
-                let Some(ep) = c.endpoint(u.cluster) else { continue };
-                if let Some(v) = u.cluster.view_of(ep).label(scope, key) {
+                let Some(ep) = c.sample(u.cluster) else { continue };
+                if let Some(v) = u.cluster.endpoint_view(ep).label(scope, key) {
                     has.insert(ci);
                     values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(ci);
                 }

@@ -43,7 +43,7 @@ impl Index {
                     let mut b = Bits::empty(n);
                     if let Some(port) = port {
                         for (ci, c) in self.classes.iter().enumerate() {
-                            let Some(ep) = c.endpoint(&self.cluster) else { continue };
+                            let Some(ep) = c.sample(&self.cluster) else { continue };
                             if !ep.host_network && ep.has_named_port(name, protocol, port) {
                                 b.insert(ci);
                             }
@@ -61,7 +61,7 @@ impl Index {
     }
 
     /// The destination classes a rule's port lists accept.
-    fn rule_ports(
+    pub(super) fn rule_ports(
         &self,
         rule: &Rule,
         protocol: Protocol,

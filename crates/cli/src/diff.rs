@@ -1,0 +1,675 @@
+//! `podwall diff`: what a change of the manifests does to reachability.
+//!
+//! Both states are loaded and compiled as every command does. The engine lists the
+//! object changes, applies them one by one to a `Live` index of the old state, and
+//! returns the pairs of endpoints (present in both states) whose answer changed, per
+//! port, as pairs of groups that were answered alike before and are answered alike now.
+//! The reasons come from the reference evaluator, judging one remote end of each set
+//! the index says it judges alike; group pairs whose changed directions read the same
+//! are shown together.
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use podwall_engine::diff::{Diff, How, Object, ObjectChange};
+use podwall_engine::{evaluate_direction_with, Addr, Changes, DirectionVerdict, GroupPair, Index, Packet, RowSummary};
+use podwall_ir::{Cluster, Direction, EndpointId, Protocol};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use crate::input::{compile, protocol, report_skipped};
+use crate::words::{direction_json, reason};
+use crate::{Failure, Format, InputArgs};
+
+/// Flags of `diff`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The state after: a manifest file, a folder (read recursively) or `-` for standard
+    /// input; repeatable. (-f gives the state before.)
+    #[arg(long = "to", value_name = "NEW", required = true)]
+    to: Vec<String>,
+    /// Destination port; without it, every port an endpoint declares in either state.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Protocol of --port: TCP, UDP, SCTP, or a number.
+    #[arg(long, default_value = "TCP")]
+    protocol: String,
+    /// Output format. JSON lists every change whatever --all says.
+    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Text output: list every group of changed pairs, every name and every object.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Without --all, the text shows this many groups of changed pairs per port, names per
+/// list, objects, and endpoints only in one state.
+const GROUPS_SHOWN: usize = 20;
+const NAMES_SHOWN: usize = 3;
+const OBJECTS_SHOWN: usize = 30;
+const ENDPOINTS_SHOWN: usize = 20;
+
+/// Stands for the local endpoint's name in a reason until the group it explains is known.
+const LOCAL: &str = "\u{1}";
+
+/// One direction of one pair in one state: verdict, reason in words, and the whole
+/// verdict as JSON text (what `check -o json` says of it).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Said {
+    allowed: bool,
+    reason: String,
+    json: String,
+}
+
+impl Said {
+    fn new(cluster: &Cluster, v: &DirectionVerdict) -> Self {
+        Said {
+            allowed: v.allowed,
+            reason: reason(cluster, v, LOCAL),
+            json: direction_json(cluster, v, LOCAL).to_string(),
+        }
+    }
+}
+
+/// Every distinct [`Said`], once, by number; and each one's (verdict, reason) by number.
+#[derive(Default)]
+struct Sayings {
+    list: Vec<Said>,
+    ids: HashMap<Said, u32>,
+    /// Per said: the number of its (verdict, reason).
+    words: Vec<u32>,
+    word_ids: HashMap<(bool, String), u32>,
+}
+
+impl Sayings {
+    fn id(&mut self, s: Said) -> u32 {
+        if let Some(&id) = self.ids.get(&s) {
+            return id;
+        }
+        let next = self.word_ids.len() as u32;
+        let w = *self.word_ids.entry((s.allowed, s.reason.clone())).or_insert(next);
+        let id = self.list.len() as u32;
+        self.words.push(w);
+        self.list.push(s.clone());
+        self.ids.insert(s, id);
+        id
+    }
+
+    /// Whether two saids give the same verdict for the same reason.
+    fn same_words(&self, a: u32, b: u32) -> bool {
+        self.words[a as usize] == self.words[b as usize]
+    }
+}
+
+/// One state's verdicts on a direction for many remotes: each distinct one, and per
+/// remote the number of its.
+struct Judged {
+    cells: Vec<Said>,
+    of: Vec<usize>,
+}
+
+/// Egress and ingress: the verdicts before and after (numbers in [`Sayings`]) of a
+/// direction whose verdict or reason changed; `None` for one that reads the same.
+type Turns = [Option<(u32, u32)>; 2];
+
+/// Changed pairs shown together: every source to every destination (a pod to itself
+/// excepted), all allowed now or all denied now, for the same reasons.
+struct Shown {
+    allowed: bool,
+    sources: Vec<EndpointId>,
+    destinations: Vec<EndpointId>,
+    pairs: usize,
+    turns: Turns,
+}
+
+/// The two states, each with an index.
+struct States<'a> {
+    old: &'a Cluster,
+    new: &'a Cluster,
+    old_index: &'a Index,
+    new_index: &'a Index,
+    /// Per endpoint of the new state: its id in the old state (`usize::MAX`: none).
+    old_ids: Vec<EndpointId>,
+}
+
+impl<'a> States<'a> {
+    fn new(old: &'a Cluster, new: &'a Cluster, old_index: &'a Index, new_index: &'a Index) -> Self {
+        let old_ids = new.endpoints.iter().map(|e| old.endpoint(&e.name).unwrap_or(usize::MAX)).collect();
+        States { old, new, old_index, new_index, old_ids }
+    }
+
+    /// The old state's id of an endpoint of the new state present in both.
+    fn in_old(&self, id: EndpointId) -> EndpointId {
+        let o = self.old_ids[id];
+        debug_assert!(o != usize::MAX, "present in both states");
+        o
+    }
+
+    /// Judges `dir` at endpoint `local` (of the new state) for each of `remotes`, before
+    /// and after, with the reference evaluator: once per set of remotes the index says it
+    /// judges alike.
+    fn judge(
+        &self,
+        local: EndpointId,
+        dir: Direction,
+        (proto, port): (Protocol, u16),
+        remotes: &[EndpointId],
+    ) -> [Judged; 2] {
+        let one = |c: &Cluster, index: &Index, local: EndpointId, remotes: &[EndpointId]| -> Judged {
+            let policies = index.applicable_policies(local, dir);
+            let of = index.alike(local, dir, proto, Some(port), remotes);
+            let mut cells: Vec<Said> = Vec::new();
+            for (&remote, &cell) in remotes.iter().zip(&of) {
+                if cell == cells.len() {
+                    let (s, d) = match dir {
+                        Direction::Egress => (local, remote),
+                        Direction::Ingress => (remote, local),
+                    };
+                    let pkt = Packet::new(Addr::Endpoint(s), Addr::Endpoint(d), proto, port);
+                    cells.push(Said::new(c, &evaluate_direction_with(c, &pkt, dir, &policies)));
+                }
+            }
+            Judged { cells, of }
+        };
+        let old_remotes: Vec<EndpointId> = remotes.iter().map(|&r| self.in_old(r)).collect();
+        let before = one(self.old, self.old_index, self.in_old(local), &old_remotes);
+        let after = one(self.new, self.new_index, local, remotes);
+        [before, after]
+    }
+}
+
+/// Judges the changed group pairs of one port and puts those with the same verdict and
+/// reasons together: first the sources of each destination group, then the
+/// destinations with the same sources. One endpoint stands for each group: its members
+/// share a class in each state, so every rule treats them alike.
+fn judge_port(st: &States, changes: &Changes, k: usize, port: (Protocol, u16), sayings: &mut Sayings) -> Vec<Shown> {
+    let pairs = &changes.ports[k].pairs;
+    let rep = |g: u32| changes.groups[g as usize][0];
+    let mut turns: Vec<Turns> = vec![[None, None]; pairs.len()];
+    for (d, dir) in [Direction::Egress, Direction::Ingress].into_iter().enumerate() {
+        // The pairs by their local group: the source's for egress, the destination's for ingress.
+        let local_of = |p: &GroupPair| if dir == Direction::Egress { p.from } else { p.to };
+        let remote_of = |p: &GroupPair| if dir == Direction::Egress { p.to } else { p.from };
+        // A direction the engine knows reads the same before and after is not judged.
+        let settled = |p: &GroupPair| changes.steady[local_of(p) as usize] && changes.kept_class[remote_of(p) as usize];
+        let mut order: Vec<usize> = (0..pairs.len()).filter(|&i| !settled(&pairs[i])).collect();
+        order.sort_by_key(|&i| local_of(&pairs[i]));
+        let buckets: Vec<&[usize]> = order.chunk_by(|&a, &b| local_of(&pairs[a]) == local_of(&pairs[b])).collect();
+        let judged: Vec<[Judged; 2]> = buckets
+            .par_iter()
+            .map(|bucket| {
+                let local = rep(local_of(&pairs[bucket[0]]));
+                let remotes: Vec<EndpointId> = bucket.iter().map(|&i| rep(remote_of(&pairs[i]))).collect();
+                st.judge(local, dir, port, &remotes)
+            })
+            .collect();
+        for (bucket, [before, after]) in buckets.iter().zip(judged) {
+            let b: Vec<u32> = before.cells.into_iter().map(|s| sayings.id(s)).collect();
+            let a: Vec<u32> = after.cells.into_iter().map(|s| sayings.id(s)).collect();
+            for (j, &i) in bucket.iter().enumerate() {
+                let (b, a) = (b[before.of[j]], a[after.of[j]]);
+                if !sayings.same_words(b, a) {
+                    turns[i][d] = Some((b, a));
+                }
+            }
+        }
+    }
+    type Key = (bool, Turns);
+    let mut by_dst: BTreeMap<(Key, u32), Vec<u32>> = BTreeMap::new();
+    for (p, t) in pairs.iter().zip(turns) {
+        by_dst.entry(((p.allowed, t), p.to)).or_default().push(p.from);
+    }
+    let mut by_src: BTreeMap<(Key, Vec<u32>), Vec<u32>> = BTreeMap::new();
+    for ((key, to), from) in by_dst {
+        by_src.entry((key, from)).or_default().push(to);
+    }
+    let members = |gs: &[u32]| -> Vec<EndpointId> {
+        let mut v: Vec<EndpointId> = gs.iter().flat_map(|&g| changes.groups[g as usize].iter().copied()).collect();
+        v.sort_unstable();
+        v
+    };
+    let mut out: Vec<Shown> = by_src
+        .into_iter()
+        .map(|(((allowed, turns), from), to)| {
+            let pairs = from
+                .iter()
+                .flat_map(|&f| to.iter().map(move |&t| GroupPair { from: f, to: t, allowed }))
+                .map(|gp| changes.pair_count(st.new, &gp))
+                .sum();
+            Shown { allowed, sources: members(&from), destinations: members(&to), pairs, turns }
+        })
+        .collect();
+    // Newly denied first; then by destination and source.
+    out.sort_by(|a, b| (a.allowed, a.destinations[0], a.sources[0]).cmp(&(b.allowed, b.destinations[0], b.sources[0])));
+    out
+}
+
+/// `a, b, c and 4 more` (every name with `all`).
+fn names(cluster: &Cluster, ids: &[EndpointId], all: bool) -> String {
+    let cap = if all { ids.len() } else { NAMES_SHOWN };
+    let shown: Vec<&str> = ids.iter().take(cap).map(|&i| cluster.endpoints[i].name.as_str()).collect();
+    let mut out = shown.join(", ");
+    if ids.len() > cap {
+        let _ = write!(out, " and {} more", ids.len() - cap);
+    }
+    out
+}
+
+/// The name a reason gives the local end of a direction: the endpoint when there is
+/// one, else "the source" or "the destination".
+fn local_name<'c>(cluster: &'c Cluster, ids: &[EndpointId], dir: Direction) -> &'c str {
+    match (ids, dir) {
+        ([one], _) => cluster.endpoints[*one].name.as_str(),
+        (_, Direction::Egress) => "the source",
+        (_, Direction::Ingress) => "the destination",
+    }
+}
+
+/// Replaces `LOCAL` in every string of a JSON value.
+fn name_local(v: &mut Value, name: &str) {
+    match v {
+        Value::String(s) if s.contains(LOCAL) => *s = s.replace(LOCAL, name),
+        Value::Array(a) => a.iter_mut().for_each(|x| name_local(x, name)),
+        Value::Object(o) => o.values_mut().for_each(|x| name_local(x, name)),
+        _ => {}
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The kind of an object, in counts: (one, many).
+fn kind_words(o: &Object) -> (&'static str, &'static str) {
+    match o {
+        Object::Tier(_) => ("tier", "tiers"),
+        Object::Policy { .. } => ("policy", "policies"),
+        Object::Namespace(_) => ("namespace", "namespaces"),
+        Object::Endpoint { .. } => ("pod", "pods"),
+        Object::NetworkSet(_) => ("network set", "network sets"),
+        Object::ServiceAccount { .. } => ("service account", "service accounts"),
+        Object::Node(_) => ("node", "nodes"),
+    }
+}
+
+fn sign(how: How) -> char {
+    match how {
+        How::Added => '+',
+        How::Changed => '~',
+        How::Removed => '-',
+    }
+}
+
+fn object_json(c: &ObjectChange) -> Value {
+    let (kind, namespace, name) = match &c.object {
+        Object::Tier(n) => ("Tier".to_string(), None, n.clone()),
+        Object::Policy { kind, namespace, name } => (kind.to_string(), namespace.clone(), name.clone()),
+        Object::Namespace(n) => ("Namespace".into(), None, n.clone()),
+        Object::Endpoint { name, template } => {
+            let kind = if *template { "PodTemplate" } else { "Pod" };
+            (kind.to_string(), name.split('/').next().map(str::to_string), name.clone())
+        }
+        Object::NetworkSet(n) => ("NetworkSet".into(), None, n.clone()),
+        Object::ServiceAccount { namespace, name } => ("ServiceAccount".into(), Some(namespace.clone()), name.clone()),
+        Object::Node(n) => ("Node".into(), None, n.clone()),
+    };
+    json!({"kind": kind, "namespace": namespace, "name": name, "change": c.how.to_string(), "detail": c.detail})
+}
+
+/// Endpoints of `cluster` the other state lacks, with what each reaches and is reached
+/// by per port (`sums`: per port, per endpoint of `cluster`).
+fn only_here(cluster: &Cluster, other: &Cluster, sums: &[Vec<RowSummary>]) -> Vec<(EndpointId, Vec<RowSummary>)> {
+    (0..cluster.endpoints.len())
+        .filter(|&i| other.endpoint(&cluster.endpoints[i].name).is_none())
+        .map(|i| (i, sums.iter().map(|s| s[i]).collect()))
+        .collect()
+}
+
+/// Everything the report shows.
+struct Report<'a> {
+    old: &'a Cluster,
+    new: &'a Cluster,
+    diff: &'a Diff,
+    ports: &'a [(Protocol, u16)],
+    /// Per port.
+    shown: Vec<Vec<Shown>>,
+    /// What the turns of `shown` refer to.
+    sayings: Sayings,
+    added: Vec<(EndpointId, Vec<RowSummary>)>,
+    removed: Vec<(EndpointId, Vec<RowSummary>)>,
+}
+
+impl Report<'_> {
+    /// Whether reachability changed: a pair turned, or an endpoint came or went.
+    fn changed(&self) -> bool {
+        self.shown.iter().any(|s| !s.is_empty()) || !self.added.is_empty() || !self.removed.is_empty()
+    }
+}
+
+/// Runs `diff`: exit 0 when reachability is unchanged, 1 when it changed.
+pub fn run(a: Args) -> Result<ExitCode, Failure> {
+    if a.input.files.iter().any(|f| f == "-") && a.to.iter().any(|f| f == "-") {
+        return Err(Failure("standard input (-) can be read once: give it to -f or to --to, not both".into()));
+    }
+    let proto = protocol(&a.protocol)?;
+    if !proto.has_ports() {
+        return Err(Failure(format!("diff needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
+    }
+    crate::input::size_threads(&[a.input.files.clone(), a.to.clone()].concat());
+    let (old, old_skipped) = compile(&a.input.files)?;
+    let (new, new_skipped) = compile(&a.to)?;
+    // The new state's warnings, and those of the old state it no longer has.
+    for w in &new.warnings {
+        eprintln!("warning: {w}");
+    }
+    let gone = |w: &&podwall_ir::Warning| !new.warnings.iter().any(|n| n.object == w.object && n.message == w.message);
+    for w in old.warnings.iter().filter(gone) {
+        eprintln!("warning: (old state) {w}");
+    }
+    report_skipped(&old_skipped, a.input.verbose, "in the old state ");
+    report_skipped(&new_skipped, a.input.verbose, "in the new state ");
+    let ports: Vec<(Protocol, u16)> = match a.port {
+        Some(p) => vec![(proto, p)],
+        None => {
+            let mut p = old.declared_ports();
+            p.extend(new.declared_ports());
+            p.sort();
+            p.dedup();
+            p
+        }
+    };
+    let old = Arc::new(old);
+    let d = podwall_engine::diff::diff(old.clone(), &new, &ports);
+    // The reasons: the old state gets an index of its own (the live one moved on).
+    let old_index = Index::build(old.clone());
+    let states = States::new(&old, &new, &old_index, d.live.index());
+    let mut sayings = Sayings::default();
+    let shown =
+        (0..d.changes.ports.len()).map(|k| judge_port(&states, &d.changes, k, ports[k], &mut sayings)).collect();
+    let report = Report {
+        old: &old,
+        new: &new,
+        diff: &d,
+        ports: &ports,
+        shown,
+        sayings,
+        added: only_here(&new, &old, &d.after),
+        removed: only_here(&old, &new, &d.before),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match a.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &json_report(&report))?;
+            writeln!(out)?;
+        }
+        Format::Text => out.write_all(text_report(&report, a.all, a.input.verbose).as_bytes())?,
+    }
+    out.flush()?;
+    Ok(if report.changed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Whether two ports' changes read the same: same pairs, verdicts and reasons.
+fn same_groups(a: &[Shown], b: &[Shown]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.allowed == y.allowed && x.sources == y.sources && x.destinations == y.destinations && x.turns == y.turns
+        })
+}
+
+fn port_words((proto, port): (Protocol, u16)) -> String {
+    format!("{proto}/{port}")
+}
+
+fn text_report(r: &Report, all: bool, verbose: bool) -> String {
+    let (new, d) = (r.new, r.diff);
+    let mut t = String::new();
+    // The objects.
+    if d.objects.is_empty() {
+        t += "objects: no change\n";
+    } else {
+        let mut tally: BTreeMap<(&str, How), (&str, &str, usize)> = BTreeMap::new();
+        for c in &d.objects {
+            let (one, many) = kind_words(&c.object);
+            tally.entry((one, c.how)).or_insert((one, many, 0)).2 += 1;
+        }
+        let words: Vec<String> =
+            tally.iter().map(|((_, how), (one, many, n))| format!("{} {how}", plural(*n, one, many))).collect();
+        let _ = writeln!(t, "objects: {}", words.join(", "));
+        let cap = if all { d.objects.len() } else { OBJECTS_SHOWN };
+        for c in d.objects.iter().take(cap) {
+            let detail = c.detail.as_ref().map(|x| format!(" ({x})")).unwrap_or_default();
+            let _ = writeln!(t, "  {} {}{detail}", sign(c.how), c.object);
+        }
+        if d.objects.len() > cap {
+            let _ = writeln!(t, "  … and {} more (--all lists them)", d.objects.len() - cap);
+        }
+    }
+    // How the index took them.
+    let rebuilds = d.steps.iter().filter(|s| s.update.rebuilt.is_some()).count();
+    if verbose && !d.steps.is_empty() {
+        t += "index updates:\n";
+        for s in &d.steps {
+            let how = match &s.update.rebuilt {
+                Some(why) => format!("rebuilt: {why}"),
+                None => format!(
+                    "in place, {} re-answered ({})",
+                    plural(s.update.classes, "class", "classes"),
+                    plural(s.update.endpoints, "endpoint", "endpoints")
+                ),
+            };
+            let _ = writeln!(t, "  {}: {how}", s.what);
+        }
+    } else if rebuilds > 0 {
+        let _ =
+            writeln!(t, "(the index was rebuilt for {}; --verbose says why)", plural(rebuilds, "change", "changes"));
+    }
+    // Reachability.
+    let sum = |allowed: bool| r.shown.iter().flatten().filter(|g| g.allowed == allowed).map(|g| g.pairs).sum::<usize>();
+    let (plus, minus) = (sum(true), sum(false));
+    let n_ports = plural(r.ports.len(), "port", "ports");
+    let mut summary = if plus + minus == 0 {
+        format!("reachability: no pair changed on {n_ports}")
+    } else {
+        let turned = r.shown.iter().filter(|s| !s.is_empty()).count();
+        format!(
+            "reachability: {} newly allowed, {} newly denied, on {turned} of {n_ports}",
+            plural(plus, "pair", "pairs"),
+            plural(minus, "pair", "pairs"),
+        )
+    };
+    if !r.added.is_empty() || !r.removed.is_empty() {
+        let _ =
+            write!(summary, "; {} added, {} removed", plural(r.added.len(), "endpoint", "endpoints"), r.removed.len());
+    }
+    if r.ports.is_empty() {
+        summary += " (no endpoint declares a container port in either state; give --port)";
+    }
+    let _ = writeln!(t, "\n{summary}");
+    // Ports whose changes read the same are shown once.
+    let mut sections: Vec<(Vec<usize>, &Vec<Shown>)> = Vec::new();
+    for (k, groups) in r.shown.iter().enumerate().filter(|(_, g)| !g.is_empty()) {
+        match sections.iter_mut().find(|(_, g)| same_groups(g, groups)) {
+            Some(sec) => sec.0.push(k),
+            None => sections.push((vec![k], groups)),
+        }
+    }
+    for (ks, groups) in sections {
+        let p: usize = groups.iter().filter(|g| g.allowed).map(|g| g.pairs).sum();
+        let m: usize = groups.iter().filter(|g| !g.allowed).map(|g| g.pairs).sum();
+        let which: Vec<String> = ks.iter().map(|&k| port_words(r.ports[k])).collect();
+        let each = if ks.len() > 1 { " on each" } else { "" };
+        let _ = writeln!(t, "\n{}: +{p} -{m}{each}", which.join(", "));
+        let cap = if all { groups.len() } else { GROUPS_SHOWN };
+        for g in groups.iter().take(cap) {
+            let count = if g.pairs > 1 { format!("  ({} pairs)", g.pairs) } else { String::new() };
+            let mark = if g.allowed { '+' } else { '-' };
+            let _ = writeln!(t, "{mark} {} → {}{count}", names(new, &g.sources, all), names(new, &g.destinations, all));
+            let dirs = [(Direction::Egress, &g.sources), (Direction::Ingress, &g.destinations)];
+            for (turn, (dir, ids)) in g.turns.iter().zip(dirs) {
+                let Some((b, f)) = turn else { continue };
+                let local = local_name(new, ids, dir);
+                let word = |ok: bool| if ok { "allowed:" } else { "denied:" };
+                let (b, f) = (&r.sayings.list[*b as usize], &r.sayings.list[*f as usize]);
+                let dir = dir.to_string();
+                let _ = writeln!(t, "    {dir:<8} was {:<8} {}", word(b.allowed), b.reason.replace(LOCAL, local));
+                let _ = writeln!(t, "    {:<8} now {:<8} {}", "", word(f.allowed), f.reason.replace(LOCAL, local));
+            }
+        }
+        if groups.len() > cap {
+            let rest: usize = groups[cap..].iter().map(|g| g.pairs).sum();
+            let _ = writeln!(
+                t,
+                "… and {} more in {} (--all lists them)",
+                plural(rest, "pair", "pairs"),
+                plural(groups.len() - cap, "group", "groups")
+            );
+        }
+    }
+    // Endpoints only one state has.
+    for (title, mark, list, c) in
+        [("only in the new state", '+', &r.added, r.new), ("only in the old state", '-', &r.removed, r.old)]
+    {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(t, "\nendpoints {title} (reaches/reached by, per port):");
+        let cap = if all { list.len() } else { ENDPOINTS_SHOWN };
+        for (id, sums) in list.iter().take(cap) {
+            let per: Vec<String> = r
+                .ports
+                .iter()
+                .zip(sums)
+                .map(|(&p, s)| format!("{} {}/{}", port_words(p), s.egress_peers, s.ingress_peers))
+                .collect();
+            let _ = writeln!(t, "{mark} {}  {}", c.endpoints[*id].name, per.join("  "));
+        }
+        if list.len() > cap {
+            let _ = writeln!(t, "… and {} more (--all lists them)", list.len() - cap);
+        }
+    }
+    t
+}
+
+fn json_report(r: &Report) -> Value {
+    let new = r.new;
+    let name_list =
+        |c: &Cluster, ids: &[EndpointId]| -> Vec<String> { ids.iter().map(|&i| c.endpoints[i].name.clone()).collect() };
+    let said = |id: u32, local: &str| -> Value {
+        let mut v: Value = serde_json::from_str(&r.sayings.list[id as usize].json).expect("JSON podwall wrote");
+        name_local(&mut v, local);
+        v
+    };
+    let per_port: Vec<Value> = r
+        .shown
+        .iter()
+        .zip(r.ports)
+        .map(|(groups, &(proto, port))| {
+            let sum = |allowed: bool| groups.iter().filter(|g| g.allowed == allowed).map(|g| g.pairs).sum::<usize>();
+            let changes: Vec<Value> = groups
+                .iter()
+                .map(|g| {
+                    let dirs = [(Direction::Egress, &g.sources), (Direction::Ingress, &g.destinations)];
+                    let turns: Vec<Value> = g
+                        .turns
+                        .iter()
+                        .zip(dirs)
+                        .map(|(turn, (dir, ids))| match turn {
+                            None => Value::Null,
+                            Some((b, f)) => {
+                                let local = local_name(new, ids, dir);
+                                json!({"before": said(*b, local), "after": said(*f, local)})
+                            }
+                        })
+                        .collect();
+                    json!({
+                        "allowed": g.allowed,
+                        "pairs": g.pairs,
+                        "from": name_list(new, &g.sources),
+                        "to": name_list(new, &g.destinations),
+                        "egress": turns[0],
+                        "ingress": turns[1],
+                    })
+                })
+                .collect();
+            json!({
+                "protocol": proto.to_string(),
+                "port": port,
+                "newly_allowed": sum(true),
+                "newly_denied": sum(false),
+                "changes": changes,
+            })
+        })
+        .collect();
+    let endpoints = |c: &Cluster, list: &[(EndpointId, Vec<RowSummary>)]| -> Vec<Value> {
+        list.iter()
+            .map(|(id, sums)| {
+                let per: Vec<Value> = r
+                    .ports
+                    .iter()
+                    .zip(sums)
+                    .map(|(&(pr, po), s)| {
+                        json!({"protocol": pr.to_string(), "port": po, "reaches": s.egress_peers, "reached_by": s.ingress_peers})
+                    })
+                    .collect();
+                json!({"endpoint": c.endpoints[*id].name, "ports": per})
+            })
+            .collect()
+    };
+    let updates: Vec<Value> = r
+        .diff
+        .steps
+        .iter()
+        .map(|s| {
+            json!({"change": s.what, "rebuilt": s.update.rebuilt, "classes": s.update.classes, "endpoints": s.update.endpoints})
+        })
+        .collect();
+    json!({
+        "changed": r.changed(),
+        "objects": r.diff.objects.iter().map(object_json).collect::<Vec<_>>(),
+        "updates": updates,
+        "ports": per_port,
+        "added": endpoints(r.new, &r.added),
+        "removed": endpoints(r.old, &r.removed),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use podwall_ir::EndpointKind;
+
+    #[test]
+    fn lists_of_names_are_shortened() {
+        let mut c = Cluster::default();
+        for n in ["a/1", "a/2", "a/3", "a/4", "a/5"] {
+            c.endpoints.push(podwall_ir::Endpoint {
+                name: n.into(),
+                namespace: "a".into(),
+                labels: Default::default(),
+                ip: None,
+                ports: vec![],
+                service_account: "default".into(),
+                host_network: false,
+                kind: EndpointKind::Pod,
+                source: None,
+            });
+        }
+        assert_eq!(names(&c, &[0, 1, 2, 3, 4], false), "a/1, a/2, a/3 and 2 more");
+        assert_eq!(names(&c, &[0, 1, 2, 3, 4], true), "a/1, a/2, a/3, a/4, a/5");
+        assert_eq!(names(&c, &[1], false), "a/2");
+        assert_eq!(local_name(&c, &[1], Direction::Egress), "a/2");
+        assert_eq!(local_name(&c, &[1, 2], Direction::Ingress), "the destination");
+    }
+
+    #[test]
+    fn local_names_fill_in_json() {
+        let mut v = json!({"reason": format!("{LOCAL} is isolated"), "more": [format!("x {LOCAL}")], "n": 1});
+        name_local(&mut v, "the destination");
+        assert_eq!(v, json!({"reason": "the destination is isolated", "more": ["x the destination"], "n": 1}));
+    }
+}
