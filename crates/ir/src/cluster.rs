@@ -171,7 +171,12 @@ impl Cluster {
 
     /// The label view selectors read for endpoint `id`.
     pub fn view(&self, id: EndpointId) -> EndpointView<'_> {
-        let ep = &self.endpoints[id];
+        self.endpoint_view(&self.endpoints[id])
+    }
+
+    /// The label view selectors read for `ep`, an endpoint of this cluster or one like it
+    /// (its namespace and service account are looked up here).
+    pub fn endpoint_view<'a>(&'a self, ep: &'a Endpoint) -> EndpointView<'a> {
         EndpointView {
             endpoint: ep,
             namespace: self.namespaces.get(&ep.namespace),

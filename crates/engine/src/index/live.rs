@@ -112,9 +112,15 @@ impl Live {
             let mut bits = Bits::empty(self.index.classes.len());
             let mut split = false;
             for (ci, c) in self.index.classes.iter().enumerate() {
-                let inside =
-                    c.members.iter().filter(|&&e| classes::contains(&net, self.index.cluster.endpoints[e].ip)).count();
-                if inside == c.members.len() {
+                let cluster = &self.index.cluster;
+                let inside = c.members.iter().filter(|&&e| classes::contains(&net, cluster.endpoints[e].ip)).count();
+                let all_inside = if c.members.is_empty() {
+                    // An emptied class lies where its last member did.
+                    c.sample(cluster).is_some_and(|ep| classes::contains(&net, ep.ip))
+                } else {
+                    inside == c.members.len()
+                };
+                if all_inside {
                     bits.insert(ci);
                 } else if inside > 0 {
                     split = true;

@@ -35,6 +35,17 @@ impl Class {
     fn rep(&self) -> EndpointId {
         self.members[0]
     }
+
+    /// An endpoint of the class: its first member, or for a class emptied by removals the
+    /// last one it had. Whatever is resolved later (a selector on a label key read for the
+    /// first time, a named port, an address range) must see an emptied class as it was, so
+    /// that a pod rejoining it in place gets the answers its labels call for.
+    fn sample<'a>(&'a self, cluster: &'a Cluster) -> Option<&'a podwall_ir::Endpoint> {
+        match self.members.first() {
+            Some(&m) => Some(&cluster.endpoints[m]),
+            None => self.ghost.as_deref(),
+        }
+    }
 }
 
 /// The peer side of a rule, resolved: `None` means any.

@@ -15,10 +15,15 @@ pub(super) struct Universe<'a> {
     pub classes: &'a [Class],
 }
 
+/// One label key: value → classes carrying it (ascending), and the classes having the key.
+type KeyIndex = (HashMap<String, Vec<u32>>, Bits);
+
 /// Caches of resolved selectors. Valid as long as the classes and labels do not change.
 pub(super) struct Selectors {
-    /// (scope, key) → value → classes; and the classes having the key.
-    keys: HashMap<(Scope, String), (HashMap<String, Bits>, Bits)>,
+    /// (scope, key) → value → classes (ascending); and the classes having the key. Values
+    /// keep lists, not bitsets: a key with many values (a namespace's name, an app name)
+    /// then costs memory in proportion to the classes, not to values × classes.
+    keys: HashMap<(Scope, String), KeyIndex>,
     /// Namespace → its classes.
     pub namespaces: HashMap<String, Bits>,
     exprs: HashMap<Expr, Arc<Bits>>,
@@ -54,17 +59,18 @@ impl Selectors {
         self.not_host.len()
     }
 
-    fn key(&mut self, u: &Universe, scope: Scope, key: &str) -> &(HashMap<String, Bits>, Bits) {
+    fn key(&mut self, u: &Universe, scope: Scope, key: &str) -> &KeyIndex {
         let k = (scope, key.to_string());
         let n = self.n();
         self.keys.entry(k).or_insert_with(|| {
-            let mut values: HashMap<String, Bits> = HashMap::new();
+            let mut values: HashMap<String, Vec<u32>> = HashMap::new();
             let mut has = Bits::empty(n);
-            // Classes emptied by endpoint removals have no labels to read.
-            for (ci, c) in u.classes.iter().enumerate().filter(|(_, c)| !c.members.is_empty()) {
-                if let Some(v) = u.cluster.view(c.rep()).label(scope, key) {
+            // A class emptied by endpoint removals is read through its last member.
+            for (ci, c) in u.classes.iter().enumerate() {
+                let Some(ep) = c.sample(u.cluster) else { continue };
+                if let Some(v) = u.cluster.endpoint_view(ep).label(scope, key) {
                     has.insert(ci);
-                    values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(ci);
+                    values.entry(v.to_string()).or_default().push(ci as u32);
                 }
             }
             (values, has)
@@ -75,9 +81,9 @@ impl Selectors {
         let n = self.n();
         let (values, _) = self.key(u, scope, key);
         let mut out = Bits::empty(n);
-        for (v, b) in values {
+        for (v, classes) in values {
             if pred(v) {
-                out.or_with(b);
+                classes.iter().for_each(|&c| out.insert(c as usize));
             }
         }
         out
@@ -90,7 +96,11 @@ impl Selectors {
         }
         let n = self.n();
         let value = |this: &mut Self, l: &podwall_ir::Label, v: &str| {
-            this.key(u, l.scope, &l.key).0.get(v).cloned().unwrap_or_else(|| Bits::empty(n))
+            let mut b = Bits::empty(n);
+            for &c in this.key(u, l.scope, &l.key).0.get(v).into_iter().flatten() {
+                b.insert(c as usize);
+            }
+            b
         };
         let b = match e {
             Expr::All | Expr::Global => Bits::full(n),

@@ -42,8 +42,8 @@ impl Index {
                 let b = named.entry(name.clone()).or_insert_with(|| {
                     let mut b = Bits::empty(n);
                     if let Some(port) = port {
-                        for (ci, c) in self.classes.iter().enumerate().filter(|(_, c)| !c.members.is_empty()) {
-                            let ep = &self.cluster.endpoints[c.rep()];
+                        for (ci, c) in self.classes.iter().enumerate() {
+                            let Some(ep) = c.sample(&self.cluster) else { continue };
                             if !ep.host_network && ep.has_named_port(name, protocol, port) {
                                 b.insert(ci);
                             }
