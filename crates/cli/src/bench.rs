@@ -19,7 +19,8 @@ pub struct Args {
 
 #[derive(clap::Subcommand)]
 enum Command {
-    /// Write a synthetic cluster (one JSON List per namespace) to a folder.
+    /// Write a synthetic cluster (one JSON List per namespace, plus calico.json and
+    /// admin.json when asked for) to a folder.
     Gen(GenArgs),
     /// Measure load, index, matrix, summary and pair-query times on a folder.
     Run(RunArgs),
@@ -36,6 +37,14 @@ struct GenArgs {
     /// NetworkPolicies.
     #[arg(long, default_value_t = 2_000)]
     policies: usize,
+    /// Calico NetworkPolicies and GlobalNetworkPolicies (with any, also the `security` and
+    /// `platform` tiers and network sets; written to calico.json).
+    #[arg(long, default_value_t = 0)]
+    calico_policies: usize,
+    /// AdminNetworkPolicies (with any, also the BaselineAdminNetworkPolicy; written to
+    /// admin.json).
+    #[arg(long, default_value_t = 0)]
+    admin_policies: usize,
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -330,8 +339,14 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     match a.command {
         Command::Gen(g) => {
-            let p =
-                podwall_synth::Params { pods: g.pods, namespaces: g.namespaces, policies: g.policies, seed: g.seed };
+            let p = podwall_synth::Params {
+                pods: g.pods,
+                namespaces: g.namespaces,
+                policies: g.policies,
+                calico_policies: g.calico_policies,
+                admin_policies: g.admin_policies,
+                seed: g.seed,
+            };
             let t = Instant::now();
             let files = podwall_synth::write(&p, &g.out)?;
             eprintln!("wrote {} files to {} in {}", files.len(), g.out.display(), ms(t.elapsed()));

@@ -647,3 +647,37 @@ fn check_reads_only_what_bears_on_the_pair() {
     let out = podwall(&["check", "-f", file, "--from", "shop/nope", "--to", "shop/db", "--port", "5432"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
 }
+
+#[test]
+fn bench_gen_writes_calico_and_admin_files_that_bench_run_reads() {
+    let dir = std::env::temp_dir().join(format!("podwall-cli-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out_dir = dir.display().to_string();
+    let out = podwall(&[
+        "bench",
+        "gen",
+        "--pods",
+        "300",
+        "--namespaces",
+        "12",
+        "--policies",
+        "40",
+        "--calico-policies",
+        "25",
+        "--admin-policies",
+        "5",
+        "-o",
+        &out_dir,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    for file in ["calico.json", "admin.json", "ns-0000.json", "kube-system.json"] {
+        assert!(dir.join(file).is_file(), "{file} missing\n{}", describe(&out));
+    }
+    let out = podwall(&["bench", "run", &out_dir, "--pairs", "100", "--oracle-rows", "1", "--changes", "3"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    // 40 NetworkPolicies, 25 Calico policies, 5 AdminNetworkPolicies and the baseline.
+    assert!(stdout.contains("cluster: 300 endpoints, 12 namespaces, 71 policies"), "{}", describe(&out));
+    assert!(stdout.contains("one policy change"), "{}", describe(&out));
+}

@@ -51,46 +51,82 @@ fn check(live: &Live, ports: &[(Protocol, u16)], what: &str) {
     }
 }
 
-fn policies(c: &Cluster) -> Vec<Policy> {
-    c.policies.policies().map(|(_, p)| p.clone()).collect()
+/// Every policy with the name of its tier, in evaluation order.
+fn policies(c: &Cluster) -> Vec<(String, Policy)> {
+    c.policies.policies().map(|(t, p)| (c.policies.tiers()[t].name.clone(), p.clone())).collect()
+}
+
+/// Applies a series of policy changes to `cluster` in place, checking every answer after
+/// each; returns how many changes were made.
+fn policy_changes(cluster: Cluster, seed: u64, extra_ports: &[(Protocol, u16)]) -> usize {
+    let mut ports = ports(&cluster);
+    ports.extend_from_slice(extra_ports);
+    let mut live = Live::new(Arc::new(cluster));
+    for &(pr, po) in &ports {
+        live.watch(pr, Some(po));
+    }
+    let ps = policies(live.index().cluster());
+    if ps.is_empty() {
+        return 0;
+    }
+    let tiers: Vec<String> = live.index().cluster().policies.tiers().iter().map(|t| t.name.clone()).collect();
+    let pick = |k: usize| ps[(seed as usize / k) % ps.len()].clone();
+    // Remove one policy.
+    let (tier, victim) = pick(1);
+    let u = live.remove_policy(victim.kind, victim.namespace.as_deref(), &victim.name).expect("exists");
+    assert!(u.rebuilt.is_none());
+    check(&live, &ports, &format!("seed {seed}: removed {}", victim.name));
+    // Put it back.
+    live.upsert_policy(&tier, victim.clone()).expect("tier exists");
+    check(&live, &ports, &format!("seed {seed}: re-added {}", victim.name));
+    // Add a copy of another policy under a new name, in another namespace's clothes.
+    let (tier, mut copy) = pick(2);
+    copy.name = format!("{}-copy", copy.name);
+    live.upsert_policy(&tier, copy.clone()).expect("tier exists");
+    check(&live, &ports, &format!("seed {seed}: added {}", copy.name));
+    // Replace a policy with one that admits nothing in either direction it governs.
+    let (tier, mut emptied) = pick(3);
+    emptied.ingress = emptied.ingress.map(|_| vec![]);
+    emptied.egress = emptied.egress.map(|_| vec![]);
+    live.upsert_policy(&tier, emptied.clone()).expect("tier exists");
+    check(&live, &ports, &format!("seed {seed}: emptied {}", emptied.name));
+    // Move a policy within its tier: first, last, or level with another one.
+    let (tier, mut moved) = pick(5);
+    moved.order = match seed % 3 {
+        0 => Some(-1.0),
+        1 => None,
+        _ => pick(7).1.order,
+    };
+    live.upsert_policy(&tier, moved.clone()).expect("tier exists");
+    check(&live, &ports, &format!("seed {seed}: reordered {} to {:?}", moved.name, moved.order));
+    // Move a policy to another tier.
+    let (tier, other) = pick(11);
+    let to = &tiers[(tiers.iter().position(|t| *t == tier).unwrap_or(0) + 1 + seed as usize) % tiers.len()];
+    live.upsert_policy(to, other.clone()).expect("tier exists");
+    check(&live, &ports, &format!("seed {seed}: moved {} from tier {tier} to {to}", other.name));
+    6
 }
 
 #[test]
 fn policy_changes_in_place_equal_a_fresh_evaluation() {
     let mut changes = 0;
     for seed in 0..120u64 {
-        let cluster = compile(podwall_synth::generate_small(seed));
-        let ports = ports(&cluster);
-        let mut live = Live::new(Arc::new(cluster));
-        for &(pr, po) in &ports {
-            live.watch(pr, Some(po));
-        }
-        let ps = policies(live.index().cluster());
-        if ps.is_empty() {
-            continue;
-        }
-        // Remove one policy.
-        let victim = &ps[seed as usize % ps.len()];
-        let u = live.remove_policy(victim.kind, victim.namespace.as_deref(), &victim.name).expect("exists");
-        assert!(u.rebuilt.is_none());
-        check(&live, &ports, &format!("seed {seed}: removed {}", victim.name));
-        // Put it back.
-        live.upsert_policy(DEFAULT_TIER, victim.clone()).expect("tier exists");
-        check(&live, &ports, &format!("seed {seed}: re-added {}", victim.name));
-        // Add a copy of another policy under a new name, in another namespace's clothes.
-        let mut copy = ps[(seed as usize / 2) % ps.len()].clone();
-        copy.name = format!("{}-copy", copy.name);
-        live.upsert_policy(DEFAULT_TIER, copy.clone()).expect("tier exists");
-        check(&live, &ports, &format!("seed {seed}: added {}", copy.name));
-        // Replace a policy with one that admits nothing in either direction it governs.
-        let mut emptied = ps[(seed as usize / 3) % ps.len()].clone();
-        emptied.ingress = emptied.ingress.map(|_| vec![]);
-        emptied.egress = emptied.egress.map(|_| vec![]);
-        live.upsert_policy(DEFAULT_TIER, emptied.clone()).expect("tier exists");
-        check(&live, &ports, &format!("seed {seed}: emptied {}", emptied.name));
-        changes += 4;
+        changes += policy_changes(compile(podwall_synth::generate_small(seed)), seed, &[]);
     }
-    assert!(changes > 200, "too few changes exercised: {changes}");
+    assert!(changes > 300, "too few changes exercised: {changes}");
+}
+
+/// Ports the mixed clusters are watched on besides the declared ones: one that Calico
+/// ranges and ANP numbers cover but no pod declares, and UDP-Lite.
+const MIXED_PORTS: [(Protocol, u16); 2] = [(Protocol::TCP, 443), (Protocol::UDPLITE, 53)];
+
+#[test]
+fn policy_changes_in_place_equal_a_fresh_evaluation_on_mixed_clusters() {
+    let mut changes = 0;
+    for seed in 0..120u64 {
+        changes += policy_changes(compile(podwall_synth::generate_small_mixed(seed)), seed, &MIXED_PORTS);
+    }
+    assert!(changes > 500, "too few changes exercised: {changes}");
 }
 
 #[test]
@@ -133,51 +169,165 @@ spec:
     check(&live, &[(Protocol::TCP, 80)], "after the split");
 }
 
+/// Replaces, removes and adds pods and relabels a namespace in place, checking every
+/// answer after each change; the policies of `policy_meanwhile`, if given, arrive while a
+/// class is empty. Returns how many pods joined their class in place.
+fn pod_changes(
+    cluster: Cluster,
+    seed: u64,
+    extra_ports: &[(Protocol, u16)],
+    policy_meanwhile: Option<Cluster>,
+) -> usize {
+    let mut in_place = 0;
+    let mut ports = ports(&cluster);
+    ports.extend_from_slice(extra_ports);
+    let mut live = Live::new(Arc::new(cluster));
+    for &(pr, po) in &ports {
+        live.watch(pr, Some(po));
+    }
+    let eps = live.index().cluster().endpoints.clone();
+    // A new replica of an existing pod, with a fresh address.
+    let mut replica = eps[seed as usize % eps.len()].clone();
+    replica.name = format!("{}-replica", replica.name);
+    replica.ip = Some(std::net::IpAddr::from([10, 250, (seed % 200) as u8, 7]));
+    let u = live.upsert_endpoint(replica.clone());
+    in_place += u.rebuilt.is_none() as usize;
+    check(&live, &ports, &format!("seed {seed}: added {}", replica.name));
+    // The original goes away.
+    let gone = &eps[seed as usize % eps.len()];
+    live.remove_endpoint(&gone.name).expect("exists");
+    check(&live, &ports, &format!("seed {seed}: removed {}", gone.name));
+    // Its replica goes too (the class may now be empty), and a pod like it comes back:
+    // it rejoins its class in place.
+    live.remove_endpoint(&replica.name).expect("exists");
+    let meanwhile = policy_meanwhile.is_some();
+    if let Some(others) = policy_meanwhile {
+        // Meanwhile policies of another cluster arrive: they may read labels or name ports
+        // nothing here read before.
+        for (tier, mut p) in policies(&others) {
+            p.name = format!("{}-meanwhile", p.name);
+            let tier =
+                if live.index().cluster().policies.tier_index(&tier).is_some() { tier } else { DEFAULT_TIER.into() };
+            live.upsert_policy(&tier, p).expect("tier exists");
+        }
+        check(&live, &ports, &format!("seed {seed}: policies added while {} was away", gone.name));
+    }
+    let mut back = gone.clone();
+    back.name = format!("{}-back", gone.name);
+    let u = live.upsert_endpoint(back);
+    // (Unless the new policies brought an address range that tells it from the pod its
+    // class last had, or rebuilt the index, which forgets emptied classes.)
+    assert!(meanwhile || u.rebuilt.is_none(), "seed {seed}: a pod like a removed one rejoins its class: {u:?}");
+    check(&live, &ports, &format!("seed {seed}: rolled {}", gone.name));
+    // A pod unlike any other.
+    let mut odd = eps[(seed as usize + 1) % eps.len()].clone();
+    odd.name = format!("{}/odd", odd.namespace);
+    odd.labels.insert("only-here".into(), "yes".into());
+    odd.ip = Some(std::net::IpAddr::from([10, 251, (seed % 200) as u8, 9]));
+    let u = live.upsert_endpoint(odd);
+    assert!(u.rebuilt.is_none(), "seed {seed}: a new kind of pod gets a class in place: {u:?}");
+    check(&live, &ports, &format!("seed {seed}: added an odd pod"));
+    // A namespace relabelled.
+    let mut ns = live.index().cluster().namespaces.values().next().cloned().expect("a namespace");
+    ns.labels.insert("team".into(), "relabelled".into());
+    live.upsert_namespace(ns);
+    check(&live, &ports, &format!("seed {seed}: relabelled a namespace"));
+    in_place
+}
+
 #[test]
 fn pods_added_and_removed_in_place_equal_a_fresh_evaluation() {
     let mut in_place = 0;
     for seed in 0..120u64 {
-        let cluster = compile(podwall_synth::generate_small(seed));
-        let ports = ports(&cluster);
-        let mut live = Live::new(Arc::new(cluster));
-        for &(pr, po) in &ports {
-            live.watch(pr, Some(po));
-        }
-        let eps = live.index().cluster().endpoints.clone();
-        // A new replica of an existing pod, with a fresh address.
-        let mut replica = eps[seed as usize % eps.len()].clone();
-        replica.name = format!("{}-replica", replica.name);
-        replica.ip = Some(std::net::IpAddr::from([10, 250, (seed % 200) as u8, 7]));
-        let u = live.upsert_endpoint(replica.clone());
-        in_place += u.rebuilt.is_none() as usize;
-        check(&live, &ports, &format!("seed {seed}: added {}", replica.name));
-        // The original goes away.
-        let gone = &eps[seed as usize % eps.len()];
-        live.remove_endpoint(&gone.name).expect("exists");
-        check(&live, &ports, &format!("seed {seed}: removed {}", gone.name));
-        // Its replica goes too (the class may now be empty), and a pod like it comes back:
-        // it rejoins its class in place.
-        live.remove_endpoint(&replica.name).expect("exists");
-        let mut back = gone.clone();
-        back.name = format!("{}-back", gone.name);
-        let u = live.upsert_endpoint(back);
-        assert!(u.rebuilt.is_none(), "seed {seed}: a pod like a removed one rejoins its class: {u:?}");
-        check(&live, &ports, &format!("seed {seed}: rolled {}", gone.name));
-        // A pod unlike any other.
-        let mut odd = eps[(seed as usize + 1) % eps.len()].clone();
-        odd.name = format!("{}/odd", odd.namespace);
-        odd.labels.insert("only-here".into(), "yes".into());
-        odd.ip = Some(std::net::IpAddr::from([10, 251, (seed % 200) as u8, 9]));
-        let u = live.upsert_endpoint(odd);
-        assert!(u.rebuilt.is_none(), "seed {seed}: a new kind of pod gets a class in place: {u:?}");
-        check(&live, &ports, &format!("seed {seed}: added an odd pod"));
-        // A namespace relabelled.
-        let mut ns = live.index().cluster().namespaces.values().next().cloned().expect("a namespace");
-        ns.labels.insert("team".into(), "relabelled".into());
-        live.upsert_namespace(ns);
-        check(&live, &ports, &format!("seed {seed}: relabelled a namespace"));
+        in_place += pod_changes(compile(podwall_synth::generate_small(seed)), seed, &[], None);
     }
     assert!(in_place > 50, "replicas should mostly join their class in place: {in_place}");
+}
+
+#[test]
+fn pods_added_and_removed_in_place_equal_a_fresh_evaluation_on_mixed_clusters() {
+    let mut in_place = 0;
+    for seed in 0..120u64 {
+        let others = compile(podwall_synth::generate_small_mixed(seed + 10_000));
+        in_place += pod_changes(compile(podwall_synth::generate_small_mixed(seed)), seed, &MIXED_PORTS, Some(others));
+    }
+    assert!(in_place > 20, "replicas should often join their class in place: {in_place}");
+}
+
+/// Regression: a class emptied by pod removals kept no labels for selectors resolved
+/// later, so a policy added while it was empty — selecting by a label key nothing had read
+/// before, or naming a port nothing had named — missed the pod that rejoined the class in
+/// place. A pod like a removed one must get the answers its labels and ports call for,
+/// and an address range added meanwhile must see the class where its pods were.
+#[test]
+fn a_pod_rejoining_an_emptied_class_sees_policies_added_meanwhile() {
+    let pods = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: n, labels: {app: x, tier: be}}
+spec: {containers: [{name: c, image: i, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: n, labels: {app: y}}
+spec: {containers: [{name: c, image: i}]}
+status: {podIP: 10.0.0.2}
+"#;
+    // Selects by `tier` (read by nothing before) and admits `app: y` on the port named
+    // `http` only; lets `app: y` send only to 10.0.0.0/31, which holds a's address, and
+    // receive only from 10.0.0.4/30, which holds no address yet.
+    let added = r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: guard, namespace: n}
+spec:
+  podSelector: {matchLabels: {tier: be}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: y}}}]
+    ports: [{port: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: egress-range, namespace: n}
+spec:
+  podSelector: {matchLabels: {app: y}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ipBlock: {cidr: 10.0.0.0/31}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ingress-range, namespace: n}
+spec:
+  podSelector: {matchLabels: {app: y}}
+  ingress:
+  - from: [{ipBlock: {cidr: 10.0.0.4/30}}]
+"#;
+    let c = podwall_dialects::compile(&podwall_load::load_str("pods.yaml", pods).expect("loads")).expect("compiles");
+    let ports = [(Protocol::TCP, 80), (Protocol::TCP, 81)];
+    let mut live = Live::new(Arc::new(c));
+    for &(pr, po) in &ports {
+        live.watch(pr, Some(po));
+    }
+    let a = live.index().cluster().endpoints[live.index().cluster().endpoint("n/a").expect("a")].clone();
+    live.remove_endpoint("n/a").expect("exists");
+    let extra =
+        podwall_dialects::compile(&podwall_load::load_str("added.yaml", added).expect("loads")).expect("compiles");
+    for (_, p) in extra.policies.policies() {
+        let u = live.upsert_policy(DEFAULT_TIER, p.clone()).expect("tier exists");
+        assert!(u.rebuilt.is_none(), "{} is applied in place: {u:?}", p.name);
+    }
+    let mut back = a.clone();
+    back.name = "n/a-back".into();
+    let u = live.upsert_endpoint(back);
+    assert!(u.rebuilt.is_none(), "a pod like the removed one rejoins its class: {u:?}");
+    let c = live.index().cluster();
+    let (a, b) = (c.endpoint("n/a-back").expect("back"), c.endpoint("n/b").expect("b"));
+    assert!(live.allowed(b, a, Protocol::TCP, Some(80)), "guard admits app=y on http (80)");
+    assert!(!live.allowed(b, a, Protocol::TCP, Some(81)), "guard isolates the tier=be pod on 81");
+    assert!(!live.allowed(a, b, Protocol::TCP, Some(80)), "b takes only 10.0.0.4/30");
+    check(&live, &ports, "after the pod rejoined");
 }
 
 /// A tiny deterministic generator, so that each seed replays the same changes.
@@ -192,18 +342,29 @@ impl Rng {
 
 #[test]
 fn relabelled_pods_and_namespaces_in_place_equal_a_fresh_evaluation() {
-    // Labels from the small generator's vocabulary, so that selectors start or stop
+    // Labels from the small generators' vocabulary, so that selectors start or stop
     // matching; every change must be applied without a rebuild.
     let pod_labels = [("app", &["a", "b", "c"][..]), ("tier", &["fe", "be"]), ("version", &["v1", "v2"])];
     let ns_labels = [("team", &["red", "blue"][..]), ("env", &["prod", "dev"])];
     let mut changes = 0;
-    for seed in 0..150u64 {
-        let cluster = compile(podwall_synth::generate_small(seed));
+    // Kubernetes-only clusters, and clusters mixing Calico and AdminNetworkPolicies in.
+    let generators: [fn(u64) -> Vec<serde_json::Value>; 2] =
+        [podwall_synth::generate_small, podwall_synth::generate_small_mixed];
+    for (seed, generate) in (0..150u64).flat_map(|s| generators.iter().map(move |g| (s, g))) {
+        let cluster = compile(generate(seed));
         let ports = ports(&cluster);
         let policies = policies(&cluster);
         // Policies of another cluster over the same vocabulary: new selectors, resolved
         // through the label indexes (emptied classes included).
-        let strangers = self::policies(&compile(podwall_synth::generate_small(seed + 10_000)));
+        let strangers = self::policies(&compile(generate(seed + 10_000)));
+        // A policy goes into the tier it came from, or the default tier.
+        let tier_of = |live: &Live, tier: &str| {
+            if live.index().cluster().policies.tier_index(tier).is_some() {
+                tier.to_string()
+            } else {
+                DEFAULT_TIER.to_string()
+            }
+        };
         let mut live = Live::new(Arc::new(cluster));
         for &(pr, po) in &ports {
             live.watch(pr, Some(po));
@@ -216,9 +377,9 @@ fn relabelled_pods_and_namespaces_in_place_equal_a_fresh_evaluation() {
                     if strangers.is_empty() {
                         continue;
                     }
-                    let mut p = strangers[rng.below(strangers.len())].clone();
+                    let (tier, mut p) = strangers[rng.below(strangers.len())].clone();
                     p.name = format!("{}-stranger-{step}", p.name);
-                    let u = live.upsert_policy(DEFAULT_TIER, p).expect("tier exists");
+                    let u = live.upsert_policy(&tier_of(&live, &tier), p).expect("tier exists");
                     assert!(u.rebuilt.is_none() || u.rebuilt.as_deref().is_some_and(|w| w.contains("splits")));
                     "a policy of another cluster".to_string()
                 }
@@ -246,7 +407,9 @@ fn relabelled_pods_and_namespaces_in_place_equal_a_fresh_evaluation() {
                     };
                     let name = ns.name.clone();
                     let u = live.upsert_namespace(ns);
-                    assert!(u.rebuilt.is_none(), "seed {seed}: {u:?}");
+                    // (A namespace holding Calico network sets rebuilds, by design.)
+                    let sets = u.rebuilt.as_deref().is_some_and(|w| w.contains("holds network sets"));
+                    assert!(u.rebuilt.is_none() || sets, "seed {seed}: {u:?}");
                     format!("relabelled namespace {name}")
                 }
                 3 => {
@@ -266,13 +429,13 @@ fn relabelled_pods_and_namespaces_in_place_equal_a_fresh_evaluation() {
                     if policies.is_empty() {
                         continue;
                     }
-                    let mut p = policies[rng.below(policies.len())].clone();
+                    let (tier, mut p) = policies[rng.below(policies.len())].clone();
                     p.name = format!("{}-again-{step}", p.name);
                     p.order = Some(1.0);
                     for r in p.ingress.iter_mut().chain(p.egress.iter_mut()).flatten() {
                         r.action = podwall_ir::Action::Deny;
                     }
-                    let u = live.upsert_policy(DEFAULT_TIER, p).expect("tier exists");
+                    let u = live.upsert_policy(&tier_of(&live, &tier), p).expect("tier exists");
                     assert!(u.rebuilt.is_none() || u.rebuilt.as_deref().is_some_and(|w| w.contains("splits")));
                     "a policy copied as a Deny in front".to_string()
                 }
@@ -282,36 +445,6 @@ fn relabelled_pods_and_namespaces_in_place_equal_a_fresh_evaluation() {
         }
     }
     assert!(changes > 1000, "only {changes} changes");
-}
-
-#[test]
-fn a_pod_rejoining_an_emptied_class_is_selected_by_policies_added_meanwhile() {
-    // An emptied class keeps its last pod's labels (as a ghost) so that a pod like it can
-    // rejoin; selectors first resolved while the class is empty must read those labels.
-    let mut rejoined = 0;
-    for seed in 0..80u64 {
-        let cluster = compile(podwall_synth::generate_small(seed));
-        let ports = ports(&cluster);
-        let strangers = policies(&compile(podwall_synth::generate_small(seed + 20_000)));
-        let mut live = Live::new(Arc::new(cluster));
-        for &(pr, po) in &ports {
-            live.watch(pr, Some(po));
-        }
-        let eps = live.index().cluster().endpoints.clone();
-        for gone in &eps {
-            live.remove_endpoint(&gone.name).expect("exists");
-        }
-        for (i, mut p) in strangers.into_iter().enumerate() {
-            p.name = format!("{}-stranger-{i}", p.name);
-            live.upsert_policy(DEFAULT_TIER, p).expect("tier exists");
-        }
-        for ep in eps {
-            let u = live.upsert_endpoint(ep);
-            rejoined += (u.rebuilt.is_none() && u.classes == 1) as usize;
-        }
-        check(&live, &ports, &format!("seed {seed}: every pod gone and back"));
-    }
-    assert!(rejoined > 300, "pods should rejoin their emptied classes: {rejoined}");
 }
 
 fn compile_str(yaml: &str) -> Cluster {

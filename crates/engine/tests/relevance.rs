@@ -61,18 +61,27 @@ fn same_answers(values: Vec<serde_json::Value>, what: &str, pairs_per_cluster: u
 }
 
 #[test]
-fn partial_load_gives_the_same_verdicts_on_small_generated_clusters() {
+fn partial_load_gives_the_same_verdicts_on_small_generated_clusters_of_every_dialect() {
     let mut checked = 0;
     for seed in 0..300 {
         checked += same_answers(podwall_synth::generate_small(seed), &format!("generate_small({seed})"), 40);
+        let what = format!("generate_small_mixed({seed})");
+        checked += same_answers(podwall_synth::generate_small_mixed(seed), &what, 40);
     }
     assert!(checked > 10_000, "only {checked} verdicts compared");
 }
 
 #[test]
 fn partial_load_gives_the_same_verdicts_on_a_generated_cluster() {
-    let p = podwall_synth::Params { pods: 300, namespaces: 20, policies: 80, seed: 3 };
-    let checked = same_answers(podwall_synth::generate(&p), "generate(300 pods)", 60);
+    let p = podwall_synth::Params {
+        pods: 300,
+        namespaces: 20,
+        policies: 80,
+        seed: 3,
+        calico_policies: 30,
+        admin_policies: 6,
+    };
+    let checked = same_answers(podwall_synth::generate(&p), "generate(300 pods, Calico, ANP)", 60);
     assert!(checked > 500, "only {checked} verdicts compared");
 }
 

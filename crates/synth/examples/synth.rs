@@ -20,6 +20,7 @@ fn main() {
         namespaces: num(1, 5_000) as usize,
         policies: num(2, 10_000) as usize,
         seed: num(3, 1),
+        ..Params::default()
     };
     let t = Instant::now();
     match args.get(4) {

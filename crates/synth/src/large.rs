@@ -33,8 +33,9 @@ pub(crate) struct Bundle {
     pub items: Vec<Value>,
 }
 
+/// An application tier (the `tier` pod label).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Tier {
+pub(crate) enum Tier {
     Frontend,
     Backend,
     Db,
@@ -42,7 +43,7 @@ enum Tier {
 }
 
 impl Tier {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Tier::Frontend => "frontend",
             Tier::Backend => "backend",
@@ -83,21 +84,23 @@ impl Tier {
     }
 }
 
-struct App {
-    name: String,
-    tier: Tier,
+/// An application of a namespace: its pods share `app` and `tier`.
+pub(crate) struct App {
+    pub(crate) name: String,
+    pub(crate) tier: Tier,
     /// Number of versions deployed (`v1`..`vN`, N <= 3).
     versions: usize,
     /// The pod's containers, shared by all versions but for the image tag.
     containers: Vec<(String, Vec<CPort>)>,
 }
 
-struct Ns {
-    name: String,
-    team: &'static str,
+/// A regular (`ns-*`) namespace: its labels and applications.
+pub(crate) struct Ns {
+    pub(crate) name: String,
+    pub(crate) team: &'static str,
     env: &'static str,
     monitoring: bool,
-    apps: Vec<App>,
+    pub(crate) apps: Vec<App>,
 }
 
 fn pick_env(rng: &mut SmallRng) -> &'static str {
@@ -249,11 +252,22 @@ fn zipf_counts(rng: &mut SmallRng, pods: usize, namespaces: usize) -> Vec<usize>
     counts
 }
 
-/// Generates the cluster, one bundle per namespace.
-pub(crate) fn generate(p: &Params) -> Vec<Bundle> {
+/// A generated cluster: one bundle per namespace, then the Calico objects and the
+/// AdminNetworkPolicies (with the baseline), which go in files of their own.
+pub(crate) struct Generated {
+    /// Per namespace: the Namespace, its Pods, its NetworkPolicies.
+    pub bundles: Vec<Bundle>,
+    /// Tiers, network sets, Calico NetworkPolicies and GlobalNetworkPolicies.
+    pub calico: Vec<Value>,
+    /// AdminNetworkPolicies and the BaselineAdminNetworkPolicy.
+    pub admin: Vec<Value>,
+}
+
+/// Generates the cluster.
+pub(crate) fn generate(p: &Params) -> Generated {
     let mut rng = SmallRng::seed_from_u64(p.seed);
     if p.namespaces == 0 {
-        return Vec::new();
+        return Generated { bundles: Vec::new(), calico: Vec::new(), admin: Vec::new() };
     }
     assert!(p.pods <= crate::MAX_PODS, "podwall-synth: at most {} pods", crate::MAX_PODS);
     let system = p.namespaces >= 3;
@@ -389,7 +403,10 @@ pub(crate) fn generate(p: &Params) -> Vec<Bundle> {
         let (kind, spec) = policy_spec(&mut rng, &nss, ni, system);
         bundles[ni].items.push(k8s::policy(format!("{kind}-{i}"), &nss[ni].name, spec));
     }
-    bundles
+    // Calico and AdminNetworkPolicy objects draw from their own generator, so that asking
+    // for them leaves the Kubernetes objects as they were.
+    let (calico, admin) = crate::large_crd::generate(p, &nss, &counts, system);
+    Generated { bundles, calico, admin }
 }
 
 fn dns_ingress_policy(i: usize) -> Value {

@@ -8,31 +8,38 @@ use serde_json::{json, Map, Value};
 use crate::k8s::{self, expr, ip_block, port_named, port_num, port_range, CPort, NS_NAME_LABEL};
 
 /// Pod label vocabulary: few keys, few values, so that selectors often match.
-const POD_VOCAB: [(&str, &[&str]); 3] =
+pub(crate) const POD_VOCAB: [(&str, &[&str]); 3] =
     [("app", &["a", "b", "c"]), ("tier", &["fe", "be"]), ("version", &["v1", "v2"])];
 
 /// Namespace label vocabulary (besides `kubernetes.io/metadata.name`).
-const NS_VOCAB: [(&str, &[&str]); 2] = [("team", &["red", "blue"]), ("env", &["prod", "dev"])];
+pub(crate) const NS_VOCAB: [(&str, &[&str]); 2] = [("team", &["red", "blue"]), ("env", &["prod", "dev"])];
 
 /// Named ports policies may mention; `grpc` is on no pod.
-const PORT_NAMES: [&str; 4] = ["http", "metrics", "dns", "grpc"];
+pub(crate) const PORT_NAMES: [&str; 4] = ["http", "metrics", "dns", "grpc"];
 
 /// Numeric ports policies may mention.
-const PORT_NUMBERS: [u16; 6] = [53, 80, 8080, 9090, 5432, 443];
+pub(crate) const PORT_NUMBERS: [u16; 6] = [53, 80, 8080, 9090, 5432, 443];
 
 /// `port..=endPort` ranges policies may mention.
-const PORT_RANGES: [(u16, u16); 5] = [(53, 80), (80, 8080), (8000, 9999), (1, 65535), (9090, 9090)];
+pub(crate) const PORT_RANGES: [(u16, u16); 5] = [(53, 80), (80, 8080), (8000, 9999), (1, 65535), (9090, 9090)];
 
 /// How many pod addresses (from 10.1.0.1) the small clusters use at most.
-const SMALL_POOL: u32 = 16;
+pub(crate) const SMALL_POOL: u32 = 16;
 
-struct Ctx {
-    ns_names: Vec<String>,
+/// What the generators know of a small cluster once its namespaces exist.
+pub(crate) struct Ctx {
+    /// Namespace names, `ns-0000`...
+    pub ns_names: Vec<String>,
 }
 
 /// Generates one small cluster; see [`crate::generate_small`].
 pub(crate) fn generate(seed: u64) -> Vec<Value> {
     let mut rng = SmallRng::seed_from_u64(seed);
+    generate_with(&mut rng).0
+}
+
+/// Namespaces, pods and NetworkPolicies of one small cluster, drawn from `rng`.
+pub(crate) fn generate_with(rng: &mut SmallRng) -> (Vec<Value>, Ctx) {
     let n_pods: usize = rng.random_range(2..=12);
     let n_ns: usize = rng.random_range(1..=4);
     let n_pol: usize = rng.random_range(0..=8);
@@ -44,20 +51,20 @@ pub(crate) fn generate(seed: u64) -> Vec<Value> {
         for (i, (key, values)) in NS_VOCAB.iter().enumerate() {
             let p = if i == 0 { 0.8 } else { 0.7 };
             if rng.random_bool(p) {
-                labels.push((key, values.choose(&mut rng).copied().unwrap_or("x")));
+                labels.push((key, values.choose(rng).copied().unwrap_or("x")));
             }
         }
         out.push(k8s::namespace(name, k8s::labels(&labels)));
     }
 
     let mut ips: Vec<u32> = (1..=n_pods as u32).map(|i| k8s::POD_BASE + i).collect();
-    ips.shuffle(&mut rng);
+    ips.shuffle(rng);
     for (i, ip) in ips.into_iter().enumerate() {
         let ns = &ctx.ns_names[rng.random_range(0..n_ns)];
         let mut labels = Vec::new();
         for ((key, values), p) in POD_VOCAB.iter().zip([0.9, 0.6, 0.4]) {
             if rng.random_bool(p) {
-                labels.push((*key, values.choose(&mut rng).copied().unwrap_or("x")));
+                labels.push((*key, values.choose(rng).copied().unwrap_or("x")));
             }
         }
         let mut ports = Vec::new();
@@ -83,13 +90,13 @@ pub(crate) fn generate(seed: u64) -> Vec<Value> {
 
     for i in 0..n_pol {
         let ns = &ctx.ns_names[rng.random_range(0..n_ns)];
-        let spec = policy_spec(&mut rng, &ctx);
+        let spec = policy_spec(rng, &ctx);
         out.push(k8s::policy(format!("pol-{i}"), ns, spec));
     }
-    out
+    (out, ctx)
 }
 
-fn selector(rng: &mut SmallRng, vocab: &[(&str, &[&str])]) -> Value {
+pub(crate) fn selector(rng: &mut SmallRng, vocab: &[(&str, &[&str])]) -> Value {
     let r = rng.random_range(0..100);
     let mut m = Map::new();
     if r < 35 {
@@ -129,7 +136,7 @@ fn random_expr(rng: &mut SmallRng, vocab: &[(&str, &[&str])]) -> Value {
     }
 }
 
-fn ns_selector(rng: &mut SmallRng, ctx: &Ctx) -> Value {
+pub(crate) fn ns_selector(rng: &mut SmallRng, ctx: &Ctx) -> Value {
     if rng.random_bool(0.3) {
         return json!({});
     }

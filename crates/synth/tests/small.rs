@@ -3,7 +3,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{check_cluster, cidr_contains, parse_cidr};
-use podwall_synth::generate_small;
+use podwall_synth::{generate_small, generate_small_mixed};
 use serde_json::{json, Value};
 
 const SEEDS: u64 = 2000;
@@ -212,5 +212,298 @@ fn checker_rejects_malformed_policies() {
         let mut p = base.clone();
         p["spec"] = spec.clone();
         assert!(common::check_policy(&p).is_err(), "accepted {spec}");
+    }
+}
+
+// ---- generate_small_mixed ----
+
+#[test]
+fn mixed_deterministic() {
+    for seed in 0..50 {
+        assert_eq!(generate_small_mixed(seed), generate_small_mixed(seed));
+    }
+    assert_ne!(generate_small_mixed(1), generate_small_mixed(2));
+}
+
+/// The Kubernetes part of a mixed cluster is as well-formed and as large as a plain small
+/// cluster, and everything else lives in a declared namespace or none.
+#[test]
+fn mixed_kubernetes_part_well_formed() {
+    for seed in 0..500 {
+        let objects = generate_small_mixed(seed);
+        let k8s: Vec<Value> = objects
+            .iter()
+            .filter(|o| o["apiVersion"] == "v1" || o["apiVersion"] == "networking.k8s.io/v1")
+            .filter(|o| matches!(o["kind"].as_str(), Some("Namespace" | "Pod" | "NetworkPolicy")))
+            .filter(|o| o["spec"].get("hostNetwork").is_none())
+            .cloned()
+            .collect();
+        let c = check_cluster(&k8s).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        assert!((2..=12).contains(&c.pods), "seed {seed}: {c:?}");
+        assert!((1..=4).contains(&c.namespaces), "seed {seed}: {c:?}");
+        let declared: BTreeSet<&str> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Namespace")
+            .filter_map(|o| o["metadata"]["name"].as_str())
+            .collect();
+        for o in &objects {
+            if let Some(ns) = o["metadata"]["namespace"].as_str() {
+                assert!(declared.contains(ns), "seed {seed}: {ns} not declared: {o}");
+            }
+        }
+        let names: Vec<(String, String, String)> = objects
+            .iter()
+            .map(|o| (o["kind"].to_string(), o["metadata"]["namespace"].to_string(), o["metadata"]["name"].to_string()))
+            .collect();
+        let unique: BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "seed {seed}: duplicate objects");
+    }
+}
+
+/// Every Calico and AdminNetworkPolicy feature the property tests rely on shows up across
+/// the seeds.
+#[test]
+fn mixed_edge_cases_covered() {
+    let mut seen = BTreeSet::new();
+    let mut note = |s: String| {
+        seen.insert(s);
+    };
+    for seed in 0..SEEDS {
+        let objects = generate_small_mixed(seed);
+        let mut tier_orders = Vec::new();
+        let mut policy_orders: BTreeSet<String> = BTreeSet::new();
+        let mut priorities = BTreeSet::new();
+        for o in &objects {
+            let kind = o["kind"].as_str().unwrap_or_default();
+            let spec = &o["spec"];
+            note(format!("kind {kind}"));
+            match kind {
+                "Pod" if spec.get("hostNetwork").is_some() => note("host-network pod".into()),
+                "Pod" if spec.get("serviceAccountName").is_some() => note("pod with a service account".into()),
+                "Tier" => {
+                    tier_orders.push(spec["order"].clone());
+                    if spec.get("order").is_none() {
+                        note("tier without order".into());
+                    }
+                    if spec["defaultAction"] == "Pass" {
+                        note("tier defaultAction Pass".into());
+                    }
+                }
+                "NetworkPolicy" | "GlobalNetworkPolicy" if o["apiVersion"] == "projectcalico.org/v3" => {
+                    let tier = spec["tier"].as_str().unwrap_or("default").to_string();
+                    match spec.get("order") {
+                        None => note("calico policy without order".into()),
+                        Some(order) if !policy_orders.insert(format!("{tier} {order}")) => {
+                            note("calico policies with equal order in a tier".into())
+                        }
+                        Some(order) if *order == 1000 && tier == "default" => {
+                            note("calico policy level with NetworkPolicies".into())
+                        }
+                        Some(_) => {}
+                    }
+                    if tier != "default" {
+                        note("calico policy in a tier".into());
+                    }
+                    if o["metadata"]["name"].as_str().is_some_and(|n| n.starts_with(&format!("{tier}."))) {
+                        note("tier-prefixed name".into());
+                    }
+                    for key in ["selector", "namespaceSelector", "serviceAccountSelector", "types"] {
+                        if spec.get(key).is_some() {
+                            note(format!("{kind} spec.{key}"));
+                        }
+                    }
+                    if let Some(t) = spec.get("types") {
+                        note(format!("types {t}"));
+                    }
+                    for dir in ["ingress", "egress"] {
+                        for rule in rules(spec, dir) {
+                            note(format!("action {}", rule["action"]));
+                            for key in ["protocol", "notProtocol", "icmp", "ipVersion"] {
+                                if let Some(v) = rule.get(key) {
+                                    note(format!("rule {key}"));
+                                    if v.is_number() && key.ends_with("rotocol") {
+                                        note("protocol number".into());
+                                    }
+                                }
+                            }
+                            for side in ["source", "destination"] {
+                                for (key, v) in rule[side].as_object().into_iter().flatten() {
+                                    note(format!("entity {key}"));
+                                    for p in v.as_array().into_iter().flatten().filter(|_| key.ends_with("orts")) {
+                                        match p {
+                                            Value::Number(_) => note("port number".into()),
+                                            Value::String(s) if s.contains(':') => note("port range".into()),
+                                            Value::String(s) if s.parse::<u16>().is_ok() => {
+                                                note("port number as a string".into())
+                                            }
+                                            _ => note("named port".into()),
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
+                    if let Some(p) = spec.get("priority") {
+                        if !priorities.insert(p.to_string()) {
+                            note("ANPs sharing a priority".into());
+                        }
+                    }
+                    for key in ["namespaces", "pods"] {
+                        if spec["subject"].get(key).is_some() {
+                            note(format!("subject {key}"));
+                        }
+                    }
+                    for (dir, peers) in [("ingress", "from"), ("egress", "to")] {
+                        for rule in rules(spec, dir) {
+                            note(format!("{kind} action {}", rule["action"]));
+                            for p in rule[peers].as_array().into_iter().flatten() {
+                                for key in p.as_object().into_iter().flatten().map(|(k, _)| k) {
+                                    note(format!("peer {key}"));
+                                }
+                            }
+                            for p in rule["ports"].as_array().into_iter().flatten() {
+                                for key in p.as_object().into_iter().flatten().map(|(k, _)| k) {
+                                    note(format!("ANP port {key}"));
+                                }
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let distinct: BTreeSet<String> = tier_orders.iter().map(Value::to_string).collect();
+        if distinct.len() < tier_orders.len() {
+            note("tiers with equal order".into());
+        }
+        // Selector syntax, over every Calico selector string.
+        let text = serde_json::to_string(&objects).unwrap_or_default();
+        for op in [
+            " == ",
+            " != ",
+            " in {",
+            " not in {",
+            " notin {",
+            "has(",
+            "!has(",
+            "all()",
+            "global()",
+            " && ",
+            " || ",
+            "!(",
+            " starts with ",
+            " ends with ",
+            "projectcalico.org/namespace ==",
+            "projectcalico.org/serviceaccount in",
+            "projectcalico.org/name ==",
+            "\\\"",
+        ] {
+            if text.contains(op) {
+                note(format!("selector {op}"));
+            }
+        }
+    }
+    let mut expected: Vec<String> = [
+        "kind Tier",
+        "kind NetworkSet",
+        "kind GlobalNetworkSet",
+        "kind GlobalNetworkPolicy",
+        "kind AdminNetworkPolicy",
+        "kind BaselineAdminNetworkPolicy",
+        "kind ServiceAccount",
+        "kind Node",
+        "kind Deployment",
+        "host-network pod",
+        "pod with a service account",
+        "tier without order",
+        "tier defaultAction Pass",
+        "tiers with equal order",
+        "calico policy without order",
+        "calico policies with equal order in a tier",
+        "calico policy level with NetworkPolicies",
+        "calico policy in a tier",
+        "tier-prefixed name",
+        "NetworkPolicy spec.selector",
+        "GlobalNetworkPolicy spec.namespaceSelector",
+        "NetworkPolicy spec.serviceAccountSelector",
+        "types [\"Ingress\"]",
+        "types [\"Egress\"]",
+        "types [\"Ingress\",\"Egress\"]",
+        "action \"Allow\"",
+        "action \"Deny\"",
+        "action \"Pass\"",
+        "action \"Log\"",
+        "rule protocol",
+        "rule notProtocol",
+        "rule icmp",
+        "rule ipVersion",
+        "protocol number",
+        "entity selector",
+        "entity notSelector",
+        "entity namespaceSelector",
+        "entity nets",
+        "entity notNets",
+        "entity ports",
+        "entity notPorts",
+        "entity serviceAccounts",
+        "port number",
+        "port number as a string",
+        "port range",
+        "named port",
+        "ANPs sharing a priority",
+        "subject namespaces",
+        "subject pods",
+        "AdminNetworkPolicy action \"Allow\"",
+        "AdminNetworkPolicy action \"Deny\"",
+        "AdminNetworkPolicy action \"Pass\"",
+        "BaselineAdminNetworkPolicy action \"Allow\"",
+        "BaselineAdminNetworkPolicy action \"Deny\"",
+        "peer namespaces",
+        "peer pods",
+        "peer networks",
+        "peer nodes",
+        "ANP port portNumber",
+        "ANP port portRange",
+        "ANP port namedPort",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    expected.extend(
+        [
+            " == ",
+            " != ",
+            " in {",
+            " not in {",
+            " notin {",
+            "has(",
+            "!has(",
+            "all()",
+            "global()",
+            " && ",
+            " || ",
+            "!(",
+            " starts with ",
+            " ends with ",
+            "projectcalico.org/namespace ==",
+            "projectcalico.org/serviceaccount in",
+            "projectcalico.org/name ==",
+            "\\\"",
+        ]
+        .iter()
+        .map(|op| format!("selector {op}")),
+    );
+    for e in &expected {
+        assert!(seen.contains(e), "never generated: {e}");
+    }
+    // A BaselineAdminNetworkPolicy has no Pass and no priority.
+    for seed in 0..SEEDS {
+        for o in generate_small_mixed(seed).iter().filter(|o| o["kind"] == "BaselineAdminNetworkPolicy") {
+            assert_eq!(o["metadata"]["name"], "default");
+            assert!(o["spec"].get("priority").is_none());
+            assert!(!o.to_string().contains("\"Pass\""), "seed {seed}: {o}");
+        }
     }
 }

@@ -599,17 +599,21 @@ impl Live {
             }
             return self.rebuild(Arc::new(cluster), why);
         }
-        // Declared or not, the namespace is stored; only relabelled ones are read again.
-        let cluster = Arc::make_mut(&mut self.index.cluster);
+        let mut ks: Vec<usize> =
+            names.iter().filter_map(|n| self.index.sel.namespaces.get(n)).flat_map(|b| b.iter()).collect();
+        ks.sort_unstable();
+        // Their classes leave the label indexes under the old labels...
+        let index = &mut self.index;
+        index.sel.forget_labels(&super::selectors::Universe { cluster: &index.cluster, classes: &index.classes }, &ks);
+        // ...the namespaces change (declared or not, each is stored)...
+        let cluster = Arc::make_mut(&mut index.cluster);
         for ns in list {
             cluster.namespaces.insert(ns.name.clone(), ns);
         }
         if names.is_empty() {
             return Update::in_place(0, 0);
         }
-        let mut ks: Vec<usize> =
-            names.iter().filter_map(|n| self.index.sel.namespaces.get(n)).flat_map(|b| b.iter()).collect();
-        ks.sort_unstable();
+        // ...and the classes are read again under the new ones.
         self.recolumn(&ks)
     }
 

@@ -15,10 +15,15 @@ pub(super) struct Universe<'a> {
     pub classes: &'a [Class],
 }
 
+/// One label key: value → classes carrying it (ascending), and the classes having the key.
+type KeyIndex = (HashMap<String, Vec<u32>>, Bits);
+
 /// Caches of resolved selectors. Valid as long as the classes and labels do not change.
 pub(super) struct Selectors {
-    /// (scope, key) → value → classes; and the classes having the key.
-    keys: HashMap<(Scope, String), (HashMap<String, Bits>, Bits)>,
+    /// (scope, key) → value → classes (ascending); and the classes having the key. Values
+    /// keep lists, not bitsets: a key with many values (a namespace's name, an app name)
+    /// then costs memory in proportion to the classes, not to values × classes.
+    keys: HashMap<(Scope, String), KeyIndex>,
     /// Namespace → its classes.
     pub namespaces: HashMap<String, Bits>,
     exprs: HashMap<Expr, Arc<Bits>>,
@@ -66,8 +71,7 @@ impl Selectors {
     pub fn grow(&mut self, ep: &podwall_ir::Endpoint) -> usize {
         let k = self.n();
         let n = k + 1;
-        for (values, has) in self.keys.values_mut() {
-            values.values_mut().for_each(|b| b.grow(n));
+        for (_, has) in self.keys.values_mut() {
             has.grow(n);
         }
         for b in self.namespaces.values_mut() {
@@ -88,21 +92,37 @@ impl Selectors {
         k
     }
 
-    /// Reads classes `ks` again (new, or their namespace's labels changed): every cached
-    /// label index, selector and peer list gets its bits at those classes recomputed from
-    /// the labels. Callers must hold no other reference to the cached peer sets (`Arc`s),
-    /// or they are copied.
+    /// Takes classes `ks` out of the label indexes, by the labels they have now: call it
+    /// before their labels change, then [`Selectors::recolumn`] after.
+    pub fn forget_labels(&mut self, u: &Universe, ks: &[usize]) {
+        for ((scope, key), (values, has)) in self.keys.iter_mut() {
+            for &k in ks {
+                let Some(ep) = u.classes[k].sample(u.cluster) else { continue };
+                if let Some(list) = u.cluster.endpoint_view(ep).label(*scope, key).and_then(|v| values.get_mut(v)) {
+                    if let Ok(at) = list.binary_search(&(k as u32)) {
+                        list.remove(at);
+                    }
+                }
+                has.remove(k);
+            }
+        }
+    }
+
+    /// Reads classes `ks` again (new, or their namespace's labels changed, after
+    /// [`Selectors::forget_labels`]): every cached label index, selector and peer list
+    /// gets its bits at those classes recomputed from the labels. Callers must hold no
+    /// other reference to the cached peer sets (`Arc`s), or they are copied.
     pub fn recolumn(&mut self, u: &Universe, ks: &[usize]) {
         let eps: Vec<(usize, &podwall_ir::Endpoint)> =
             ks.iter().filter_map(|&k| u.classes[k].sample(u.cluster).map(|ep| (k, ep))).collect();
         for ((scope, key), (values, has)) in self.keys.iter_mut() {
             for &(k, ep) in &eps {
-                values.values_mut().for_each(|b| b.remove(k));
-                has.remove(k);
                 if let Some(v) = u.cluster.endpoint_view(ep).label(*scope, key) {
                     has.insert(k);
-                    let n = has.len();
-                    values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(k);
+                    let list = values.entry(v.to_string()).or_default();
+                    if let Err(at) = list.binary_search(&(k as u32)) {
+                        list.insert(at, k as u32);
+                    }
                 }
             }
         }
@@ -140,11 +160,11 @@ impl Selectors {
             && (p.not_nets.is_empty() || !self.unaddressed.contains(k))
     }
 
-    fn key(&mut self, u: &Universe, scope: Scope, key: &str) -> &(HashMap<String, Bits>, Bits) {
+    fn key(&mut self, u: &Universe, scope: Scope, key: &str) -> &KeyIndex {
         let k = (scope, key.to_string());
         let n = self.n();
         self.keys.entry(k).or_insert_with(|| {
-            let mut values: HashMap<String, Bits> = HashMap::new();
+            let mut values: HashMap<String, Vec<u32>> = HashMap::new();
             let mut has = Bits::empty(n);
             // A class emptied by endpoint removals reads the labels of the last member it
             // had: a pod like it may join it again, in place.
@@ -152,7 +172,7 @@ impl Selectors {
                 let Some(ep) = c.sample(u.cluster) else { continue };
                 if let Some(v) = u.cluster.endpoint_view(ep).label(scope, key) {
                     has.insert(ci);
-                    values.entry(v.to_string()).or_insert_with(|| Bits::empty(n)).insert(ci);
+                    values.entry(v.to_string()).or_default().push(ci as u32);
                 }
             }
             (values, has)
@@ -163,9 +183,9 @@ impl Selectors {
         let n = self.n();
         let (values, _) = self.key(u, scope, key);
         let mut out = Bits::empty(n);
-        for (v, b) in values {
+        for (v, classes) in values {
             if pred(v) {
-                out.or_with(b);
+                classes.iter().for_each(|&c| out.insert(c as usize));
             }
         }
         out
@@ -178,7 +198,11 @@ impl Selectors {
         }
         let n = self.n();
         let value = |this: &mut Self, l: &podwall_ir::Label, v: &str| {
-            this.key(u, l.scope, &l.key).0.get(v).cloned().unwrap_or_else(|| Bits::empty(n))
+            let mut b = Bits::empty(n);
+            for &c in this.key(u, l.scope, &l.key).0.get(v).into_iter().flatten() {
+                b.insert(c as usize);
+            }
+            b
         };
         let b = match e {
             Expr::All | Expr::Global => Bits::full(n),
