@@ -673,7 +673,7 @@ fn bench_gen_writes_calico_and_admin_files_that_bench_run_reads() {
     for file in ["calico.json", "admin.json", "ns-0000.json", "kube-system.json"] {
         assert!(dir.join(file).is_file(), "{file} missing\n{}", describe(&out));
     }
-    let out = podwall(&["bench", "run", &out_dir, "--pairs", "100", "--oracle-rows", "1", "--changes", "3"]);
+    let out = podwall(&["bench", "run", &out_dir, "--pairs", "100", "--oracle-pairs", "50", "--changes", "3"]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let stdout = text(&out.stdout);
