@@ -137,15 +137,15 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     } else {
         Duration::ZERO
     };
-    println!(
+    crate::outln!(
         "cluster: {n} endpoints, {} namespaces, {policies} policies, {} equivalence classes",
         cluster.namespaces.len(),
         index.class_count()
     );
-    println!("load (read + parse):          {}", ms(load));
-    println!("compile (to tiered form):     {}", ms(compile));
-    println!("index (classes + selectors):  {}", ms(build));
-    println!(
+    crate::outln!("load (read + parse):          {}", ms(load));
+    crate::outln!("compile (to tiered form):     {}", ms(compile));
+    crate::outln!("index (classes + selectors):  {}", ms(build));
+    crate::outln!(
         "check, one pair end to end (read what bears on it + compile + evaluate): {}; parsing the JSON files alone (serde_json, untyped, same threads): {} ({:.2}x)",
         ms(check),
         ms(parse),
@@ -166,7 +166,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     let allowed: usize = m.summary().iter().map(|s| s.egress_peers).sum();
     let counted = t.elapsed();
     let (es, is) = m.signatures();
-    println!(
+    crate::outln!(
         "matrix {proto}/{port} (all {n}x{n} pairs): {}  ({es} distinct egress and {is} distinct ingress walks); counting it: {} ({allowed} allowed pairs)",
         ms(one),
         ms(counted)
@@ -184,7 +184,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     let single = t.elapsed();
     let t = Instant::now();
     std::hint::black_box(summary_all());
-    println!(
+    crate::outln!(
         "summary (every endpoint, {} declared ports): {} on {} threads; {} on 1 thread",
         keys.len(),
         ms(t.elapsed()),
@@ -204,7 +204,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     }
     lat.sort();
     if !lat.is_empty() {
-        println!(
+        crate::outln!(
             "pair query (index): median {:.2} µs, p99 {:.2} µs over {} pairs ({yes} allowed)",
             lat[lat.len() / 2].as_secs_f64() * 1e6,
             lat[lat.len() * 99 / 100].as_secs_f64() * 1e6,
@@ -220,7 +220,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
             std::hint::black_box(evaluate(&cluster, &pkt));
         }
         let per_pair = t.elapsed().as_secs_f64() / sample.len() as f64;
-        println!(
+        crate::outln!(
             "pair-by-pair reference: {:.2} µs per pair; full matrix extrapolated from {} random pairs: {:.1} s ({:.0}x the set-based matrix)",
             per_pair * 1e6,
             sample.len(),
@@ -258,7 +258,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     times.sort();
     touched.sort();
     if !times.is_empty() {
-        println!(
+        crate::outln!(
             "one policy change, index and {proto}/{port} answers updated: median {}, max {} over {} changes (median {} endpoints re-answered; {rebuilt} rebuilds); watching the port first: {}",
             ms(times[times.len() / 2]),
             ms(times[times.len() - 1]),
@@ -286,7 +286,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     }
     times.sort();
     if !times.is_empty() {
-        println!(
+        crate::outln!(
             "one pod removed or added (rollout), {proto}/{port} answers updated: median {}, max {} over {} changes ({rebuilt} rebuilds)",
             ms(times[times.len() / 2]),
             ms(times[times.len() - 1]),
@@ -319,7 +319,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     for (what, times) in [("a pod unlike any other added", &mut new_class), ("a namespace relabelled", &mut relabel)] {
         times.sort();
         if let (Some(mid), Some(max)) = (times.get(times.len() / 2), times.last()) {
-            println!(
+            crate::outln!(
                 "{what}, {proto}/{port} answers updated: median {}, max {} over {} changes",
                 ms(*mid),
                 ms(*max),
@@ -327,9 +327,9 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
             );
         }
     }
-    println!("(new classes and relabelled namespaces: {rebuilt} rebuilds)");
+    crate::outln!("(new classes and relabelled namespaces: {rebuilt} rebuilds)");
     if let Some(p) = peak_mib() {
-        println!("peak memory: {p:.0} MiB");
+        crate::outln!("peak memory: {p:.0} MiB");
     }
     Ok(ExitCode::SUCCESS)
 }

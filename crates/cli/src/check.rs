@@ -66,25 +66,25 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 "egress": direction_json(&cluster, &v.egress, &sname),
                 "ingress": direction_json(&cluster, &v.ingress, &dname),
             });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         Format::Text => {
             let what = match pkt.port {
                 Some(p) => format!("{proto}/{p}"),
                 None => proto.to_string(),
             };
-            println!("{} — {sname} → {dname} {what}", if v.allowed { "ALLOWED" } else { "DENIED" });
+            crate::outln!("{} — {sname} → {dname} {what}", if v.allowed { "ALLOWED" } else { "DENIED" });
             for (d, local) in [(&v.egress, &sname), (&v.ingress, &dname)] {
                 let word = if d.allowed { "allowed" } else { "denied" };
-                println!("  {:<8} {word}: {}", d.direction.to_string(), reason(&cluster, d, local));
+                crate::outln!("  {:<8} {word}: {}", d.direction.to_string(), reason(&cluster, d, local));
                 for r in &d.logged {
-                    println!("           logged by {}", rule_ref(&cluster, r, d.direction));
+                    crate::outln!("           logged by {}", rule_ref(&cluster, r, d.direction));
                 }
                 for r in &d.passed {
-                    println!("           passed on by {}", rule_ref(&cluster, r, d.direction));
+                    crate::outln!("           passed on by {}", rule_ref(&cluster, r, d.direction));
                 }
                 for r in &d.unchecked_http {
-                    println!(
+                    crate::outln!(
                         "           note: {} has an HTTP match that was not evaluated (give --http-method/--http-path); counted as matching",
                         rule_ref(&cluster, r, d.direction)
                     );

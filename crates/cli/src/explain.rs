@@ -165,7 +165,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             for (k, v) in json_dirs {
                 out[k] = v;
             }
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
     }
     Ok(ExitCode::SUCCESS)

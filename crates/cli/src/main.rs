@@ -70,13 +70,29 @@ enum Command {
     Diff(diff::Args),
 }
 
-/// An error that ends the command with exit code 2.
+/// An error that ends the command with exit code 2. An empty message is the one case
+/// that is no error: the reader of standard output went away (`podwall ... | head`), and
+/// the command ends quietly, as Unix tools do.
 pub struct Failure(pub String);
 
-impl<E: std::fmt::Display> From<E> for Failure {
+impl<E: std::fmt::Display + 'static> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure(e.to_string())
+        let gone = (&e as &dyn std::any::Any)
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        Failure(if gone { String::new() } else { e.to_string() })
     }
+}
+
+/// `println!` that treats a closed standard output as the end of the command, not as a
+/// panic.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        out.write_fmt(format_args!($($arg)*)).and_then(|()| out.write_all(b"\n"))?;
+    }};
 }
 
 fn main() -> ExitCode {
@@ -91,6 +107,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(Failure(msg)) if msg.is_empty() => ExitCode::SUCCESS,
         Err(Failure(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(2)

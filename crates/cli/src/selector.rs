@@ -59,13 +59,13 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         match a.format {
             Format::Json => {
                 let out = json!({ "selector": a.expr, "namespaces": names });
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                crate::outln!("{}", serde_json::to_string_pretty(&out)?);
             }
             Format::Text => {
                 for n in &names {
-                    println!("{n}");
+                    crate::outln!("{n}");
                 }
-                println!("{}", plural(names.len(), "namespace", "namespaces"));
+                crate::outln!("{}", plural(names.len(), "namespace", "namespaces"));
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -95,18 +95,18 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 })
                 .collect();
             let out = json!({ "selector": a.expr, "endpoints": endpoints, "network_sets": sets });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         Format::Text => {
             for e in &endpoints {
-                println!("{e}");
+                crate::outln!("{e}");
             }
             for &i in &sets {
                 let s = &cluster.network_sets[i];
                 let nets: Vec<String> = s.nets.iter().map(|n| n.to_string()).collect();
-                println!("network set {} ({})", s.name, nets.join(", "));
+                crate::outln!("network set {} ({})", s.name, nets.join(", "));
             }
-            println!(
+            crate::outln!(
                 "{}, {}",
                 plural(endpoints.len(), "endpoint", "endpoints"),
                 plural(sets.len(), "network set", "network sets")

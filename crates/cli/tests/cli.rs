@@ -681,3 +681,32 @@ fn bench_gen_writes_calico_and_admin_files_that_bench_run_reads() {
     assert!(stdout.contains("cluster: 300 endpoints, 12 namespaces, 71 policies"), "{}", describe(&out));
     assert!(stdout.contains("one policy change"), "{}", describe(&out));
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    // `podwall matrix ... | head`: once the reader closes the pipe, podwall stops with
+    // exit 0 and says nothing (no "error: Broken pipe", no panic).
+    let dir = std::env::temp_dir().join(format!("podwall-cli-pipe-{}", std::process::id()));
+    let d = dir.to_string_lossy().to_string();
+    let out = podwall(&["bench", "gen", "--pods", "300", "--namespaces", "20", "--policies", "40", "-o", &d]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    for args in
+        [vec!["matrix", "-f", &d, "-o", "json"], vec!["bench", "run", &d, "--pairs", "10", "--oracle-pairs", "0"]]
+    {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_podwall"))
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run podwall");
+        let mut first = [0u8; 16];
+        std::io::Read::read_exact(child.stdout.as_mut().expect("piped"), &mut first).expect("some output");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("podwall ends");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("error"), "{args:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
