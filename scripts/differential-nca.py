@@ -40,6 +40,31 @@ For a fixed range of seeds (default 1..20, about a minute in all) this script
    self-loops (ConnectivityGraph.get_connections_without_fw_rules_txt_format). The summary
    counts the self pairs podwall denies (upstream says a pod cannot block access to itself).
 
+Calico mode (`--calico`; FINDINGS.md, "Calico mode"): each seed's cluster is written with
+`podwall bench gen --pods 30..60 --namespaces 3..6 --policies 2..10 --calico-policies 2..18`
+and cut down to what NCA 2.1.0 parses (calico_for_nca): no Tier objects and no `spec.tier`
+(NCA has no tiers: all policies land in one default tier with their own orders), no
+`serviceAccounts` in entity rules (NCA rejects it; the generator's `names: [default]` holds
+for every pod there), no admin.json (NCA has no AdminNetworkPolicy). Both tools read that
+folder. Two clusters per seed: "flat" as transformed, and "no-pass" without the
+Pass-everything `platform.pass-rest` (order 10000), which in one tier hands all traffic to
+the allow-all profile and hides the Kubernetes policies and the unordered Calico policies.
+Verdicts are compared as above; the outside addresses sampled also include one address of
+each network-set CIDR. Classes (every combination of these changes, fewest first):
+
+   nca-podselector-exists   as above (the clusters have Kubernetes NetworkPolicies too).
+   nca-calico-no-projectcalico-name
+                            NCA side: `projectcalico.org/name` in namespaceSelectors
+                            rewritten as `kubernetes.io/metadata.name` (the same namespaces
+                            in Calico; NCA's namespaces lack the first label) -> agree.
+   nca-calico-notselector-all-namespaces
+                            NCA side: `selector: all()` added next to a lone notSelector of a
+                            namespaced policy (the same rule in Calico; NCA lets a lone
+                            notSelector reach every namespace and outside address) -> agree.
+   nca-calico-order-tie     NCA side: Calico policies listed by name (Calico breaks equal
+                            orders by name, NCA by reading order) -> agree.
+   ipblock-pod-ip           podwall side, as above (Calico matches pod IPs with ipBlocks).
+
 Exit status: 0 when every disagreement is in an explained class (with --strict, known
 podwall bugs count as failures), 1 otherwise, 2 when a tool cannot be run. The last line is
 `N passed, M failed`, counting compared clusters.
@@ -52,6 +77,7 @@ off). `--resource_list DIR` never calls kubectl; KUBECONFIG points at a missing 
 import argparse
 import copy
 import ipaddress
+import itertools
 import json
 import os
 import random
@@ -493,6 +519,168 @@ def has_hostnetwork(docs):
     return any(p["spec"].get("hostNetwork") for p in items(docs, "Pod"))
 
 
+# ---------------------------------------------------------------- Calico mode
+
+CALICO_API = "projectcalico.org/v3"
+CALICO_POLICY_KINDS = ("NetworkPolicy", "GlobalNetworkPolicy")
+# Extra probe ports in Calico mode: DNS (allow-dns), HTTPS (partners, corp egress).
+CALICO_PROBE_PORTS = PROBE_PORTS + [("UDP", 53), ("TCP", 53), ("TCP", 9090)]
+# The generator's tier closer: a Pass-everything policy at order 10000 (see calico_for_nca).
+PASS_REST = "platform.pass-rest"
+
+
+def calico_policies(docs):
+    for item in items(docs):
+        if item.get("apiVersion") == CALICO_API and item.get("kind") in CALICO_POLICY_KINDS:
+            yield item
+
+
+def calico_entities(pol):
+    """(policy, direction, rule, side, entity rule) for every source/destination of a rule."""
+    for direction in ("ingress", "egress"):
+        for rule in pol.get("spec", {}).get(direction) or []:
+            for side in ("source", "destination"):
+                if isinstance(rule.get(side), dict):
+                    yield direction, rule, side, rule[side]
+
+
+def calico_for_nca(docs, drop_pass_rest):
+    """The transformation both tools are given in Calico mode: what `bench gen` writes, cut
+    down to what NCA 2.1.0 parses (every change is checked or documented in FINDINGS.md):
+    - Tier objects are dropped and so is every policy's `spec.tier`: NCA has no tiers (its
+      CalicoPolicyYamlParser rejects `tier` as "not a valid entry"), so every policy lands in
+      the default tier with its own order (Pass then means "to the profile": allow);
+    - `serviceAccounts` in entity rules is dropped: NCA rejects it ("not yet supported").
+      The generator only writes `names: [default]`, and its pods have no serviceAccountName
+      (so they run as `default`): the match held for every pod, and the selector next to it
+      already excludes network sets, so the rule selects the same pods without it;
+    - admin.json (AdminNetworkPolicies, the baseline) is dropped: NCA has no such kinds;
+    - with drop_pass_rest, `platform.pass-rest` (Pass everything, order 10000) is dropped
+      too. In one flat tier it sends every pod's traffic to the allow-all profile at order
+      10000, which hides the Kubernetes isolation and every Calico policy without an order;
+      without it those are reached."""
+    docs = copy.deepcopy(docs)
+    docs.pop("admin.json", None)
+    for pod in items(docs, "Pod"):
+        sa = pod["spec"].get("serviceAccountName") or pod["spec"].get("serviceAccount")
+        if sa not in (None, "default"):
+            raise RuntimeError(f"pod with service account {sa}: dropping serviceAccounts would change the model")
+    for name, doc in docs.items():
+        kept = []
+        for item in doc.get("items", []):
+            if item.get("apiVersion") == CALICO_API and item.get("kind") == "Tier":
+                continue
+            if item.get("apiVersion") == CALICO_API and item.get("kind") in CALICO_POLICY_KINDS:
+                if drop_pass_rest and item["metadata"]["name"] == PASS_REST:
+                    continue
+                item["spec"].pop("tier", None)
+                for _, _, _, ent in calico_entities(item):
+                    sas = ent.pop("serviceAccounts", None)
+                    if sas is not None and (set(sas) != {"names"} or sas["names"] != ["default"]):
+                        raise RuntimeError(f"serviceAccounts {sas} in {item['metadata']['name']}")
+            kept.append(item)
+        doc["items"] = kept
+    return docs
+
+
+def variant_pcname(docs):
+    """NCA variant: `projectcalico.org/name` in namespaceSelectors (policy and entity rule)
+    becomes `kubernetes.io/metadata.name`. Calico gives every namespace both labels with the
+    namespace's name, so the same namespaces; NCA's namespaces have only the second
+    (K8sNamespace.__init__), so the first selects nothing there."""
+    docs = copy.deepcopy(docs)
+    for pol in calico_policies(docs):
+        spec = pol["spec"]
+        if "namespaceSelector" in spec:
+            spec["namespaceSelector"] = spec["namespaceSelector"].replace(
+                "projectcalico.org/name", "kubernetes.io/metadata.name")
+        for _, _, _, ent in calico_entities(pol):
+            if "namespaceSelector" in ent:
+                ent["namespaceSelector"] = ent["namespaceSelector"].replace(
+                    "projectcalico.org/name", "kubernetes.io/metadata.name")
+    return docs
+
+
+def has_pcname(docs):
+    return any("projectcalico.org/name" in json.dumps(pol["spec"]) for pol in calico_policies(docs))
+
+
+def lone_notselector_entities(docs):
+    """Entity rules of namespaced Calico NetworkPolicies with a notSelector but neither a
+    selector nor a namespaceSelector (nor nets)."""
+    for pol in calico_policies(docs):
+        if pol["kind"] != "NetworkPolicy":
+            continue
+        for _, _, _, ent in calico_entities(pol):
+            if "notSelector" in ent and not any(k in ent for k in ("selector", "namespaceSelector",
+                                                                   "nets", "notNets")):
+                yield ent
+
+
+def variant_notselector_scoped(docs):
+    """NCA variant: `selector: all()` is added next to a lone notSelector in a namespaced
+    policy. For Calico the two are the same entity rule (a notSelector alone already limits
+    the rule to the policy's namespace: GetEntityRuleSelector ANDs the namespace part in when
+    any of selector/notSelector/namespaceSelector/serviceAccounts is set); NCA's
+    CalicoPolicyYamlParser._get_rule_peers starts a lone notSelector from every peer of every
+    namespace and every outside address, and limits it to the namespace only with a selector."""
+    docs = copy.deepcopy(docs)
+    for ent in lone_notselector_entities(docs):
+        ent["selector"] = "all()"
+    return docs
+
+
+def variant_order_ties(docs):
+    """NCA variant: Calico policies are listed in the order of their names. Calico breaks a
+    tie of orders by policy name; NCA keeps tied policies in the order it read them
+    (NetworkLayer.add_policy: bisect.insort on NetworkPolicy.__lt__, which compares orders
+    only), so with the items sorted by name it breaks ties as Calico does. (Giving the tied
+    policies distinct fractional orders would say the same, but NCA 2.1.0 fails on float
+    orders: "'<' not supported between instances of 'int' and 'str'".)"""
+    docs = copy.deepcopy(docs)
+    for doc in docs.values():
+        pols = [i for i in doc.get("items", [])
+                if i.get("apiVersion") == CALICO_API and i.get("kind") in CALICO_POLICY_KINDS]
+        if len(pols) < 2:
+            continue
+        others = [i for i in doc["items"] if not any(i is p for p in pols)]
+        doc["items"] = others + sorted(pols, key=lambda x: x["metadata"]["name"])
+    return docs
+
+
+def has_order_ties(docs):
+    orders = [pol["spec"].get("order") for pol in calico_policies(docs)]
+    orders = [o for o in orders if o is not None]
+    return len(orders) != len(set(orders))
+
+
+CALICO_VARIANTS = {"pcname": (variant_pcname, has_pcname),
+                   "notsel": (variant_notselector_scoped, lambda d: any(lone_notselector_entities(d))),
+                   "ties": (variant_order_ties, has_order_ties)}
+
+# Classes of the Calico mode: every combination of these changes, fewest first (see
+# FINDINGS.md, "Calico mode"); (side, change, class name), side "P" = podwall, "N" = NCA.
+# Two come from the Kubernetes mode, because the clusters have Kubernetes NetworkPolicies too.
+CALICO_CHANGES = [("N", "exists", "nca-podselector-exists"),
+                  ("N", "pcname", "nca-calico-no-projectcalico-name"),
+                  ("N", "notsel", "nca-calico-notselector-all-namespaces"),
+                  ("N", "ties", "nca-calico-order-tie"),
+                  ("P", "ipblock", "ipblock-pod-ip")]
+CALICO_CLASS_ORDER = [
+    ("+".join(name for _, _, name in combo),
+     tuple(change for side, change, _ in combo if side == "P"),
+     tuple(change for side, change, _ in combo if side == "N"))
+    for n in range(1, len(CALICO_CHANGES) + 1) for combo in itertools.combinations(CALICO_CHANGES, n)]
+
+
+def calico_sizes_for(seed):
+    pods = 30 + (seed * 7) % 31          # 30..60
+    namespaces = 3 + seed % 4            # 3..6
+    policies = 2 + (seed * 5) % 9        # 2..10
+    calico = 2 + (seed * 3) % 17         # 2..18 (the first six are the fixed global ones)
+    return pods, namespaces, policies, calico
+
+
 # ---------------------------------------------------------------- one cluster
 
 # Order matters: the first (smallest) set of model changes that makes the two tools agree on a
@@ -508,7 +696,7 @@ CLASS_ORDER = [
     ("nca-podselector-exists+hostnetwork-pod", ("hostnet",), ("exists",)),
     ("nca-podselector-exists+hostnetwork-pod+ipblock-pod-ip", ("hostnet", "ipblock"), ("exists",)),
 ]
-EXPLAINED = {c[0] for c in CLASS_ORDER}
+EXPLAINED = {c[0] for c in CLASS_ORDER} | {c[0] for c in CALICO_CLASS_ORDER}
 # Explained, documented in FINDINGS.md, but a podwall bug: --strict fails on these.
 KNOWN_PODWALL_BUGS = {"podwall-bug-zero-except-matches-pod-without-ip"}
 
@@ -516,13 +704,28 @@ KNOWN_PODWALL_BUGS = {"podwall-bug-zero-except-matches-pod-without-ip"}
 class Cluster:
     """One cluster folder and lazily computed verdicts of both tools on it and its variants."""
 
-    def __init__(self, podwall, nca, docs, folder):
+    def __init__(self, podwall, nca, docs, folder, class_order=None, probe_ports=None):
         self.podwall, self.nca, self.docs, self.folder = podwall, nca, docs, folder
+        self.class_order = class_order or CLASS_ORDER
+        self.probe_ports = probe_ports or PROBE_PORTS
         save_folder(docs, folder)
         self._pw_variants = {}
         self._nca_variants = {}
         self.no_ip = {f"{p['metadata']['namespace']}/{p['metadata']['name']}"
                       for p in items(docs, "Pod") if not (p.get("status") or {}).get("podIP")}
+
+    def extra_addresses(self):
+        """Outside addresses sampled besides NCA's ranges: in Calico mode, the first address
+        of each IPv4 network-set CIDR and the metadata address (NCA prints no range at all
+        when no pod reaches or is reached from outside)."""
+        out = []
+        for item in items(self.docs):
+            if item.get("apiVersion") == CALICO_API and item.get("kind") in ("NetworkSet", "GlobalNetworkSet"):
+                for cidr in item["spec"].get("nets") or []:
+                    net = ipaddress.ip_network(cidr, strict=False)
+                    if net.version == 4:
+                        out.append(str(net[1] if net.num_addresses > 2 else net[0]))
+        return out + ["169.254.169.254", "8.8.8.8"] if out else []
 
     def pw_variant(self, changes):
         key = tuple(sorted(changes))
@@ -553,6 +756,9 @@ class Cluster:
             docs = self.docs
             if "exists" in key:
                 docs = variant_exists_as_in(docs)
+            for change in key:
+                if change in CALICO_VARIANTS:
+                    docs = CALICO_VARIANTS[change][0](docs)
             folder = f"{self.folder}-nca-{'-'.join(key)}" if key else self.folder
             if key:
                 save_folder(docs, folder)
@@ -576,6 +782,8 @@ class Cluster:
             return False
         if "exists" in nca_changes and not has_exists_peer(self.docs):
             return False
+        if any(c in CALICO_VARIANTS and not CALICO_VARIANTS[c][1](self.docs) for c in nca_changes):
+            return False
         return True
 
     def pw_check(self, changes, src, dst, proto, port):
@@ -589,7 +797,7 @@ class Cluster:
 
     def classify(self, src, dst, proto, port, ext=False):
         """ext: one side is an outside IP address (podwall is asked with `check`)."""
-        for name, pw_changes, nca_changes in CLASS_ORDER:
+        for name, pw_changes, nca_changes in self.class_order:
             if not self.applicable(pw_changes, nca_changes):
                 continue
             if ext:
@@ -610,7 +818,7 @@ def sizes_for(seed):
 
 
 def compare(cluster, label):
-    mats = podwall_matrices(cluster.podwall, cluster.folder, PROBE_PORTS)
+    mats = podwall_matrices(cluster.podwall, cluster.folder, cluster.probe_ports)
     conns, nca_pods = cluster.nca_conns(())
     pw_pods = set(mats[0]["pods"]) if mats else set()
     stats = Counter()
@@ -641,10 +849,12 @@ def compare(cluster, label):
     # pod <-> outside address: a sample of (pod, NCA address range, direction, port); the
     # address is one end of the range that is no pod's (so podwall sees an outside address)
     taken = {(p.get("status") or {}).get("podIP") for p in items(cluster.docs, "Pod")}
-    ranges = sorted({k for pair in conns for k in pair if "/" not in k})
+    ranges = sorted({k for pair in conns for k in pair if "/" not in k} | set(cluster.extra_addresses()))
     ext_stats = Counter()
     rng = random.Random(len(pw_pods) * 1009 + len(ranges))
-    pods = sorted(pw_pods & nca_pods)
+    # (when NCA prints no line at all, as for a cluster where every pod is isolated, its pods
+    # are podwall's)
+    pods = sorted(pw_pods & nca_pods) or sorted(pw_pods)
     ports = [(m["protocol"], int(m["port"])) for m in mats]
     for _ in range(EXT_SAMPLES if ranges and pods else 0):
         rtext = rng.choice(ranges)
@@ -672,10 +882,12 @@ def compare(cluster, label):
 
 
 def in_range_text(ip, text):
-    x = int(ipaddress.ip_address(ip))
+    addr = ipaddress.ip_address(ip)
     for part in text.split(","):
         lo, _, hi = part.partition("-")
-        if int(ipaddress.ip_address(lo)) <= x <= int(ipaddress.ip_address(hi or lo)):
+        lo = ipaddress.ip_address(lo)
+        # NCA prints IPv6 ranges too (network sets with IPv6 CIDRs); never compare across families
+        if lo.version == addr.version and lo <= addr <= ipaddress.ip_address(hi or str(lo)):
             return True
     return False
 
@@ -726,6 +938,8 @@ def main():
     ap.add_argument("--keep", help="keep the clusters and NCA outputs in this folder")
     ap.add_argument("--no-install", action="store_true", help="do not pip-install NCA when it is missing")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every disagreement")
+    ap.add_argument("--calico", action="store_true",
+                    help="Calico mode: clusters with Calico policies (transformed for NCA, see calico_for_nca)")
     ap.add_argument("--strict", action="store_true",
                     help="also fail on disagreements that are known podwall bugs (see FINDINGS.md)")
     args = ap.parse_args()
@@ -745,24 +959,43 @@ def main():
     self_denied_total = 0
     self_example = None
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        pods_n, ns_n, pol_n = sizes_for(seed)
+        if args.calico:
+            pods_n, ns_n, pol_n, cal_n = calico_sizes_for(seed)
+        else:
+            (pods_n, ns_n, pol_n), cal_n = sizes_for(seed), 0
         gen = os.path.join(work, f"gen-{seed}")
         r = run([podwall, "bench", "gen", "--pods", str(pods_n), "--namespaces", str(ns_n),
-                 "--policies", str(pol_n), "--seed", str(seed), "-o", gen])
+                 "--policies", str(pol_n), "--calico-policies", str(cal_n), "--seed", str(seed), "-o", gen])
         if r.returncode != 0:
             print(f"seed {seed}: ERROR podwall bench gen: {r.stderr.strip()}")
             failed += 1
             continue
         docs = load_folder(gen)
-        runs = [("generated", docs, [])]
-        if not args.no_mutations:
-            mdocs, notes = mutate(docs, seed)
-            if notes:
-                runs.append(("mutated", mdocs, notes))
+        if args.calico:
+            # both tools read the transformed folder; "flat" keeps the Pass-everything
+            # policy at order 10000, "no-pass" drops it (see calico_for_nca)
+            try:
+                runs = [("flat", calico_for_nca(docs, False), []),
+                        ("no-pass", calico_for_nca(docs, True), [])]
+            except RuntimeError as exc:
+                print(f"seed {seed}: ERROR cannot transform for NCA: {exc}")
+                failed += 1
+                continue
+            if not any(p["metadata"]["name"] == PASS_REST for p in calico_policies(docs)):
+                runs = runs[:1]
+            class_order, probes = CALICO_CLASS_ORDER, CALICO_PROBE_PORTS
+        else:
+            runs = [("generated", docs, [])]
+            if not args.no_mutations:
+                mdocs, notes = mutate(docs, seed)
+                if notes:
+                    runs.append(("mutated", mdocs, notes))
+            class_order, probes = CLASS_ORDER, PROBE_PORTS
         for label, cdocs, notes in runs:
             name = f"seed {seed:3d} {label:9s}"
             try:
-                cluster = Cluster(podwall, nca, cdocs, os.path.join(work, f"seed-{seed}-{label}"))
+                cluster = Cluster(podwall, nca, cdocs, os.path.join(work, f"seed-{seed}-{label}"),
+                                  class_order, probes)
                 res = compare(cluster, label)
             except Exception as exc:  # a tool failed or printed something unreadable
                 print(f"{name}: ERROR {exc}")
@@ -780,7 +1013,8 @@ def main():
             cls_txt = ", ".join(f"{c}={v}" for c, v in sorted(res["classes"].items())) or "none"
             e = res["ext_stats"]
             ext_totals.update(e)
-            print(f"{name}: {res['pods']:2d} pods {ns_n} ns {pol_n:2d}+ policies {res['ports']:2d} ports: "
+            pol_txt = f"{pol_n:2d}+{cal_n:2d}" if args.calico else f"{pol_n:2d}+"
+            print(f"{name}: {res['pods']:2d} pods {ns_n} ns {pol_txt} policies {res['ports']:2d} ports: "
                   f"{s['compared']:6d} pod pairs {s['agree']:6d} agree, {e['compared']:3d} pod/IP "
                   f"{e['agree']:3d} agree; disagreements: {cls_txt}"
                   f"{'  FAIL' if bad else ''}")
