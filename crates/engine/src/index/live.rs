@@ -517,11 +517,20 @@ impl Live {
                     b.set(k, has);
                 }
             }
-            view.port_sets = (0..index.entries.len() as u32)
+            let port_sets: super::walk::PortSets = (0..index.entries.len() as u32)
                 .map(|id| index.policy_ports(id, view.protocol, view.port, &mut view.named))
                 .collect();
+            // Signatures record which rules name ports some class has; when that changed
+            // for a rule, every class takes its signature again.
+            let kind = |p: &super::walk::PortSet| std::mem::discriminant(p);
+            let same_kinds = view.port_sets.iter().zip(&port_sets).all(|(a, b)| {
+                a.iter()
+                    .zip(b)
+                    .all(|(ra, rb)| ra.len() == rb.len() && ra.iter().zip(rb).all(|(x, y)| kind(x) == kind(y)))
+            });
+            view.port_sets = port_sets;
             for dir in [Direction::Ingress, Direction::Egress] {
-                index.recolumn_side(view, dir, ks, &in_k);
+                index.recolumn_side(view, dir, ks, &in_k, !same_kinds);
             }
             (w.out, w.inn) = class_counts(index, view);
         }

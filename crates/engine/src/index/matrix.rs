@@ -10,20 +10,36 @@ use super::{dir_index, Index};
 use crate::Bits;
 
 /// One direction of a port view: each class's signature, and the walk of each signature.
+/// Different signatures may share a walk (equal sets are kept once).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Side {
-    /// Per class: its signature's number.
+    /// Per class: its walk's number.
     pub of_class: Vec<u32>,
-    /// Per signature number: the remote classes allowed.
+    /// Per walk number: the remote classes allowed.
     pub walks: Vec<Bits>,
-    /// Signature → number.
-    pub ids: HashMap<Vec<u32>, u32>,
+    /// Signature → its number.
+    pub sigs: HashMap<Vec<u32>, u32>,
+    /// Per signature number: its walk's number.
+    pub walk_of_sig: Vec<u32>,
+    /// Per class: its signature's number (kept so that a change to a few classes need not
+    /// take every class's signature again).
+    pub sig_of_class: Vec<u32>,
 }
 
 impl Side {
     /// The remote classes class `c` allows in this direction.
     pub fn row(&self, c: usize) -> &Bits {
         &self.walks[self.of_class[c] as usize]
+    }
+
+    /// The number of signature `sig`, added (with no walk yet) when new.
+    fn sig_number(&mut self, sig: Vec<u32>) -> (u32, bool) {
+        let next = self.walk_of_sig.len() as u32;
+        let n = *self.sigs.entry(sig).or_insert(next);
+        if n == next {
+            self.walk_of_sig.push(u32::MAX);
+        }
+        (n, n == next)
     }
 }
 
@@ -58,31 +74,25 @@ impl Index {
             let mut side = Side::default();
             let mut reps = Vec::new();
             for c in 0..self.classes.len() {
-                let sig = self.signature(c, dir, &port_sets);
-                let next = side.ids.len() as u32;
-                let id = *side.ids.entry(sig).or_insert(next);
-                if id == next {
+                let (num, new) = side.sig_number(self.signature(c, dir, &port_sets));
+                if new {
                     reps.push(c);
                 }
-                side.of_class.push(id);
+                side.sig_of_class.push(num);
             }
             let walks: Vec<Bits> = reps.par_iter().map(|&c| self.walk(c, dir, protocol, &port_sets)).collect();
             // Different signatures often walk to the same set (every namespace's deny-all
             // walks to nothing): keep one copy of each, so the counts run over fewer sets.
             let mut by_content: HashMap<&Bits, u32> = HashMap::new();
-            let mut renumber = Vec::with_capacity(walks.len());
-            let mut unique = Vec::new();
-            for w in &walks {
+            for (num, w) in walks.iter().enumerate() {
                 let next = by_content.len() as u32;
                 let id = *by_content.entry(w).or_insert(next);
                 if id == next {
-                    unique.push(w.clone());
+                    side.walks.push(w.clone());
                 }
-                renumber.push(id);
+                side.walk_of_sig[num] = id;
             }
-            side.of_class.iter_mut().for_each(|x| *x = renumber[*x as usize]);
-            side.ids.values_mut().for_each(|x| *x = renumber[*x as usize]);
-            side.walks = unique;
+            side.of_class = side.sig_of_class.iter().map(|&num| side.walk_of_sig[num as usize]).collect();
             side
         };
         let (ingress, egress) = rayon::join(|| side(Direction::Ingress), || side(Direction::Egress));
@@ -94,71 +104,91 @@ impl Index {
         let d = dir_index(dir);
         for c in changed.iter() {
             let sig = self.signature(c, dir, &view.port_sets);
-            // Signatures may share a walk, so a new one is numbered after the walks.
-            let id = match view.sides[d].ids.get(&sig) {
-                Some(&id) => id,
-                None => {
-                    let walk = self.walk(c, dir, view.protocol, &view.port_sets);
-                    let side = &mut view.sides[d];
-                    let id = side.walks.len() as u32;
-                    side.walks.push(walk);
-                    side.ids.insert(sig, id);
-                    id
-                }
-            };
-            view.sides[d].of_class[c] = id;
+            let (num, new) = view.sides[d].sig_number(sig);
+            if new {
+                let walk = self.walk(c, dir, view.protocol, &view.port_sets);
+                let side = &mut view.sides[d];
+                side.walk_of_sig[num as usize] = side.walks.len() as u32;
+                side.walks.push(walk);
+            }
+            let side = &mut view.sides[d];
+            side.sig_of_class[c] = num;
+            side.of_class[c] = side.walk_of_sig[num as usize];
         }
     }
 
     /// Recomputes one side of a view after classes `ks` (also given as the set `in_k`)
-    /// were read again or added: every class's signature is taken anew; a signature held
-    /// by a class outside `ks` keeps that class's walk, with only the columns `ks`
-    /// walked again; a signature held only by classes in `ks` is walked whole.
-    pub(super) fn recolumn_side(&self, view: &mut PortView, dir: Direction, ks: &[usize], in_k: &Bits) {
+    /// were read again or added. Only the classes in `ks` take their signature again
+    /// (every class does when `all_signatures`: a rule's ports started or stopped naming
+    /// any class). A signature held by a class outside `ks` keeps that class's walk, with
+    /// only the columns `ks` walked again; one held only by classes in `ks` is walked
+    /// whole. Walk numbers change.
+    pub(super) fn recolumn_side(
+        &self,
+        view: &mut PortView,
+        dir: Direction,
+        ks: &[usize],
+        in_k: &Bits,
+        all_signatures: bool,
+    ) {
         let d = dir_index(dir);
         let n = self.classes.len();
         let old = std::mem::take(&mut view.sides[d]);
         let old_n = old.of_class.len();
-        let mut side = Side { of_class: vec![0; n], ..Side::default() };
-        let mut by_content: HashMap<Bits, u32> = HashMap::new();
-        let mut of_sig: HashMap<Vec<u32>, u32> = HashMap::new();
-        // Signatures in class order, each with a class outside `ks` when one has it.
-        let mut order: Vec<(Vec<u32>, usize)> = Vec::new();
-        let mut members: Vec<Vec<usize>> = Vec::new();
+        let mut side = Side { of_class: vec![0; n], sig_of_class: vec![0; n], ..Side::default() };
+        let fresh = |c: usize| all_signatures || c >= old_n || in_k.contains(c);
+        if !all_signatures {
+            side.sigs = old.sigs.clone();
+            side.walk_of_sig = vec![u32::MAX; old.walk_of_sig.len()];
+        }
+        // Per signature number: a class holding it, outside `ks` when one is.
+        let mut rep: Vec<Option<usize>> = vec![None; side.walk_of_sig.len()];
         for c in 0..n {
-            let sig = self.signature(c, dir, &view.port_sets);
-            let next = order.len() as u32;
-            let g = *of_sig.entry(sig.clone()).or_insert(next) as usize;
-            if g == order.len() {
-                order.push((sig, c));
-                members.push(Vec::new());
-            } else if in_k.contains(order[g].1) && !in_k.contains(c) && c < old_n {
-                order[g].1 = c;
+            let num =
+                if fresh(c) { side.sig_number(self.signature(c, dir, &view.port_sets)).0 } else { old.sig_of_class[c] };
+            side.sig_of_class[c] = num;
+            rep.resize(side.walk_of_sig.len(), None);
+            let r = &mut rep[num as usize];
+            if r.is_none_or(|r| in_k.contains(r) && !in_k.contains(c) && c < old_n) {
+                *r = Some(c);
             }
-            members[g].push(c);
         }
-        for ((sig, rep), group) in order.into_iter().zip(members) {
-            let walk = if !in_k.contains(rep) && rep < old_n {
-                let mut w = old.row(rep).clone();
-                w.grow(n);
-                for &k in ks {
-                    w.set(k, self.walk_one(rep, k, dir, view.protocol, &view.port_sets));
+        // A walk kept from before with the same new columns is the same set: one copy.
+        let mut kept: HashMap<(u32, Vec<bool>), u32> = HashMap::new();
+        for (num, r) in rep.into_iter().enumerate() {
+            let Some(r) = r else { continue };
+            let id = if !in_k.contains(r) && r < old_n {
+                let cols: Vec<bool> =
+                    ks.iter().map(|&k| self.walk_one(r, k, dir, view.protocol, &view.port_sets)).collect();
+                match kept.entry((old.of_class[r], cols)) {
+                    std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let mut w = old.row(r).clone();
+                        w.grow(n);
+                        for (&k, &on) in ks.iter().zip(&e.key().1) {
+                            w.set(k, on);
+                        }
+                        side.walks.push(w);
+                        *e.insert(side.walks.len() as u32 - 1)
+                    }
                 }
-                w
             } else {
-                self.walk(rep, dir, view.protocol, &view.port_sets)
+                side.walks.push(self.walk(r, dir, view.protocol, &view.port_sets));
+                side.walks.len() as u32 - 1
             };
-            let next = by_content.len() as u32;
-            let id = *by_content.entry(walk).or_insert(next);
-            if id == next {
-                side.walks.push(Bits::empty(0));
-            }
-            group.iter().for_each(|&c| side.of_class[c] = id);
-            side.ids.insert(sig, id);
+            side.walk_of_sig[num] = id;
         }
-        for (w, id) in by_content {
-            side.walks[id as usize] = w;
+        // Signatures no class holds now keep no walk: forget them.
+        let gone: Vec<Vec<u32>> = side
+            .sigs
+            .iter()
+            .filter(|(_, &num)| side.walk_of_sig[num as usize] == u32::MAX)
+            .map(|(s, _)| s.clone())
+            .collect();
+        for s in gone {
+            side.sigs.remove(&s);
         }
+        side.of_class = side.sig_of_class.iter().map(|&num| side.walk_of_sig[num as usize]).collect();
         view.sides[d] = side;
     }
 
