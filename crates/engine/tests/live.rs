@@ -451,63 +451,6 @@ fn compile_str(yaml: &str) -> Cluster {
     podwall_dialects::compile(&podwall_load::load_str("t.yaml", yaml).expect("loads")).expect("compiles")
 }
 
-/// Takes the policy of this name out of the cluster; returns it and its tier's name.
-fn without(mut c: Cluster, name: &str) -> (Cluster, String, Policy) {
-    let (ti, pi) = c
-        .policies
-        .tiers()
-        .iter()
-        .enumerate()
-        .find_map(|(ti, t)| t.policies.iter().position(|p| p.name == name).map(|pi| (ti, pi)))
-        .expect("the policy exists");
-    let tier = c.policies.tiers()[ti].name.clone();
-    let p = c.policies.remove(ti, pi);
-    (c, tier, p)
-}
-
-#[test]
-fn a_pod_rejoining_an_emptied_class_is_judged_by_policies_added_meanwhile() {
-    // The policy's selector key is read for the first time while a's class is empty:
-    // the class must still be resolved, by the labels of its last member.
-    let yaml = r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: a, namespace: n, labels: {app: x}}
-spec: {containers: [{name: c, image: i, ports: [{name: web, containerPort: 80}]}]}
-status: {podIP: 10.0.0.1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: b, namespace: n, labels: {role: y}}
-status: {podIP: 10.0.0.2}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: c, namespace: n, labels: {role: z}}
-status: {podIP: 10.0.0.3}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: only-b, namespace: n}
-spec:
-  podSelector: {matchLabels: {app: x}}
-  ingress:
-  - from: [{podSelector: {matchLabels: {role: y}}}]
-    ports: [{port: web}]
-"#;
-    let (bare, tier, policy) = without(compile_str(yaml), "only-b");
-    let mut live = Live::new(Arc::new(bare));
-    live.watch(Protocol::TCP, Some(80));
-    let a = live.index().cluster().endpoints[0].clone();
-    live.remove_endpoint(&a.name).expect("exists");
-    live.upsert_policy(&tier, policy).expect("tier exists");
-    let mut back = a.clone();
-    back.name = "n/a-2".into();
-    let u = live.upsert_endpoint(back);
-    assert!(u.rebuilt.is_none(), "a pod like the removed one rejoins its class: {u:?}");
-    check(&live, &[(Protocol::TCP, 80)], "a pod back in an emptied class");
-}
-
 const TIERS: &str = r#"
 apiVersion: v1
 kind: Pod
