@@ -57,21 +57,25 @@ const ENDPOINTS_SHOWN: usize = 20;
 const LOCAL: &str = "\u{1}";
 
 /// One direction of one pair in one state: verdict, reason in words, and the whole
-/// verdict as JSON text (what `check -o json` says of it).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// verdict as JSON (what `check -o json` says of it).
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Said {
     allowed: bool,
     reason: String,
-    json: String,
+    json: Value,
+}
+
+/// Equal sayings have equal verdicts and reasons: hashing those is enough.
+impl std::hash::Hash for Said {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.allowed.hash(h);
+        self.reason.hash(h);
+    }
 }
 
 impl Said {
     fn new(cluster: &Cluster, v: &DirectionVerdict) -> Self {
-        Said {
-            allowed: v.allowed,
-            reason: reason(cluster, v, LOCAL),
-            json: direction_json(cluster, v, LOCAL).to_string(),
-        }
+        Said { allowed: v.allowed, reason: reason(cluster, v, LOCAL), json: direction_json(cluster, v, LOCAL) }
     }
 }
 
@@ -560,7 +564,7 @@ fn json_report(r: &Report) -> Value {
     let name_list =
         |c: &Cluster, ids: &[EndpointId]| -> Vec<String> { ids.iter().map(|&i| c.endpoints[i].name.clone()).collect() };
     let said = |id: u32, local: &str| -> Value {
-        let mut v: Value = serde_json::from_str(&r.sayings.list[id as usize].json).expect("JSON podwall wrote");
+        let mut v = r.sayings.list[id as usize].json.clone();
         name_local(&mut v, local);
         v
     };

@@ -10,11 +10,16 @@ use crate::{Failure, InputArgs};
 pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
     size_threads(&args.files);
     let (cluster, skipped) = compile(&args.files)?;
+    report(args, &cluster, &skipped);
+    Ok(cluster)
+}
+
+/// Prints the warnings and what was skipped.
+fn report(args: &InputArgs, cluster: &Cluster, skipped: &Skipped) {
     for w in &cluster.warnings {
         eprintln!("warning: {w}");
     }
-    report_skipped(&skipped, args.verbose, "");
-    Ok(cluster)
+    report_skipped(skipped, args.verbose, "");
 }
 
 /// Below this much input, worker threads cost more than they save (starting them and
@@ -62,10 +67,7 @@ pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Add
         let input = podwall_load::load_paths_where(&args.files, &|k| r.keeps(k))?;
         let cluster = podwall_dialects::compile(&input)?;
         if let (Ok(s), Ok(d)) = (resolve(&cluster, from), resolve(&cluster, to)) {
-            for w in &cluster.warnings {
-                eprintln!("warning: {w}");
-            }
-            report_skipped(&input.skipped, args.verbose, "");
+            report(args, &cluster, &input.skipped);
             if args.verbose {
                 eprintln!(
                     "note: {} object(s) cannot bear on this connection and were not read past their names",

@@ -11,7 +11,7 @@
 //! network sets, nodes, service accounts), which are few.
 use std::collections::BTreeSet;
 
-use podwall_load::Key;
+use podwall_load::{is_workload, Key};
 
 /// The objects that can change verdicts between some endpoints: a filter for
 /// [`podwall_load::load_paths_where`].
@@ -20,15 +20,6 @@ pub struct Relevance {
     pods: BTreeSet<(String, String)>,
     workloads: BTreeSet<(String, String, String)>,
     namespaces: BTreeSet<String>,
-}
-
-fn is_workload(group: &str, kind: &str) -> bool {
-    matches!(
-        (group, kind),
-        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
-            | ("batch", "Job" | "CronJob")
-            | ("", "ReplicationController")
-    )
 }
 
 fn is_namespaced_policy(group: &str, kind: &str) -> bool {

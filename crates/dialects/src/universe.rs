@@ -151,11 +151,7 @@ pub fn build(input: &Input) -> Result<Cluster, InputError> {
     // Every namespace any object lives in exists, carrying only its name label.
     for obj in &input.objects {
         if let Some(ns) = &obj.namespace {
-            cluster.namespaces.entry(ns.clone()).or_insert_with(|| Namespace {
-                name: ns.clone(),
-                labels: [(NAME_LABEL.to_string(), ns.clone())].into(),
-                declared: false,
-            });
+            cluster.namespaces.entry(ns.clone()).or_insert_with(|| Namespace::implied(ns));
         }
     }
     cluster.endpoints.sort_by(|a, b| a.name.cmp(&b.name));

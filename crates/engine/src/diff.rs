@@ -432,7 +432,13 @@ pub fn diff(old: Arc<Cluster>, new: &Cluster, ports: &[(Protocol, u16)]) -> Diff
         live.watch(pr, Some(po));
     }
     let summaries = |live: &Live| -> Vec<Vec<RowSummary>> {
-        ports.iter().map(|&(pr, po)| live.summary(pr, Some(po)).expect("watched")).collect()
+        ports
+            .iter()
+            .map(|&(pr, po)| {
+                // Every port was watched above; an unwatched one would be counted afresh.
+                live.summary(pr, Some(po)).unwrap_or_else(|| live.index().matrix(pr, Some(po)).summary())
+            })
+            .collect()
     };
     let before = summaries(&live);
     let snapshot = live.snapshot();

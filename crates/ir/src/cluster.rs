@@ -40,6 +40,18 @@ pub struct Namespace {
     pub declared: bool,
 }
 
+impl Namespace {
+    /// A namespace objects live in but the input does not declare: it carries only its
+    /// name label, as the API server gives every namespace.
+    pub fn implied(name: &str) -> Self {
+        Namespace {
+            name: name.to_string(),
+            labels: [(NAMESPACE_NAME_LABEL.to_string(), name.to_string())].into(),
+            declared: false,
+        }
+    }
+}
+
 /// What an endpoint stands for.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EndpointKind {

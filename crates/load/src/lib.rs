@@ -17,7 +17,7 @@ pub mod pods;
 mod read;
 
 pub use error::InputError;
-pub use object::{Object, Resource, Workload};
+pub use object::{is_workload, Object, Resource, Workload};
 pub use podwall_ir::Source;
 pub use read::{
     load_paths, load_paths_where, load_str, load_values, load_values_where, manifest_files, Filter, Input, Key,

@@ -99,27 +99,37 @@ fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Re
     })
 }
 
-/// Whether podwall reads objects of this API group and kind.
-pub(crate) fn is_known(group: &str, kind: &str) -> bool {
+/// Whether objects of this API group and kind are workloads whose pod template podwall
+/// reads.
+pub fn is_workload(group: &str, kind: &str) -> bool {
     matches!(
         (group, kind),
-        ("", "Namespace" | "Pod" | "Node" | "ServiceAccount" | "ReplicationController")
-            | ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
             | ("batch", "Job" | "CronJob")
-            | ("networking.k8s.io", "NetworkPolicy")
-            | (
-                "projectcalico.org" | "crd.projectcalico.org",
-                "Tier"
-                    | "NetworkPolicy"
-                    | "GlobalNetworkPolicy"
-                    | "StagedNetworkPolicy"
-                    | "StagedGlobalNetworkPolicy"
-                    | "StagedKubernetesNetworkPolicy"
-                    | "NetworkSet"
-                    | "GlobalNetworkSet"
-            )
-            | ("policy.networking.k8s.io", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
+            | ("", "ReplicationController")
     )
+}
+
+/// Whether podwall reads objects of this API group and kind.
+pub(crate) fn is_known(group: &str, kind: &str) -> bool {
+    is_workload(group, kind)
+        || matches!(
+            (group, kind),
+            ("", "Namespace" | "Pod" | "Node" | "ServiceAccount")
+                | ("networking.k8s.io", "NetworkPolicy")
+                | (
+                    "projectcalico.org" | "crd.projectcalico.org",
+                    "Tier"
+                        | "NetworkPolicy"
+                        | "GlobalNetworkPolicy"
+                        | "StagedNetworkPolicy"
+                        | "StagedGlobalNetworkPolicy"
+                        | "StagedKubernetesNetworkPolicy"
+                        | "NetworkSet"
+                        | "GlobalNetworkSet"
+                )
+                | ("policy.networking.k8s.io", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
+        )
 }
 
 /// Types a known object. `group` is the API group of `apiVersion` (empty for core).
@@ -137,9 +147,7 @@ pub(crate) fn resource(
         ("", "Node") => Ok(Resource::Node(typed(value, source, object)?)),
         ("", "ServiceAccount") => Ok(Resource::ServiceAccount(typed(value, source, object)?)),
         ("networking.k8s.io", "NetworkPolicy") => Ok(Resource::NetworkPolicy(typed(value, source, object)?)),
-        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
-        | ("batch", "Job" | "CronJob")
-        | ("", "ReplicationController") => {
+        _ if is_workload(group, kind) => {
             let w: crate::pods::WorkloadObject = typed(value, source, object)?;
             let path = if kind == "CronJob" { "spec.jobTemplate.spec.template" } else { "spec.template" };
             let template = w

@@ -493,7 +493,7 @@ fn pick_kind(rng: &mut SmallRng) -> Kind {
     Kind::DenyIngress
 }
 
-fn app_of<'a>(rng: &mut SmallRng, ns: &'a Ns) -> &'a App {
+pub(crate) fn app_of<'a>(rng: &mut SmallRng, ns: &'a Ns) -> &'a App {
     ns.apps.choose(rng).expect("every namespace has an app")
 }
 

@@ -345,8 +345,8 @@ fn global_policy(shape: Global) -> Value {
 /// One of the namespaced Calico NetworkPolicy shapes, in regular namespace `ni`.
 fn namespaced_policy(rng: &mut SmallRng, nss: &[Ns], ni: usize, i: usize, system: bool) -> Value {
     let ns = &nss[ni];
-    let app = ns.apps.choose(rng).expect("every namespace has an app");
-    let other = ns.apps.choose(rng).expect("every namespace has an app");
+    let app = super::large::app_of(rng, ns);
+    let other = super::large::app_of(rng, ns);
     let order = *[100, 200, 500, 900].choose(rng).unwrap_or(&100);
     let (name, spec) = match rng.random_range(0..100) {
         // Backends and databases of an app take traffic from frontends or one other app.

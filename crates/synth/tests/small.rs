@@ -8,6 +8,28 @@ use serde_json::{json, Value};
 
 const SEEDS: u64 = 2000;
 
+/// Every piece of Calico selector syntax the mixed generator must write.
+const SELECTOR_SYNTAX: [&str; 18] = [
+    " == ",
+    " != ",
+    " in {",
+    " not in {",
+    " notin {",
+    "has(",
+    "!has(",
+    "all()",
+    "global()",
+    " && ",
+    " || ",
+    "!(",
+    " starts with ",
+    " ends with ",
+    "projectcalico.org/namespace ==",
+    "projectcalico.org/serviceaccount in",
+    "projectcalico.org/name ==",
+    "\\\"",
+];
+
 #[test]
 fn deterministic() {
     for seed in 0..50 {
@@ -380,26 +402,7 @@ fn mixed_edge_cases_covered() {
         }
         // Selector syntax, over every Calico selector string.
         let text = serde_json::to_string(&objects).unwrap_or_default();
-        for op in [
-            " == ",
-            " != ",
-            " in {",
-            " not in {",
-            " notin {",
-            "has(",
-            "!has(",
-            "all()",
-            "global()",
-            " && ",
-            " || ",
-            "!(",
-            " starts with ",
-            " ends with ",
-            "projectcalico.org/namespace ==",
-            "projectcalico.org/serviceaccount in",
-            "projectcalico.org/name ==",
-            "\\\"",
-        ] {
+        for op in SELECTOR_SYNTAX {
             if text.contains(op) {
                 note(format!("selector {op}"));
             }
@@ -471,30 +474,7 @@ fn mixed_edge_cases_covered() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    expected.extend(
-        [
-            " == ",
-            " != ",
-            " in {",
-            " not in {",
-            " notin {",
-            "has(",
-            "!has(",
-            "all()",
-            "global()",
-            " && ",
-            " || ",
-            "!(",
-            " starts with ",
-            " ends with ",
-            "projectcalico.org/namespace ==",
-            "projectcalico.org/serviceaccount in",
-            "projectcalico.org/name ==",
-            "\\\"",
-        ]
-        .iter()
-        .map(|op| format!("selector {op}")),
-    );
+    expected.extend(SELECTOR_SYNTAX.iter().map(|op| format!("selector {op}")));
     for e in &expected {
         assert!(seen.contains(e), "never generated: {e}");
     }

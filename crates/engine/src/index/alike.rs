@@ -44,10 +44,7 @@ impl Index {
         let mut rules: Vec<Meets> = Vec::new();
         for (id, _, list) in self.applicable(lc, dir) {
             for (rule, sets) in list.iter().zip(&self.entry(id).sets[d]) {
-                let (local_peers, remote_peers) = match dir {
-                    Direction::Ingress => (&sets.destination, &sets.source),
-                    Direction::Egress => (&sets.source, &sets.destination),
-                };
+                let (local_peers, remote_peers) = sets.local_remote(dir);
                 // What does not depend on the remote end, as `eval::rule_matches` has it.
                 let mut never = rule.source_ports
                     || rule.protocol.is_some_and(|p| p != protocol)

@@ -429,27 +429,23 @@ impl Live {
     fn add_class(&mut self, ep: Endpoint) -> Update {
         let index = &mut self.index;
         let cluster = Arc::make_mut(&mut index.cluster);
-        cluster.namespaces.entry(ep.namespace.clone()).or_insert_with(|| Namespace {
-            name: ep.namespace.clone(),
-            labels: [(podwall_ir::NAMESPACE_NAME_LABEL.to_string(), ep.namespace.clone())].into(),
-            declared: false,
-        });
+        cluster.namespaces.entry(ep.namespace.clone()).or_insert_with(|| Namespace::implied(&ep.namespace));
         let pos = cluster.endpoints.partition_point(|e| e.name < ep.name);
-        cluster.endpoints.insert(pos, ep);
+        cluster.endpoints.insert(pos, ep.clone());
         for c in &mut index.classes {
             c.members.iter_mut().filter(|m| **m >= pos).for_each(|m| *m += 1);
         }
         let k = index.classes.len();
         index.classes.push(super::Class { members: vec![pos], ghost: None });
         index.class_of.insert(pos, k);
-        self.recolumn(&[k])
+        self.recolumn(&[k], Some(&ep))
     }
 
-    /// Brings classes `ks` up to date after their labels changed or they were added
-    /// (classes beyond the selectors' range are new): their bits in every cached set,
-    /// the policies applying to them, and in every watched view their rows and columns;
-    /// the counts are then recounted.
-    fn recolumn(&mut self, ks: &[usize]) -> Update {
+    /// Brings classes `ks` up to date after their labels changed or one was added (`new`:
+    /// the pod of the last class, which the cached sets do not range over yet): their
+    /// bits in every cached set, the policies applying to them, and in every watched view
+    /// their rows and columns; the counts are then recounted.
+    fn recolumn(&mut self, ks: &[usize], new: Option<&Endpoint>) -> Update {
         let index = &mut self.index;
         // The policies' rule sets share the cached peer sets; let go of them so that the
         // caches change in place, and take them back by address afterwards.
@@ -462,10 +458,8 @@ impl Live {
             }
         }
         let n = index.classes.len();
-        while index.sel.n() < n {
-            let k = index.sel.n();
-            let ep = index.classes[k].sample(&index.cluster).expect("a new class has its pod").clone();
-            index.sel.grow(&ep);
+        if let Some(ep) = new {
+            index.sel.grow(ep);
             for e in index.entries.iter_mut().flatten() {
                 e.applies.grow(n);
             }
@@ -623,7 +617,7 @@ impl Live {
             return Update::in_place(0, 0);
         }
         // ...and the classes are read again under the new ones.
-        self.recolumn(&ks)
+        self.recolumn(&ks, None)
     }
 
     /// Removes a namespace; `None` when there is none of that name. In place when no

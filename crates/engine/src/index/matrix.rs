@@ -13,7 +13,8 @@ use crate::Bits;
 /// Different signatures may share a walk (equal sets are kept once).
 #[derive(Clone, Debug, Default)]
 pub(super) struct Side {
-    /// Per class: its walk's number.
+    /// Per class: its walk's number (always `walk_of_sig[sig_of_class[c]]`, kept flat for
+    /// the lookups every matrix row and count makes).
     pub of_class: Vec<u32>,
     /// Per walk number: the remote classes allowed.
     pub walks: Vec<Bits>,

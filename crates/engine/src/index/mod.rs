@@ -57,6 +57,17 @@ struct RuleSets {
     destination: Option<Arc<Bits>>,
 }
 
+impl RuleSets {
+    /// (the local end's peers, the remote end's) for a rule judged in `dir`: on ingress
+    /// the local end is the destination.
+    fn local_remote(&self, dir: Direction) -> (&Option<Arc<Bits>>, &Option<Arc<Bits>>) {
+        match dir {
+            Direction::Ingress => (&self.destination, &self.source),
+            Direction::Egress => (&self.source, &self.destination),
+        }
+    }
+}
+
 /// A policy as the index knows it, under a stable id.
 #[derive(Clone, Debug)]
 struct Entry {

@@ -147,10 +147,7 @@ impl Index {
                 if rule.action == Action::Log || !Self::packet_ok(rule, protocol) {
                     continue;
                 }
-                let (local_peers, remote_peers) = match dir {
-                    Direction::Ingress => (&sets.destination, &sets.source),
-                    Direction::Egress => (&sets.source, &sets.destination),
-                };
+                let (local_peers, remote_peers) = sets.local_remote(dir);
                 if local_peers.as_ref().is_some_and(|b| !b.contains(local)) {
                     continue;
                 }
@@ -217,10 +214,7 @@ impl Index {
                 if rule.action == Action::Log || !Self::packet_ok(rule, protocol) {
                     continue;
                 }
-                let (local_peers, remote_peers) = match dir {
-                    Direction::Ingress => (&sets.destination, &sets.source),
-                    Direction::Egress => (&sets.source, &sets.destination),
-                };
+                let (local_peers, remote_peers) = sets.local_remote(dir);
                 if local_peers.as_ref().is_some_and(|b| !b.contains(local))
                     || remote_peers.as_ref().is_some_and(|b| !b.contains(remote))
                 {
@@ -257,10 +251,7 @@ impl Index {
         for (id, _, _) in self.applicable(local, dir) {
             sig.push(id);
             for (sets, ports) in self.entry(id).sets[d].iter().zip(&port_sets[id as usize][d]) {
-                let local_peers = match dir {
-                    Direction::Ingress => &sets.destination,
-                    Direction::Egress => &sets.source,
-                };
+                let local_peers = sets.local_remote(dir).0;
                 if let Some(b) = local_peers {
                     sig.push(u32::MAX - b.contains(local) as u32);
                 }
