@@ -1168,6 +1168,72 @@ fn icmp_type_code_only_matches_icmp() {
     assert_eq!(e.field.as_deref(), Some("spec.ingress[0].notICMP"), "{e}");
 }
 
+/// Calico matches `ipVersion` against the packet's family: between two IPv6 pods an
+/// `ipVersion: 6` rule matches and an `ipVersion: 4` rule does not, in every evaluator.
+#[test]
+fn ip_version_is_the_packets_family_between_ipv6_pods() {
+    let pods = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: x, namespace: six, labels: {app: x}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: "fd00::10"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: y, namespace: six, labels: {app: y}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: "fd00::11"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: z, namespace: six, labels: {app: z}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: "10.9.0.1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: t, namespace: six}
+spec:
+  selector: {matchLabels: {app: t}}
+  template:
+    metadata: {labels: {app: t}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+---
+"#;
+    let only = |version: u8| {
+        let policy =
+            gnp("v", &format!("selector: all()\ntypes: [Egress]\negress: [{{action: Allow, ipVersion: {version}}}]"));
+        cluster_str(&format!("{pods}{policy}"))
+    };
+    let six = only(6);
+    expect(
+        &six,
+        &[
+            ("six/x", "six/y", TCP, 80, ALLOW),
+            ("six/y", "six/x", TCP, 80, ALLOW),
+            ("six/z", "six/x", TCP, 80, DENY),
+            ("six/x", "six/z", TCP, 80, ALLOW),
+            // A template has no address: the family is the other end's.
+            ("six/Deployment/t", "six/x", TCP, 80, ALLOW),
+            ("six/Deployment/t", "six/z", TCP, 80, DENY),
+            ("six/x", "six/Deployment/t", TCP, 80, ALLOW),
+        ],
+    );
+    let four = only(4);
+    expect(
+        &four,
+        &[
+            ("six/x", "six/y", TCP, 80, DENY),
+            ("six/z", "six/x", TCP, 80, ALLOW),
+            ("six/x", "six/z", TCP, 80, DENY),
+            ("six/Deployment/t", "six/z", TCP, 80, ALLOW),
+            ("six/Deployment/t", "six/x", TCP, 80, DENY),
+            ("six/z", "six/Deployment/t", TCP, 80, ALLOW),
+        ],
+    );
+}
+
 #[test]
 fn ip_version_4_vs_6() {
     let c = with(&[gnp(
