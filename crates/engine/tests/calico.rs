@@ -15,7 +15,7 @@ mod common;
 
 use common::{addr, allowed, cluster_str};
 use podwall_engine::{evaluate, Decision, DirectionVerdict, HttpRequest, Packet, RuleRef, Verdict};
-use podwall_ir::{Cluster, PolicyKind, Protocol};
+use podwall_ir::{Cluster, Direction, PolicyKind, Protocol};
 use podwall_load::InputError;
 
 const TCP: Protocol = Protocol::TCP;
@@ -1650,4 +1650,33 @@ fn service_account_label_only_under_63_characters() {
         gnp("has-sa", "selector: app == 'sa-test' && has(projectcalico.org/serviceaccount)\ntypes: [Ingress]"),
     ]);
     expect(&c, &[("a/client", "b/short", TCP, 80, DENY), ("a/client", "b/long", TCP, 80, ALLOW)]);
+}
+
+/// A tier that ends in Deny still lets later tiers see the packets its Pass rules send
+/// on; only a Deny-ending tier with no Pass rule for the direction hides the tiers after it.
+#[test]
+fn a_deny_tier_with_a_pass_rule_still_reaches_later_tiers() {
+    let governing = |rule: &str| {
+        let c = with(&[
+            tier("platform", "order: 200\ndefaultAction: Deny"),
+            gnp("platform.gate", &format!("tier: platform\nselector: app == 'web'\ningress: [{rule}]")),
+            knp("a", "web", "podSelector: {matchLabels: {app: web}}\ningress: [{}]"),
+        ]);
+        let web = c.endpoint("a/web").expect("a/web");
+        let tiers = podwall_engine::governing_tiers(&c, web, Direction::Ingress);
+        let names: Vec<(String, Option<String>)> = tiers
+            .iter()
+            .map(|g| {
+                let t = &c.policies.tiers();
+                (t[g.tier].name.clone(), g.unreachable_after.map(|b| t[b].name.clone()))
+            })
+            .collect();
+        (c, names)
+    };
+    let (c, with_pass) = governing("{action: Pass, source: {selector: app == 'client'}}");
+    assert_eq!(with_pass, [("platform".into(), None), ("default".into(), None)]);
+    // The passed packet is decided by the default tier's NetworkPolicy.
+    expect(&c, &[("a/client", "a/web", TCP, 80, ALLOW), ("a/tool", "a/web", TCP, 80, DENY)]);
+    let (_, allow_only) = governing("{action: Allow, source: {selector: app == 'client'}}");
+    assert_eq!(allow_only, [("platform".into(), None), ("default".into(), Some("platform".into()))]);
 }
