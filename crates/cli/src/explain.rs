@@ -59,6 +59,10 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     if ep.host_network {
         text += "  host-network pod: it is not a policy endpoint; only address rules see it\n";
     }
+    let notes = crate::words::caveats(&cluster, Addr::Endpoint(id), Addr::Endpoint(id));
+    for n in &notes {
+        text += &format!("  note: {n}\n");
+    }
     for dir in [Direction::Ingress, Direction::Egress] {
         let groups = governing_tiers(&cluster, id, dir);
         let mut jpol = Vec::new();
@@ -156,7 +160,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             std::io::stdout().lock().write_all(text.as_bytes())?;
         }
         Format::Json => {
-            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network});
+            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network, "notes": notes});
             for (k, v) in json_dirs {
                 out[k] = v;
             }
