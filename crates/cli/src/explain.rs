@@ -45,7 +45,11 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let n = cluster.endpoints.len();
     let mut json_dirs = serde_json::Map::new();
     let mut text = String::new();
-    let ip = ep.ip.map(|i| i.to_string()).unwrap_or_else(|| "no address".into());
+    let ip = if ep.addresses.is_empty() {
+        "no address".to_string()
+    } else {
+        ep.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    };
     let ports: Vec<String> = ep
         .ports
         .iter()
@@ -56,6 +60,12 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         .collect();
     text +=
         &format!("{} ({ip}; ports: {})\n", ep.name, if ports.is_empty() { "none".into() } else { ports.join(", ") });
+    if let Some(owner) = &ep.owner {
+        let pods = cluster.represented.get(owner).map_or(1, Vec::len);
+        text += &format!(
+            "  made by {owner}: the workload's {pods} pod(s) in the input stand for it (its template is no endpoint of its own)\n"
+        );
+    }
     if ep.host_network {
         text += "  host-network pod: it is not a policy endpoint; only address rules see it\n";
     }
@@ -160,7 +170,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             std::io::stdout().lock().write_all(text.as_bytes())?;
         }
         Format::Json => {
-            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network, "notes": notes});
+            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network, "addresses": ep.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "owner": ep.owner, "notes": notes});
             for (k, v) in json_dirs {
                 out[k] = v;
             }

@@ -200,3 +200,65 @@ fn an_object_given_twice_counts_once_the_later_wins() {
     let (o, e) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(o.contains("ingress: governed by 1 policy") && e.contains("given 2 times"), "{o}{e}");
 }
+
+const DUMP: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: a}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d4f
+  namespace: a
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u1, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d4f-x1
+  namespace: a
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d4f, uid: u2, controller: true}]
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}, {ip: "fd00::1"}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: lonely, namespace: a}
+spec:
+  selector: {matchLabels: {app: lonely}}
+  template:
+    metadata: {labels: {app: lonely}}
+    spec: {containers: [{name: c, image: i}]}
+"#;
+
+/// A dump of a Deployment, its ReplicaSet and its Pods lists the Pods only: pods with an
+/// owner in the input stand for it, and a template is an endpoint only when none of its
+/// pods is given.
+#[test]
+fn pods_stand_for_the_workloads_that_own_them() {
+    let (code, out, err) = podwall_out(&["matrix", "-f", "-", "--port", "80", "-o", "json"], DUMP);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["pods"], serde_json::json!(["a/Deployment/lonely", "a/web-5d4f-x1"]), "{v}");
+    let (_, out, _) = podwall_out(&["explain", "-f", "-", "a/web-5d4f-x1"], DUMP);
+    assert!(out.contains("made by a/Deployment/web"), "{out}");
+    let (code, _, err) = podwall_out(&["explain", "-f", "-", "a/ReplicaSet/web-5d4f"], DUMP);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("its pods in the input stand for it (a/web-5d4f-x1)"), "{err}");
+    // Every address of a dual-stack pod is read.
+    let (_, out, _) = podwall_out(&["explain", "-f", "-", "a/web-5d4f-x1", "-o", "json"], DUMP);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["addresses"], serde_json::json!(["10.0.0.1", "fd00::1"]), "{v}");
+}
