@@ -262,3 +262,52 @@ fn pods_stand_for_the_workloads_that_own_them() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["addresses"], serde_json::json!(["10.0.0.1", "fd00::1"]), "{v}");
 }
+
+/// One definition of "reaches", shared by `explain` and `matrix --summary`: every endpoint
+/// the matrix allows, the endpoint itself included. Checked on every endpoint of the
+/// example cluster and of a dump where a workload's replicas talk to each other.
+#[test]
+fn explain_and_summary_count_the_same_peers() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_podwall")).args(args).output().expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("json")
+    };
+    let summary = run(&["matrix", "-f", examples, "--summary", "-o", "json"]);
+    let rows = summary.as_array().expect("rows");
+    assert!(rows.len() > 3);
+    let mut compared = 0;
+    for row in rows {
+        let pod = row["pod"].as_str().expect("pod");
+        let explained = run(&["explain", "-f", examples, pod, "-o", "json"]);
+        for (dir, key) in [("egress", "reaches"), ("ingress", "reached_by")] {
+            for e in explained[dir]["effective"].as_array().expect("effective") {
+                let port = row["ports"]
+                    .as_array()
+                    .expect("ports")
+                    .iter()
+                    .find(|p| p["protocol"] == e["protocol"] && p["port"] == e["port"])
+                    .expect("the summary has every declared port");
+                assert_eq!(e["count"], port[key], "{pod} {dir} {}/{}", e["protocol"], e["port"]);
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 10, "{compared}");
+    // Replicas of one workload reach each other: the template counts itself.
+    let sts = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: a}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 5432}]}]}
+"#;
+    let (_, out, _) = podwall_out(&["explain", "-f", "-", "a/StatefulSet/db", "-o", "json"], sts);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["egress"]["effective"][0]["count"], 1, "{v}");
+    assert_eq!(v["ingress"]["effective"][0]["count"], 1, "{v}");
+}
