@@ -45,7 +45,11 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let n = cluster.endpoints.len();
     let mut json_dirs = serde_json::Map::new();
     let mut text = String::new();
-    let ip = ep.ip.map(|i| i.to_string()).unwrap_or_else(|| "no address".into());
+    let ip = if ep.addresses.is_empty() {
+        "no address".to_string()
+    } else {
+        ep.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    };
     let ports: Vec<String> = ep
         .ports
         .iter()
@@ -56,6 +60,12 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         .collect();
     text +=
         &format!("{} ({ip}; ports: {})\n", ep.name, if ports.is_empty() { "none".into() } else { ports.join(", ") });
+    if let Some(owner) = &ep.owner {
+        let pods = cluster.represented.get(owner).map_or(1, Vec::len);
+        text += &format!(
+            "  made by {owner}: the workload's {pods} pod(s) in the input stand for it (its template is no endpoint of its own)\n"
+        );
+    }
     if ep.host_network {
         text += "  host-network pod: it is not a policy endpoint; only address rules see it\n";
     }
@@ -119,38 +129,35 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         };
         for (proto, port) in targets {
             let m = &matrices[&(proto, port)];
+            // "Reaches" as `matrix --summary` counts it: every endpoint, itself included
+            // (a StatefulSet's replicas talk to each other). On egress, how many of them
+            // serve the port is shown beside it.
             let peers: Vec<EndpointId> = (0..n)
-                .filter(|&o| o != id)
                 .filter(|&o| match dir {
                     Direction::Ingress => m.allowed(o, id),
-                    Direction::Egress => {
-                        m.allowed(id, o)
-                            && cluster.endpoints[o].ports.iter().any(|p| p.protocol == proto && p.port == port)
-                    }
+                    Direction::Egress => m.allowed(id, o),
                 })
                 .collect();
-            let verb = match dir {
-                Direction::Ingress => "reachable from",
-                Direction::Egress => "reaches",
+            let serving =
+                |o: &EndpointId| cluster.endpoints[*o].ports.iter().any(|p| p.protocol == proto && p.port == port);
+            let (verb, listening) = match dir {
+                Direction::Ingress => ("reachable from", String::new()),
+                Direction::Egress => {
+                    let k = peers.iter().filter(|o| serving(o)).count();
+                    ("reaches", format!(" ({k} of them serve {proto}/{port})"))
+                }
             };
-            let of = match dir {
-                Direction::Ingress => n - 1,
-                Direction::Egress => (0..n)
-                    .filter(|&o| {
-                        o != id && cluster.endpoints[o].ports.iter().any(|p| p.protocol == proto && p.port == port)
-                    })
-                    .count(),
+            let shown: Vec<EndpointId> = match dir {
+                Direction::Egress => peers.iter().copied().filter(|o| serving(o)).collect(),
+                Direction::Ingress => peers.clone(),
             };
-            if dir == Direction::Egress && of == 0 {
-                continue;
-            }
             text += &format!(
-                "  {proto}/{port}: {verb} {} of {of} pods{}{}\n",
+                "  {proto}/{port}: {verb} {} of {n} endpoints{listening}{}{}\n",
                 peers.len(),
-                if peers.is_empty() { "" } else { ": " },
-                names(&cluster, &peers, 6)
+                if shown.is_empty() { "" } else { ": " },
+                names(&cluster, &shown, 6)
             );
-            jeff.push(json!({"protocol": proto.to_string(), "port": port, "pods": peers.iter().map(|&i| cluster.endpoints[i].name.clone()).collect::<Vec<_>>(), "of": of}));
+            jeff.push(json!({"protocol": proto.to_string(), "port": port, "pods": peers.iter().map(|&i| cluster.endpoints[i].name.clone()).collect::<Vec<_>>(), "count": peers.len(), "of": n}));
         }
         json_dirs.insert(dir.to_string(), json!({"isolated": !groups.is_empty(), "policies": jpol, "effective": jeff}));
     }
@@ -160,7 +167,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             std::io::stdout().lock().write_all(text.as_bytes())?;
         }
         Format::Json => {
-            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network, "notes": notes});
+            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network, "addresses": ep.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "owner": ep.owner, "notes": notes});
             for (k, v) in json_dirs {
                 out[k] = v;
             }

@@ -131,6 +131,12 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
     if let Some(id) = cluster.endpoint(&name) {
         return Ok(Addr::Endpoint(id));
     }
+    if let Some(pods) = cluster.represented.get(&name) {
+        return Err(Failure(format!(
+            "{what} is not an endpoint of its own: its pods in the input stand for it ({})",
+            pods.join(", ")
+        )));
+    }
     let ns = name.split('/').next().unwrap_or_default();
     let near: Vec<&str> =
         cluster.endpoints.iter().filter(|e| e.namespace == ns).map(|e| e.name.as_str()).take(8).collect();

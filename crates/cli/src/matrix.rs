@@ -40,11 +40,24 @@ fn write_summary(
     let sums: Vec<Vec<podwall_engine::RowSummary>> =
         ports.iter().map(|&(pr, p)| index.matrix(pr, Some(p)).summary()).collect();
     let n = cluster.endpoints.len();
+    // Text columns are as wide as their widest cell, header included.
+    let cols: Vec<String> = ports.iter().map(|(pr, p)| format!("{pr}/{p} out/in")).collect();
+    let widths: Vec<usize> = cols
+        .iter()
+        .zip(&sums)
+        .map(|(h, s)| {
+            s.iter().map(|r| format!("{}/{}", r.egress_peers, r.ingress_peers).len()).fold(h.len(), usize::max)
+        })
+        .collect();
+    let name_width = cluster.endpoints.iter().map(|e| e.name.chars().count()).fold(3, usize::max);
+    let row = |name: &str, ingress: &str, egress: &str, cells: &[String]| {
+        let cells: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
+        format!("{name:<name_width$}  {ingress:<8}  {egress:<8}  {}", cells.join("  ")).trim_end().to_string()
+    };
     if json {
         write!(out, "[")?;
     } else {
-        let cols: Vec<String> = ports.iter().map(|(pr, p)| format!("{pr}/{p} out/in")).collect();
-        writeln!(out, "{:<40} {:<9} {:<9} {}", "POD", "INGRESS", "EGRESS", cols.join("  "))?;
+        writeln!(out, "{}", row("POD", "INGRESS", "EGRESS", &cols))?;
     }
     for i in 0..n {
         let e = &cluster.endpoints[i];
@@ -63,7 +76,7 @@ fn write_summary(
             let word = |g: bool| if g { "isolated" } else { "open" };
             let cells: Vec<String> =
                 sums.iter().map(|s| format!("{}/{}", s[i].egress_peers, s[i].ingress_peers)).collect();
-            writeln!(out, "{:<40} {:<9} {:<9} {}", e.name, word(gi), word(ge), cells.join("  "))?;
+            writeln!(out, "{}", row(&e.name, word(gi), word(ge), &cells))?;
         }
     }
     if json {

@@ -200,3 +200,114 @@ fn an_object_given_twice_counts_once_the_later_wins() {
     let (o, e) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(o.contains("ingress: governed by 1 policy") && e.contains("given 2 times"), "{o}{e}");
 }
+
+const DUMP: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: a}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-5d4f
+  namespace: a
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u1, controller: true}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-5d4f-x1
+  namespace: a
+  labels: {app: web}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d4f, uid: u2, controller: true}]
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}, {ip: "fd00::1"}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: lonely, namespace: a}
+spec:
+  selector: {matchLabels: {app: lonely}}
+  template:
+    metadata: {labels: {app: lonely}}
+    spec: {containers: [{name: c, image: i}]}
+"#;
+
+/// A dump of a Deployment, its ReplicaSet and its Pods lists the Pods only: pods with an
+/// owner in the input stand for it, and a template is an endpoint only when none of its
+/// pods is given.
+#[test]
+fn pods_stand_for_the_workloads_that_own_them() {
+    let (code, out, err) = podwall_out(&["matrix", "-f", "-", "--port", "80", "-o", "json"], DUMP);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["pods"], serde_json::json!(["a/Deployment/lonely", "a/web-5d4f-x1"]), "{v}");
+    let (_, out, _) = podwall_out(&["explain", "-f", "-", "a/web-5d4f-x1"], DUMP);
+    assert!(out.contains("made by a/Deployment/web"), "{out}");
+    let (code, _, err) = podwall_out(&["explain", "-f", "-", "a/ReplicaSet/web-5d4f"], DUMP);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("its pods in the input stand for it (a/web-5d4f-x1)"), "{err}");
+    // Every address of a dual-stack pod is read.
+    let (_, out, _) = podwall_out(&["explain", "-f", "-", "a/web-5d4f-x1", "-o", "json"], DUMP);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["addresses"], serde_json::json!(["10.0.0.1", "fd00::1"]), "{v}");
+}
+
+/// One definition of "reaches", shared by `explain` and `matrix --summary`: every endpoint
+/// the matrix allows, the endpoint itself included. Checked on every endpoint of the
+/// example cluster and of a dump where a workload's replicas talk to each other.
+#[test]
+fn explain_and_summary_count_the_same_peers() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_podwall")).args(args).output().expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("json")
+    };
+    let summary = run(&["matrix", "-f", examples, "--summary", "-o", "json"]);
+    let rows = summary.as_array().expect("rows");
+    assert!(rows.len() > 3);
+    let mut compared = 0;
+    for row in rows {
+        let pod = row["pod"].as_str().expect("pod");
+        let explained = run(&["explain", "-f", examples, pod, "-o", "json"]);
+        for (dir, key) in [("egress", "reaches"), ("ingress", "reached_by")] {
+            for e in explained[dir]["effective"].as_array().expect("effective") {
+                let port = row["ports"]
+                    .as_array()
+                    .expect("ports")
+                    .iter()
+                    .find(|p| p["protocol"] == e["protocol"] && p["port"] == e["port"])
+                    .expect("the summary has every declared port");
+                assert_eq!(e["count"], port[key], "{pod} {dir} {}/{}", e["protocol"], e["port"]);
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 10, "{compared}");
+    // Replicas of one workload reach each other: the template counts itself.
+    let sts = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: a}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 5432}]}]}
+"#;
+    let (_, out, _) = podwall_out(&["explain", "-f", "-", "a/StatefulSet/db", "-o", "json"], sts);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["egress"]["effective"][0]["count"], 1, "{v}");
+    assert_eq!(v["ingress"]["effective"][0]["count"], 1, "{v}");
+}

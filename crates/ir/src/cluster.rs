@@ -73,8 +73,12 @@ pub struct Endpoint {
     pub namespace: String,
     /// Its own labels.
     pub labels: LabelMap,
-    /// Its address (`status.podIP`); templates have none.
+    /// Its primary address (`status.podIP`); templates have none. Questions about a pod
+    /// pair are asked in this address's family.
     pub ip: Option<IpAddr>,
+    /// Every address (`status.podIPs`: one per family on dual-stack pods), the primary
+    /// first.
+    pub addresses: Vec<IpAddr>,
     /// Its declared container ports.
     pub ports: Vec<NamedPort>,
     /// Its service account name.
@@ -84,6 +88,9 @@ pub struct Endpoint {
     pub host_network: bool,
     /// Pod or template.
     pub kind: EndpointKind,
+    /// For a pod: the workload in the input it was made from, at the top of its owner
+    /// chain (`NS/KIND/NAME`, e.g. the Deployment of its ReplicaSet); the pod stands for it.
+    pub owner: Option<String>,
     /// Where it was read.
     pub source: Option<Source>,
 }
@@ -182,6 +189,9 @@ pub struct Cluster {
     pub warnings: Vec<Warning>,
     /// Policies read but not evaluated.
     pub unevaluated: Vec<Unevaluated>,
+    /// Workloads whose pods are in the input: template name (`NS/KIND/NAME`) → its pods.
+    /// The pods stand for the workload, which is not an endpoint of its own.
+    pub represented: BTreeMap<String, Vec<String>>,
 }
 
 impl Cluster {

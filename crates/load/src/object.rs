@@ -17,6 +17,8 @@ pub struct Workload {
     pub kind: String,
     /// The template its pods are made from.
     pub template: crate::pods::Template,
+    /// The workload's owners (a Deployment owns its ReplicaSets): (kind, name).
+    pub owners: Vec<(String, String)>,
 }
 
 /// An object podwall reads, typed.
@@ -141,10 +143,11 @@ pub(crate) fn resource(info: &KindInfo, doc: Doc<'_>, source: &Source, object: &
         Reader::Workload => {
             let w: crate::pods::WorkloadObject = typed(doc, source, object)?;
             let path = if info.kind == "CronJob" { "spec.jobTemplate.spec.template" } else { "spec.template" };
+            let owners = w.metadata().owners().map(|(k, n)| (k.to_string(), n.to_string())).collect();
             let template = w
-                .template()
+                .into_template()
                 .ok_or_else(|| InputError::field(source, object, path, "the workload has no pod template"))?;
-            Resource::Workload(Box::new(Workload { kind: info.kind.to_string(), template }))
+            Resource::Workload(Box::new(Workload { kind: info.kind.to_string(), template, owners }))
         }
         Reader::CalicoTier => Resource::CalicoTier(typed(doc, source, object)?),
         Reader::CalicoPolicy { global, staged } => {
