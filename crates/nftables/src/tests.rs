@@ -14,10 +14,12 @@ fn pod(name: &str, ip: &str, app: &str) -> Endpoint {
         namespace: "ns".into(),
         labels: [("app".to_string(), app.to_string())].into(),
         ip: Some(ip.parse().unwrap()),
+        addresses: vec![ip.parse().unwrap()],
         ports: vec![],
         service_account: "default".into(),
         host_network: false,
         kind: EndpointKind::Pod,
+        owner: None,
         source: None,
     }
 }
