@@ -13,12 +13,13 @@ use crate::{Failure, Format, InputArgs};
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Destination port; without it, one matrix for every port a pod declares.
-    #[arg(long)]
+    /// Destination port (1-65535); without it, one matrix for every port a pod declares.
+    #[arg(long, value_parser = crate::input::port_number)]
     port: Option<u16>,
-    /// Protocol: TCP, UDP, SCTP, or a number.
-    #[arg(long, default_value = "TCP")]
-    protocol: String,
+    /// Protocol: TCP, UDP, SCTP, or a number (TCP when only --port is given). Without
+    /// --port, only the declared ports of this protocol.
+    #[arg(long)]
+    protocol: Option<String>,
     /// Output format. JSON: `{"port", "protocol", "pods", "allowed"}` with `allowed[i][j]`
     /// meaning pods[i] → pods[j]; an array of those without --port.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
@@ -148,14 +149,20 @@ fn write_grid(
 /// Runs `matrix`.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let cluster = load(&a.input)?;
-    let proto = protocol(&a.protocol)?;
+    let proto = protocol(a.protocol.as_deref().unwrap_or("TCP"))?;
     if !proto.has_ports() {
         return Err(Failure(format!("matrix needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
     let index = Index::new(&cluster);
     let ports: Vec<(Protocol, u16)> = match a.port {
         Some(p) => vec![(proto, p)],
-        None => cluster.declared_ports(),
+        None => {
+            let all = cluster.declared_ports();
+            match a.protocol {
+                Some(_) => all.into_iter().filter(|&(pr, _)| pr == proto).collect(),
+                None => all,
+            }
+        }
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 18, stdout.lock());
