@@ -56,7 +56,7 @@ fn sources(krate: &str) -> Vec<(PathBuf, String)> {
 }
 
 /// Code lines (comments and doc comments dropped) that contain `needle`.
-fn code_hits<'a>(files: &'a [(PathBuf, String)], needle: &str) -> Vec<String> {
+fn code_hits(files: &[(PathBuf, String)], needle: &str) -> Vec<String> {
     let mut hits = Vec::new();
     for (path, text) in files {
         for (i, line) in text.lines().enumerate() {
