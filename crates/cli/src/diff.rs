@@ -32,8 +32,8 @@ pub struct Args {
     /// input; repeatable. (-f gives the state before.)
     #[arg(long = "to", value_name = "NEW", required = true)]
     to: Vec<String>,
-    /// Destination port; without it, every port an endpoint declares in either state.
-    #[arg(long)]
+    /// Destination port (1-65535); without it, every port an endpoint declares in either state.
+    #[arg(long, value_parser = crate::input::port_number)]
     port: Option<u16>,
     /// Protocol of --port: TCP, UDP, SCTP, or a number.
     #[arg(long, default_value = "TCP")]
@@ -656,6 +656,8 @@ mod tests {
                 namespace: "a".into(),
                 labels: Default::default(),
                 ip: None,
+                addresses: vec![],
+                owner: None,
                 ports: vec![],
                 service_account: "default".into(),
                 host_network: false,

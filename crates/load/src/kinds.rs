@@ -50,6 +50,10 @@ pub enum Reader {
         /// BaselineAdminNetworkPolicy.
         baseline: bool,
     },
+    /// A policy kind podwall recognises but does not evaluate (Cilium's, the retired
+    /// `extensions/v1beta1` NetworkPolicy): kept with its raw document, and every answer
+    /// about an endpoint it could select says that it was left out.
+    Unevaluated,
     /// Not typed: the object is kept with its raw document ([`crate::Object::raw`]) for
     /// checks that type their own view of it.
     Kept,
@@ -90,6 +94,7 @@ const CORE: &[&str] = &[""];
 const CALICO: &[&str] = &["projectcalico.org", "crd.projectcalico.org"];
 const ANP: &[&str] = &["policy.networking.k8s.io"];
 const RBAC: &[&str] = &["rbac.authorization.k8s.io"];
+const CILIUM: &[&str] = &["cilium.io"];
 
 const fn entry(groups: &'static [&'static str], kind: &'static str, scope: Scope, reader: Reader) -> KindInfo {
     KindInfo { groups, kind, scope, reader, name_required: true, policy: false }
@@ -130,6 +135,9 @@ pub static KINDS: &[KindInfo] = &[
     entry(CALICO, "GlobalNetworkSet", Cluster, R::CalicoNetworkSet { global: true }),
     policy(ANP, "AdminNetworkPolicy", Cluster, R::AdminPolicy { baseline: false }),
     policy(ANP, "BaselineAdminNetworkPolicy", Cluster, R::AdminPolicy { baseline: true }),
+    policy(CILIUM, "CiliumNetworkPolicy", Namespaced, R::Unevaluated),
+    policy(CILIUM, "CiliumClusterwideNetworkPolicy", Cluster, R::Unevaluated),
+    policy(&["extensions"], "NetworkPolicy", Namespaced, R::Unevaluated),
     entry(RBAC, "Role", Namespaced, R::Kept),
     entry(RBAC, "RoleBinding", Namespaced, R::Kept),
     entry(RBAC, "ClusterRole", Cluster, R::Kept),

@@ -18,6 +18,8 @@ pub struct Workload {
     pub kind: String,
     /// The template its pods are made from.
     pub template: crate::pods::Template,
+    /// The workload's owners (a Deployment owns its ReplicaSets): (kind, name).
+    pub owners: Vec<(String, String)>,
 }
 
 /// An object podwall reads, typed.
@@ -46,6 +48,8 @@ pub enum Resource {
     StagedKubernetesNetworkPolicy,
     /// AdminNetworkPolicy (`baseline: false`) or BaselineAdminNetworkPolicy.
     AdminPolicy { baseline: bool, policy: Box<crate::anp::Policy> },
+    /// A policy podwall recognises but does not evaluate; its document is [`Object::raw`].
+    Unevaluated,
     /// A kind podwall keeps without typing it: its document is [`Object::raw`].
     Kept,
 }
@@ -176,10 +180,11 @@ pub(crate) fn resource(info: &KindInfo, doc: Doc<'_>, source: &Source, object: &
                 .ok_or_else(|| InputError::at(source.clone(), format!("internal: no schema for {}", info.kind)))?;
             let w: crate::pods::WorkloadObject = typed_as(doc, source, object, schema)?;
             let path = if info.kind == "CronJob" { "spec.jobTemplate.spec.template" } else { "spec.template" };
+            let owners = w.metadata().owners().map(|(k, n)| (k.to_string(), n.to_string())).collect();
             let template = w
-                .template()
+                .into_template()
                 .ok_or_else(|| InputError::field(source, object, path, "the workload has no pod template"))?;
-            Resource::Workload(Box::new(Workload { kind: info.kind.to_string(), template }))
+            Resource::Workload(Box::new(Workload { kind: info.kind.to_string(), template, owners }))
         }
         Reader::CalicoTier => Resource::CalicoTier(typed(doc, source, object)?),
         Reader::CalicoPolicy { global, staged } => {
@@ -188,6 +193,7 @@ pub(crate) fn resource(info: &KindInfo, doc: Doc<'_>, source: &Source, object: &
         Reader::CalicoStagedKubernetes => Resource::StagedKubernetesNetworkPolicy,
         Reader::CalicoNetworkSet { global } => Resource::CalicoNetworkSet { global, set: typed(doc, source, object)? },
         Reader::AdminPolicy { baseline } => Resource::AdminPolicy { baseline, policy: typed(doc, source, object)? },
+        Reader::Unevaluated => Resource::Unevaluated,
         Reader::Kept => Resource::Kept,
     })
 }

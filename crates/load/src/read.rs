@@ -153,7 +153,9 @@ impl Input {
             return Ok(());
         }
         let raw = match info.reader {
-            Reader::Kept => Some(doc.raw().map_err(|e| InputError::at(source.clone(), e.to_string()))?),
+            Reader::Kept | Reader::Unevaluated => {
+                Some(doc.raw().map_err(|e| InputError::at(source.clone(), e.to_string()))?)
+            }
             _ => None,
         };
         let resource = resource(info, doc, source, &object)?;
