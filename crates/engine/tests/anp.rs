@@ -6,7 +6,7 @@
 //! host-network pod on the first node.
 mod common;
 
-use common::{addr, allowed, cluster_str};
+use common::{addr, allowed, cluster_str, compile_error, isolate, np_allow_all};
 use podwall_engine::{evaluate, Decision, Packet};
 use podwall_ir::{Cluster, Protocol};
 use podwall_load::InputError;
@@ -94,12 +94,7 @@ fn with(policies: &str) -> Cluster {
 
 /// The error compiling the universe plus `policies` gives.
 fn error(policies: &str) -> InputError {
-    let input = podwall_load::load_str("test.yaml", &format!("{UNIVERSE}\n---\n{policies}"))
-        .unwrap_or_else(|e| panic!("load: {e}"));
-    match podwall_dialects::compile(&input) {
-        Ok(_) => panic!("expected a compile error"),
-        Err(e) => e,
-    }
+    compile_error(&format!("{UNIVERSE}\n---\n{policies}"))
 }
 
 fn tcp(c: &Cluster, from: &str, to: &str, port: u16) -> bool {
@@ -108,36 +103,6 @@ fn tcp(c: &Cluster, from: &str, to: &str, port: u16) -> bool {
 
 fn udp(c: &Cluster, from: &str, to: &str, port: u16) -> bool {
     allowed(c, from, to, Protocol::UDP, Some(port))
-}
-
-/// A NetworkPolicy isolating every pod of `ns` in `dir` (Ingress or Egress), admitting nothing.
-fn isolate(ns: &str, dir: &str) -> String {
-    format!(
-        r#"
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {{name: isolate-{dir}, namespace: {ns}}}
-spec:
-  podSelector: {{}}
-  policyTypes: [{dir}]
-"#
-    )
-}
-
-/// A NetworkPolicy in `ns` admitting everything in `dir` (so it selects its pods, and allows).
-fn np_allow_all(ns: &str, dir: &str) -> String {
-    let rules = if dir == "Ingress" { "ingress: [{}]" } else { "egress: [{}]" };
-    format!(
-        r#"
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {{name: allow-all-{dir}, namespace: {ns}}}
-spec:
-  podSelector: {{}}
-  policyTypes: [{dir}]
-  {rules}
-"#
-    )
 }
 
 fn join(docs: &[&str]) -> String {

@@ -41,6 +41,8 @@ pub enum Resource {
     StagedKubernetesNetworkPolicy,
     /// AdminNetworkPolicy (`baseline: false`) or BaselineAdminNetworkPolicy.
     AdminPolicy { baseline: bool, policy: Box<crate::anp::Policy> },
+    /// policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy.
+    ClusterPolicy(Box<crate::cnp::Policy>),
 }
 
 /// One object of the input.
@@ -128,7 +130,10 @@ pub(crate) fn is_known(group: &str, kind: &str) -> bool {
                         | "NetworkSet"
                         | "GlobalNetworkSet"
                 )
-                | ("policy.networking.k8s.io", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
+                | (
+                    "policy.networking.k8s.io",
+                    "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy"
+                )
         )
 }
 
@@ -170,6 +175,9 @@ pub(crate) fn resource(
                 _ => Ok(Resource::CalicoNetworkSet { global: true, set: typed(value, source, object)? }),
             }
         }
+        ("policy.networking.k8s.io", "ClusterNetworkPolicy") => {
+            Ok(Resource::ClusterPolicy(typed(value, source, object)?))
+        }
         ("policy.networking.k8s.io", _) => Ok(Resource::AdminPolicy {
             baseline: kind == "BaselineAdminNetworkPolicy",
             policy: typed(value, source, object)?,
@@ -190,5 +198,6 @@ pub(crate) fn is_namespaced(kind: &str) -> bool {
             | "GlobalNetworkSet"
             | "AdminNetworkPolicy"
             | "BaselineAdminNetworkPolicy"
+            | "ClusterNetworkPolicy"
     )
 }
