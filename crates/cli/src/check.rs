@@ -55,6 +55,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let pkt = Packet { src, dst, protocol: proto, port: a.port.filter(|_| proto.has_ports()), icmp, http };
     let v = evaluate(&cluster, &pkt);
     let (sname, dname) = (src.display(&cluster), dst.display(&cluster));
+    let notes = crate::words::caveats(&cluster, src, dst);
     match a.format {
         Format::Json => {
             let out = json!({
@@ -65,6 +66,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 "port": pkt.port,
                 "egress": direction_json(&cluster, &v.egress, &sname),
                 "ingress": direction_json(&cluster, &v.ingress, &dname),
+                "notes": notes,
             });
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
@@ -90,6 +92,11 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                     );
                 }
             }
+        }
+    }
+    if a.format == Format::Text {
+        for n in &notes {
+            crate::outln!("  note: {n}");
         }
     }
     Ok(if v.allowed { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -656,6 +656,8 @@ mod tests {
                 namespace: "a".into(),
                 labels: Default::default(),
                 ip: None,
+                addresses: vec![],
+                owner: None,
                 ports: vec![],
                 service_account: "default".into(),
                 host_network: false,

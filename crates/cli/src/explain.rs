@@ -2,7 +2,7 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use podwall_engine::{applies, Addr, Index};
+use podwall_engine::{governing_tiers, Addr, Index};
 use podwall_ir::{Cluster, Direction, EndpointId, Protocol, TierDefault};
 use serde_json::json;
 
@@ -20,15 +20,6 @@ pub struct Args {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     format: Format,
-}
-
-/// The policies applying to `id` in `dir`, grouped by tier: (tier index, policy indices).
-fn applying(cluster: &Cluster, id: EndpointId, dir: Direction) -> Vec<(usize, Vec<usize>)> {
-    let tiers = cluster.policies.tiers().iter().enumerate();
-    tiers
-        .map(|(ti, t)| (ti, (0..t.policies.len()).filter(|&pi| applies(cluster, &t.policies[pi], id, dir)).collect()))
-        .filter(|(_, ps): &(usize, Vec<usize>)| !ps.is_empty())
-        .collect()
 }
 
 fn names(cluster: &Cluster, ids: &[EndpointId], limit: usize) -> String {
@@ -54,7 +45,11 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let n = cluster.endpoints.len();
     let mut json_dirs = serde_json::Map::new();
     let mut text = String::new();
-    let ip = ep.ip.map(|i| i.to_string()).unwrap_or_else(|| "no address".into());
+    let ip = if ep.addresses.is_empty() {
+        "no address".to_string()
+    } else {
+        ep.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+    };
     let ports: Vec<String> = ep
         .ports
         .iter()
@@ -65,34 +60,45 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         .collect();
     text +=
         &format!("{} ({ip}; ports: {})\n", ep.name, if ports.is_empty() { "none".into() } else { ports.join(", ") });
+    if let Some(owner) = &ep.owner {
+        let pods = cluster.represented.get(owner).map_or(1, Vec::len);
+        text += &format!(
+            "  made by {owner}: the workload's {pods} pod(s) in the input stand for it (its template is no endpoint of its own)\n"
+        );
+    }
     if ep.host_network {
         text += "  host-network pod: it is not a policy endpoint; only address rules see it\n";
     }
+    let notes = crate::words::caveats(&cluster, Addr::Endpoint(id), Addr::Endpoint(id));
+    for n in &notes {
+        text += &format!("  note: {n}\n");
+    }
     for dir in [Direction::Ingress, Direction::Egress] {
-        let groups = applying(&cluster, id, dir);
+        let groups = governing_tiers(&cluster, id, dir);
         let mut jpol = Vec::new();
         if groups.is_empty() {
             text += &format!("{dir}: not isolated — no policy selects this pod for {dir}; everything is allowed\n");
         } else {
             text += &format!(
                 "{dir}: governed by {} polic{}\n",
-                groups.iter().map(|g| g.1.len()).sum::<usize>(),
-                if groups.iter().map(|g| g.1.len()).sum::<usize>() == 1 { "y" } else { "ies" }
+                groups.iter().map(|g| g.policies.len()).sum::<usize>(),
+                if groups.iter().map(|g| g.policies.len()).sum::<usize>() == 1 { "y" } else { "ies" }
             );
         }
-        // After an applicable tier that ends in Deny, later tiers are never reached.
-        let mut ended: Option<&str> = None;
-        for (ti, ps) in &groups {
-            let t = &cluster.policies.tiers()[*ti];
+        let tiers = cluster.policies.tiers();
+        for g in &groups {
+            let t = &tiers[g.tier];
             let order = t.order.map(|o| format!(" (order {o})")).unwrap_or_default();
-            match ended {
-                Some(by) => text += &format!("  tier {:?}{order} — never reached: tier {by:?} ends in Deny\n", t.name),
+            match g.unreachable_after {
+                Some(by) => {
+                    text += &format!(
+                        "  tier {:?}{order} — never reached: tier {:?} ends in Deny and has no Pass rule here\n",
+                        t.name, tiers[by].name
+                    )
+                }
                 None => text += &format!("  tier {:?}{order}, in order:\n", t.name),
             }
-            if t.default_action == TierDefault::Deny && ended.is_none() {
-                ended = Some(t.name.as_str());
-            }
-            for &pi in ps {
+            for &pi in &g.policies {
                 let p = &t.policies[pi];
                 let at = p.source.as_ref().map(|s| format!("  [{s}]")).unwrap_or_default();
                 text += &format!("    {}{at}\n", p.display_name());
@@ -162,9 +168,12 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         json_dirs.insert(dir.to_string(), json!({"isolated": !groups.is_empty(), "policies": jpol, "effective": jeff}));
     }
     match a.format {
-        Format::Text => print!("{text}"),
+        Format::Text => {
+            use std::io::Write as _;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+        }
         Format::Json => {
-            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network});
+            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network, "addresses": ep.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "owner": ep.owner, "notes": notes});
             for (k, v) in json_dirs {
                 out[k] = v;
             }

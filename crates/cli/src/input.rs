@@ -10,16 +10,27 @@ use crate::{Failure, InputArgs};
 pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
     size_threads(&args.files);
     let (cluster, skipped) = compile(&args.files)?;
-    report(args, &cluster, &skipped);
+    report(args, &cluster, &skipped)?;
     Ok(cluster)
 }
 
-/// Prints the warnings and what was skipped.
-fn report(args: &InputArgs, cluster: &Cluster, skipped: &Skipped) {
+/// Prints the warnings and what was skipped; with `--fail-on-unknown-policy`, a policy
+/// podwall cannot evaluate ends the command.
+fn report(args: &InputArgs, cluster: &Cluster, skipped: &Skipped) -> Result<(), Failure> {
     for w in &cluster.warnings {
         eprintln!("warning: {w}");
     }
     report_skipped(skipped, args.verbose, "");
+    if args.fail_on_unknown_policy && !cluster.unevaluated.is_empty() {
+        let names: Vec<&str> = cluster.unevaluated.iter().map(|u| u.object.as_str()).collect();
+        return Err(Failure(format!(
+            "{} polic{} podwall cannot evaluate (--fail-on-unknown-policy): {}",
+            names.len(),
+            if names.len() == 1 { "y" } else { "ies" },
+            names.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// Below this much input, worker threads cost more than they save (starting them and
@@ -67,7 +78,7 @@ pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Add
         let input = podwall_load::load_paths_where(&args.files, &|k| r.keeps(k))?;
         let cluster = podwall_dialects::compile(&input)?;
         if let (Ok(s), Ok(d)) = (resolve(&cluster, from), resolve(&cluster, to)) {
-            report(args, &cluster, &input.skipped);
+            report(args, &cluster, &input.skipped)?;
             if args.verbose {
                 eprintln!(
                     "note: {} object(s) cannot bear on this connection and were not read past their names",
@@ -119,6 +130,12 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
     let name = endpoint_name(what).unwrap_or_default();
     if let Some(id) = cluster.endpoint(&name) {
         return Ok(Addr::Endpoint(id));
+    }
+    if let Some(pods) = cluster.represented.get(&name) {
+        return Err(Failure(format!(
+            "{what} is not an endpoint of its own: its pods in the input stand for it ({})",
+            pods.join(", ")
+        )));
     }
     let ns = name.split('/').next().unwrap_or_default();
     let near: Vec<&str> =

@@ -45,6 +45,11 @@ pub struct InputArgs {
     /// Name the objects that were skipped because podwall does not read their kind.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Exit 2 when the input holds a policy podwall cannot evaluate (Cilium policies,
+    /// `extensions/v1beta1` NetworkPolicy): for CI, where an answer that leaves a policy
+    /// out must not pass.
+    #[arg(long)]
+    pub fail_on_unknown_policy: bool,
 }
 
 #[derive(Subcommand)]

@@ -187,3 +187,44 @@ pub fn direction_json(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> V
     }
     out
 }
+
+/// What an answer about `src → dst` leaves out or cannot see, in words: policies podwall
+/// does not evaluate that could select either end, and ends without an address, which
+/// no ipBlock (CIDR) rule can match.
+pub fn caveats(cluster: &podwall_ir::Cluster, src: podwall_engine::Addr, dst: podwall_engine::Addr) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for end in [src, dst] {
+        let Some(id) = end.policy_endpoint(cluster) else { continue };
+        let name = &cluster.endpoints[id].name;
+        for u in cluster.unevaluated_for(id) {
+            if seen.insert((&u.object, name)) {
+                out.push(format!(
+                    "{} may select {name}; podwall does not evaluate it and this answer leaves it out",
+                    u.object
+                ));
+            }
+        }
+    }
+    for end in [src, dst] {
+        if let podwall_engine::Addr::Endpoint(id) = end {
+            let ep = &cluster.endpoints[id];
+            let note = format!(
+                "{} has no address (a workload template): ipBlock rules never match it, whatever addresses its pods get",
+                ep.name
+            );
+            if ep.ip.is_none() && !out.contains(&note) && cluster.policies.policies().any(|(_, p)| has_nets(p)) {
+                out.push(note);
+            }
+        }
+    }
+    out
+}
+
+/// Whether some rule of `policy` matches on address ranges.
+fn has_nets(policy: &podwall_ir::Policy) -> bool {
+    let rules = policy.ingress.iter().chain(&policy.egress).flatten();
+    rules
+        .flat_map(|r| r.source.peers.iter().chain(&r.destination.peers))
+        .any(|p| !p.nets.is_empty() || !p.not_nets.is_empty())
+}

@@ -31,8 +31,64 @@ pub fn calico_namespace_selector(e: podwall_ir::Expr) -> podwall_ir::Expr {
     calico::namespace_view(e)
 }
 
-/// Compiles the input into a [`Cluster`].
+/// The objects of `input` with one object per (API group, kind, namespace, name): the
+/// one read last, as `kubectl apply` of the files in order would leave the cluster, with
+/// a warning naming every place the object was given. `None` when every name is unique.
+fn one_per_name(input: &Input) -> Option<(Input, Vec<podwall_ir::Warning>)> {
+    use std::collections::HashMap;
+    fn group(api: &str) -> &str {
+        match api.rsplit_once('/').map_or("", |(g, _)| g) {
+            // Calico's API server and its CRDs store the same objects.
+            "crd.projectcalico.org" => "projectcalico.org",
+            g => g,
+        }
+    }
+    let mut last: HashMap<(&str, &str, Option<&str>, &str), Vec<usize>> = HashMap::new();
+    for (i, o) in input.objects.iter().enumerate() {
+        last.entry((group(&o.api_version), &o.kind, o.namespace.as_deref(), &o.name)).or_default().push(i);
+    }
+    if last.len() == input.objects.len() {
+        return None;
+    }
+    let mut warnings = Vec::new();
+    let mut dropped = vec![false; input.objects.len()];
+    let mut repeated: Vec<&Vec<usize>> = last.values().filter(|v| v.len() > 1).collect();
+    repeated.sort();
+    for places in repeated {
+        let (&kept, earlier) = places.split_last().expect("two or more places");
+        earlier.iter().for_each(|&i| dropped[i] = true);
+        let o = &input.objects[kept];
+        let at: Vec<String> = earlier.iter().map(|&i| input.objects[i].source.to_string()).collect();
+        warnings.push(podwall_ir::Warning {
+            source: Some(o.source.clone()),
+            object: o.display(),
+            message: format!(
+                "given {} times; the one read last (here) is used, as `kubectl apply` would leave it; also at {}",
+                places.len(),
+                at.join(", ")
+            ),
+        });
+    }
+    let mut unique = input.clone();
+    let mut keep = dropped.iter().map(|d| !d);
+    unique.objects.retain(|_| keep.next().unwrap_or(true));
+    Some((unique, warnings))
+}
+
+/// Compiles the input into a [`Cluster`]. An object given more than once (same kind,
+/// namespace and name) counts once: the one read last, with a warning.
 pub fn compile(input: &Input) -> Result<Cluster, InputError> {
+    match one_per_name(input) {
+        Some((unique, warnings)) => {
+            let mut cluster = compile_unique(&unique)?;
+            cluster.warnings.splice(0..0, warnings);
+            Ok(cluster)
+        }
+        None => compile_unique(input),
+    }
+}
+
+fn compile_unique(input: &Input) -> Result<Cluster, InputError> {
     let mut cluster = universe::build(input)?;
     let mut tiers: BTreeMap<String, Tier> = BTreeMap::new();
     tiers.insert(
@@ -72,6 +128,21 @@ pub fn compile(input: &Input) -> Result<Cluster, InputError> {
                         t.policies.push(p);
                     }
                 }
+            }
+            Resource::Unevaluated => {
+                cluster.warnings.push(podwall_ir::Warning {
+                    source: Some(obj.source.clone()),
+                    object: obj.display(),
+                    message: format!(
+                        "{} policies are not evaluated by podwall: answers about pods it could select leave it out",
+                        obj.api_version
+                    ),
+                });
+                cluster.unevaluated.push(podwall_ir::Unevaluated {
+                    object: obj.display(),
+                    namespace: obj.namespace.clone(),
+                    source: Some(obj.source.clone()),
+                });
             }
             Resource::StagedKubernetesNetworkPolicy => cluster.warnings.push(podwall_ir::Warning {
                 source: Some(obj.source.clone()),

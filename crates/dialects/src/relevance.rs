@@ -11,7 +11,7 @@
 //! network sets, nodes, service accounts), which are few.
 use std::collections::BTreeSet;
 
-use podwall_load::{is_workload, Key};
+use podwall_load::{kind_info, Key};
 
 /// The objects that can change verdicts between some endpoints: a filter for
 /// [`podwall_load::load_paths_where`].
@@ -20,17 +20,6 @@ pub struct Relevance {
     pods: BTreeSet<(String, String)>,
     workloads: BTreeSet<(String, String, String)>,
     namespaces: BTreeSet<String>,
-}
-
-fn is_namespaced_policy(group: &str, kind: &str) -> bool {
-    matches!(
-        (group, kind),
-        ("networking.k8s.io", "NetworkPolicy")
-            | (
-                "projectcalico.org" | "crd.projectcalico.org",
-                "NetworkPolicy" | "StagedNetworkPolicy" | "StagedKubernetesNetworkPolicy"
-            )
-    )
 }
 
 impl Relevance {
@@ -61,10 +50,11 @@ impl Relevance {
         if key.group.is_empty() && key.kind == "Pod" {
             return self.pods.iter().any(|(n, p)| n == ns && p == key.name);
         }
-        if is_workload(key.group, key.kind) {
+        let Some(info) = kind_info(key.group, key.kind) else { return true };
+        if info.is_workload() {
             return self.workloads.iter().any(|(n, k, w)| n == ns && k == key.kind && w == key.name);
         }
-        if is_namespaced_policy(key.group, key.kind) {
+        if info.policy && info.is_namespaced() {
             return self.namespaces.contains(ns);
         }
         true

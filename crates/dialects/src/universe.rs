@@ -38,48 +38,75 @@ fn service_account(spec: Option<&PodSpec>) -> String {
         .unwrap_or_else(|| "default".into())
 }
 
-fn endpoint(obj: &Object) -> Result<Option<Endpoint>, InputError> {
+/// An endpoint and its owners' endpoint names (`NS/KIND/NAME`).
+type Owned = (Endpoint, Vec<String>);
+
+/// The endpoint an object stands for, with its owners' endpoint names (`NS/KIND/NAME`).
+fn endpoint(obj: &Object) -> Result<Option<Owned>, InputError> {
     let ns = obj.namespace.clone().unwrap_or_else(|| "default".into());
     let object = obj.display();
     let src = &obj.source;
     match &obj.resource {
         Resource::Pod(pod) => {
             let spec = pod.spec.as_ref();
-            let ip = match pod.status.as_ref().and_then(|s| s.pod_ip.as_deref()).filter(|s| !s.is_empty()) {
-                None => None,
-                Some(s) => Some(s.parse::<IpAddr>().map_err(|_| {
-                    InputError::field(src, &object, "status.podIP", format!("{s:?} is not an IP address"))
-                })?),
+            let status = pod.status.as_ref();
+            let parse = |s: &str, field: &str| {
+                s.parse::<IpAddr>()
+                    .map_err(|_| InputError::field(src, &object, field, format!("{s:?} is not an IP address")))
             };
-            Ok(Some(Endpoint {
-                name: format!("{ns}/{}", obj.name),
-                namespace: ns,
-                labels: labels(pod.metadata.labels.as_ref()),
-                ip,
-                ports: ports(spec, src, &object)?,
-                service_account: service_account(spec),
-                host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
-                kind: EndpointKind::Pod,
-                source: Some(src.clone()),
-            }))
+            let ip = match status.and_then(|s| s.pod_ip.as_deref()).filter(|s| !s.is_empty()) {
+                None => None,
+                Some(s) => Some(parse(s, "status.podIP")?),
+            };
+            let mut addresses: Vec<IpAddr> = ip.into_iter().collect();
+            for (i, a) in status.and_then(|s| s.pod_ips.as_ref()).into_iter().flatten().enumerate() {
+                let a = parse(&a.ip, &format!("status.podIPs[{i}].ip"))?;
+                if !addresses.contains(&a) {
+                    addresses.push(a);
+                }
+            }
+            let owners = pod.metadata.owners().map(|(k, n)| format!("{ns}/{k}/{n}")).collect();
+            Ok(Some((
+                Endpoint {
+                    name: format!("{ns}/{}", obj.name),
+                    namespace: ns,
+                    labels: labels(pod.metadata.labels.as_ref()),
+                    ip: ip.or(addresses.first().copied()),
+                    addresses,
+                    ports: ports(spec, src, &object)?,
+                    service_account: service_account(spec),
+                    host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+                    kind: EndpointKind::Pod,
+                    owner: None,
+                    source: Some(src.clone()),
+                },
+                owners,
+            )))
         }
         Resource::Workload(w) => {
             let spec = w.template.spec.as_ref();
             let meta = w.template.metadata.as_ref();
-            Ok(Some(Endpoint {
-                name: format!("{ns}/{}/{}", w.kind, obj.name),
-                namespace: ns,
-                labels: labels(meta.and_then(|m| m.labels.as_ref())),
-                ip: None,
-                ports: ports(spec, src, &object).map_err(|mut e| {
-                    e.field = e.field.map(|f| format!("{}{}", template_path(&w.kind), f.trim_start_matches("spec.")));
-                    e
-                })?,
-                service_account: service_account(spec),
-                host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
-                kind: EndpointKind::Template(w.kind.clone()),
-                source: Some(src.clone()),
-            }))
+            let owners = w.owners.iter().map(|(k, n)| format!("{ns}/{k}/{n}")).collect();
+            Ok(Some((
+                Endpoint {
+                    name: format!("{ns}/{}/{}", w.kind, obj.name),
+                    namespace: ns,
+                    labels: labels(meta.and_then(|m| m.labels.as_ref())),
+                    ip: None,
+                    addresses: vec![],
+                    ports: ports(spec, src, &object).map_err(|mut e| {
+                        e.field =
+                            e.field.map(|f| format!("{}{}", template_path(&w.kind), f.trim_start_matches("spec.")));
+                        e
+                    })?,
+                    service_account: service_account(spec),
+                    host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
+                    kind: EndpointKind::Template(w.kind.clone()),
+                    owner: None,
+                    source: Some(src.clone()),
+                },
+                owners,
+            )))
         }
         _ => Ok(None),
     }
@@ -142,12 +169,15 @@ pub fn build(input: &Input) -> Result<Cluster, InputError> {
         }
     }
     // Endpoints are built in parallel; the first error in input order is reported.
-    let endpoints: Vec<Result<Option<Endpoint>, InputError>> = input.objects.par_iter().map(endpoint).collect();
+    let endpoints: Vec<Result<Option<Owned>, InputError>> = input.objects.par_iter().map(endpoint).collect();
+    let mut owners: Vec<Vec<String>> = Vec::new();
     for ep in endpoints {
-        if let Some(ep) = ep? {
+        if let Some((ep, o)) = ep? {
             cluster.endpoints.push(ep);
+            owners.push(o);
         }
     }
+    stand_for_owners(&mut cluster, owners);
     // Every namespace any object lives in exists, carrying only its name label.
     for obj in &input.objects {
         if let Some(ns) = &obj.namespace {
@@ -172,4 +202,45 @@ pub fn build(input: &Input) -> Result<Cluster, InputError> {
     }
     cluster.endpoints = deduped;
     Ok(cluster)
+}
+
+/// Pods stand for the workloads they were made from: a workload whose pods (through
+/// `ownerReferences`, a ReplicaSet's own owner included) are in the input is not an
+/// endpoint of its own, as a cluster dump holds a Deployment, its ReplicaSet and their
+/// Pods. A template is an endpoint only when none of its pods is given.
+fn stand_for_owners(cluster: &mut Cluster, owners: Vec<Vec<String>>) {
+    let by_name: std::collections::HashMap<String, usize> = cluster
+        .endpoints
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e.kind, EndpointKind::Template(_)))
+        .map(|(i, e)| (e.name.clone(), i))
+        .collect();
+    if by_name.is_empty() {
+        return;
+    }
+    let mut represented = vec![false; cluster.endpoints.len()];
+    for i in 0..cluster.endpoints.len() {
+        if cluster.endpoints[i].kind != EndpointKind::Pod {
+            continue;
+        }
+        // Climb the owner chain through the templates the input holds.
+        let mut top = None;
+        let mut next: Option<&String> = owners[i].iter().find(|o| by_name.contains_key(*o));
+        let mut seen = 0;
+        while let Some(o) = next {
+            let t = by_name[o];
+            represented[t] = true;
+            top = Some(o.clone());
+            cluster.represented.entry(o.clone()).or_default().push(cluster.endpoints[i].name.clone());
+            next = owners[t].iter().find(|o| by_name.contains_key(*o));
+            seen += 1;
+            if seen > by_name.len() {
+                break; // an ownership cycle: no real cluster has one
+            }
+        }
+        cluster.endpoints[i].owner = top;
+    }
+    let mut keep = represented.iter().map(|r| !r);
+    cluster.endpoints.retain(|_| keep.next().unwrap_or(true));
 }

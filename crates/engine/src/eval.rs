@@ -139,6 +139,47 @@ pub fn applicable_policies(cluster: &Cluster, id: EndpointId, dir: Direction) ->
         .collect()
 }
 
+/// The tiers that govern one direction of an endpoint: each tier holding a policy
+/// that applies, in evaluation order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoverningTier {
+    /// The tier's index.
+    pub tier: usize,
+    /// The applying policies' positions in the tier, in order.
+    pub policies: Vec<usize>,
+    /// `None` when some packet can reach this tier; otherwise the earlier tier that
+    /// decides every packet before it: it ends in Deny and none of its applying
+    /// policies holds a Pass rule.
+    pub unreachable_after: Option<usize>,
+}
+
+/// The tiers governing endpoint `id` in `dir`, with which of them some packet reaches:
+/// a tier is passed over by a packet that a Pass rule sends on, or that a tier with
+/// default action Pass leaves undecided; a tier with default action Deny and no Pass
+/// rule for this direction decides everything that reaches it.
+pub fn governing_tiers(cluster: &Cluster, id: EndpointId, dir: Direction) -> Vec<GoverningTier> {
+    let mut out: Vec<GoverningTier> = Vec::new();
+    for (ti, pi) in applicable_policies(cluster, id, dir) {
+        match out.last_mut() {
+            Some(g) if g.tier == ti => g.policies.push(pi),
+            _ => out.push(GoverningTier { tier: ti, policies: vec![pi], unreachable_after: None }),
+        }
+    }
+    let tiers = cluster.policies.tiers();
+    let mut blocked: Option<usize> = None;
+    for g in &mut out {
+        g.unreachable_after = blocked;
+        let tier = &tiers[g.tier];
+        let passes = g.policies.iter().any(|&pi| {
+            tier.policies[pi].rules(dir).unwrap_or_default().iter().any(|r| r.action == podwall_ir::Action::Pass)
+        });
+        if blocked.is_none() && tier.default_action == TierDefault::Deny && !passes {
+            blocked = Some(g.tier);
+        }
+    }
+    out
+}
+
 /// Judges one direction of a connection.
 pub fn evaluate_direction(cluster: &Cluster, pkt: &Packet, direction: Direction) -> DirectionVerdict {
     let local = match direction {

@@ -15,7 +15,7 @@ mod common;
 
 use common::{addr, allowed, cluster_str};
 use podwall_engine::{evaluate, Decision, DirectionVerdict, HttpRequest, Packet, RuleRef, Verdict};
-use podwall_ir::{Cluster, PolicyKind, Protocol};
+use podwall_ir::{Cluster, Direction, PolicyKind, Protocol};
 use podwall_load::InputError;
 
 const TCP: Protocol = Protocol::TCP;
@@ -1168,6 +1168,72 @@ fn icmp_type_code_only_matches_icmp() {
     assert_eq!(e.field.as_deref(), Some("spec.ingress[0].notICMP"), "{e}");
 }
 
+/// Calico matches `ipVersion` against the packet's family: between two IPv6 pods an
+/// `ipVersion: 6` rule matches and an `ipVersion: 4` rule does not, in every evaluator.
+#[test]
+fn ip_version_is_the_packets_family_between_ipv6_pods() {
+    let pods = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: x, namespace: six, labels: {app: x}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: "fd00::10"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: y, namespace: six, labels: {app: y}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: "fd00::11"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: z, namespace: six, labels: {app: z}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: "10.9.0.1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: t, namespace: six}
+spec:
+  selector: {matchLabels: {app: t}}
+  template:
+    metadata: {labels: {app: t}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+---
+"#;
+    let only = |version: u8| {
+        let policy =
+            gnp("v", &format!("selector: all()\ntypes: [Egress]\negress: [{{action: Allow, ipVersion: {version}}}]"));
+        cluster_str(&format!("{pods}{policy}"))
+    };
+    let six = only(6);
+    expect(
+        &six,
+        &[
+            ("six/x", "six/y", TCP, 80, ALLOW),
+            ("six/y", "six/x", TCP, 80, ALLOW),
+            ("six/z", "six/x", TCP, 80, DENY),
+            ("six/x", "six/z", TCP, 80, ALLOW),
+            // A template has no address: the family is the other end's.
+            ("six/Deployment/t", "six/x", TCP, 80, ALLOW),
+            ("six/Deployment/t", "six/z", TCP, 80, DENY),
+            ("six/x", "six/Deployment/t", TCP, 80, ALLOW),
+        ],
+    );
+    let four = only(4);
+    expect(
+        &four,
+        &[
+            ("six/x", "six/y", TCP, 80, DENY),
+            ("six/z", "six/x", TCP, 80, ALLOW),
+            ("six/x", "six/z", TCP, 80, DENY),
+            ("six/Deployment/t", "six/z", TCP, 80, ALLOW),
+            ("six/Deployment/t", "six/x", TCP, 80, DENY),
+            ("six/z", "six/Deployment/t", TCP, 80, ALLOW),
+        ],
+    );
+}
+
 #[test]
 fn ip_version_4_vs_6() {
     let c = with(&[gnp(
@@ -1584,4 +1650,33 @@ fn service_account_label_only_under_63_characters() {
         gnp("has-sa", "selector: app == 'sa-test' && has(projectcalico.org/serviceaccount)\ntypes: [Ingress]"),
     ]);
     expect(&c, &[("a/client", "b/short", TCP, 80, DENY), ("a/client", "b/long", TCP, 80, ALLOW)]);
+}
+
+/// A tier that ends in Deny still lets later tiers see the packets its Pass rules send
+/// on; only a Deny-ending tier with no Pass rule for the direction hides the tiers after it.
+#[test]
+fn a_deny_tier_with_a_pass_rule_still_reaches_later_tiers() {
+    let governing = |rule: &str| {
+        let c = with(&[
+            tier("platform", "order: 200\ndefaultAction: Deny"),
+            gnp("platform.gate", &format!("tier: platform\nselector: app == 'web'\ningress: [{rule}]")),
+            knp("a", "web", "podSelector: {matchLabels: {app: web}}\ningress: [{}]"),
+        ]);
+        let web = c.endpoint("a/web").expect("a/web");
+        let tiers = podwall_engine::governing_tiers(&c, web, Direction::Ingress);
+        let names: Vec<(String, Option<String>)> = tiers
+            .iter()
+            .map(|g| {
+                let t = &c.policies.tiers();
+                (t[g.tier].name.clone(), g.unreachable_after.map(|b| t[b].name.clone()))
+            })
+            .collect();
+        (c, names)
+    };
+    let (c, with_pass) = governing("{action: Pass, source: {selector: app == 'client'}}");
+    assert_eq!(with_pass, [("platform".into(), None), ("default".into(), None)]);
+    // The passed packet is decided by the default tier's NetworkPolicy.
+    expect(&c, &[("a/client", "a/web", TCP, 80, ALLOW), ("a/tool", "a/web", TCP, 80, DENY)]);
+    let (_, allow_only) = governing("{action: Allow, source: {selector: app == 'client'}}");
+    assert_eq!(allow_only, [("platform".into(), None), ("default".into(), Some("platform".into()))]);
 }

@@ -553,7 +553,7 @@ fn a_cnp_and_an_anp_may_share_a_name() {
         &cnp("same", "Baseline", 1, &house("gryffindor"), &ingress_from("accept", "Accept", "slytherin")),
     ]);
     assert_eq!(c.policies.policies().filter(|(_, p)| p.name == "same").count(), 2);
-    assert!(c.warnings.iter().all(|w| !w.message.contains("declared again")), "{:?}", c.warnings);
+    assert!(c.warnings.iter().all(|w| !w.message.contains("given 2 times")), "{:?}", c.warnings);
 }
 
 #[test]
@@ -565,7 +565,7 @@ fn a_second_declaration_replaces_the_first_even_in_another_tier() {
     let found: Vec<_> = c.policies.policies().filter(|(_, p)| p.name == "twice").collect();
     assert_eq!(found.len(), 1);
     assert_eq!(c.policies.tiers()[found[0].0].name, podwall_dialects::CNP_BASELINE_TIER);
-    assert!(c.warnings.iter().any(|w| w.message.contains("declared again")), "{:?}", c.warnings);
+    assert!(c.warnings.iter().any(|w| w.message.contains("given 2 times")), "{:?}", c.warnings);
 }
 
 // ---- what the API server's validation rejects ----

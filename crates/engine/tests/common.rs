@@ -78,6 +78,8 @@ pub fn allowed(c: &Cluster, from: &str, to: &str, proto: Protocol, port: Option<
         let index = Index::new(c);
         let m = index.matrix(proto, port);
         assert_eq!(m.allowed(si, di), v, "matrix and reference evaluator disagree on {from} -> {to} {proto}/{port:?}");
+        let q = index.query(si, di, proto, port);
+        assert_eq!(q, v, "pair query and reference evaluator disagree on {from} -> {to} {proto}/{port:?}");
     }
     v
 }

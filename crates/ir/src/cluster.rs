@@ -73,8 +73,12 @@ pub struct Endpoint {
     pub namespace: String,
     /// Its own labels.
     pub labels: LabelMap,
-    /// Its address (`status.podIP`); templates have none.
+    /// Its primary address (`status.podIP`); templates have none. Questions about a pod
+    /// pair are asked in this address's family.
     pub ip: Option<IpAddr>,
+    /// Every address (`status.podIPs`: one per family on dual-stack pods), the primary
+    /// first.
+    pub addresses: Vec<IpAddr>,
     /// Its declared container ports.
     pub ports: Vec<NamedPort>,
     /// Its service account name.
@@ -84,6 +88,9 @@ pub struct Endpoint {
     pub host_network: bool,
     /// Pod or template.
     pub kind: EndpointKind,
+    /// For a pod: the workload in the input it was made from, at the top of its owner
+    /// chain (`NS/KIND/NAME`, e.g. the Deployment of its ReplicaSet); the pod stands for it.
+    pub owner: Option<String>,
     /// Where it was read.
     pub source: Option<Source>,
 }
@@ -151,6 +158,18 @@ impl fmt::Display for Warning {
     }
 }
 
+/// A policy podwall read but cannot evaluate (another dialect, a retired API version).
+/// Every answer about an endpoint it could select must say that it was left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unevaluated {
+    /// `Kind ns/name` or `Kind name`.
+    pub object: String,
+    /// Its namespace: it can select endpoints of that namespace only; `None`: any endpoint.
+    pub namespace: Option<String>,
+    /// Where it was read.
+    pub source: Option<Source>,
+}
+
 /// The whole input, compiled: the universe and the policies over it.
 #[derive(Clone, Debug, Default)]
 pub struct Cluster {
@@ -168,12 +187,23 @@ pub struct Cluster {
     pub policies: PolicySet,
     /// What the compiler noticed and did not model.
     pub warnings: Vec<Warning>,
+    /// Policies read but not evaluated.
+    pub unevaluated: Vec<Unevaluated>,
+    /// Workloads whose pods are in the input: template name (`NS/KIND/NAME`) → its pods.
+    /// The pods stand for the workload, which is not an endpoint of its own.
+    pub represented: BTreeMap<String, Vec<String>>,
 }
 
 impl Cluster {
     /// The endpoint named `name` (`NS/NAME` or `NS/KIND/NAME`).
     pub fn endpoint(&self, name: &str) -> Option<EndpointId> {
         self.endpoints.binary_search_by(|e| e.name.as_str().cmp(name)).ok()
+    }
+
+    /// The policies podwall does not evaluate that could select endpoint `id`.
+    pub fn unevaluated_for(&self, id: EndpointId) -> impl Iterator<Item = &Unevaluated> {
+        let ns = &self.endpoints[id].namespace;
+        self.unevaluated.iter().filter(move |u| u.namespace.as_ref().is_none_or(|n| n == ns))
     }
 
     /// The (non-host-network) endpoint whose address is `ip`, if any.

@@ -13,12 +13,14 @@ pub mod anp;
 pub mod calico;
 pub mod cnp;
 mod error;
+pub mod kinds;
 mod object;
 pub mod pods;
 mod read;
 
 pub use error::InputError;
-pub use object::{is_workload, Object, Resource, Workload};
+pub use kinds::{is_workload, kind_info, KindInfo, Reader, Scope};
+pub use object::{Object, RawDoc, Resource, Workload};
 pub use podwall_ir::Source;
 pub use read::{
     load_paths, load_paths_where, load_str, load_values, load_values_where, manifest_files, Filter, Input, Key,

@@ -1,8 +1,12 @@
 //! Typed objects.
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::networking::v1 as net;
-use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
+use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
+
+use crate::kinds::{KindInfo, Reader};
 use crate::InputError;
 use podwall_ir::Source;
 
@@ -13,6 +17,8 @@ pub struct Workload {
     pub kind: String,
     /// The template its pods are made from.
     pub template: crate::pods::Template,
+    /// The workload's owners (a Deployment owns its ReplicaSets): (kind, name).
+    pub owners: Vec<(String, String)>,
 }
 
 /// An object podwall reads, typed.
@@ -43,6 +49,10 @@ pub enum Resource {
     AdminPolicy { baseline: bool, policy: Box<crate::anp::Policy> },
     /// policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy.
     ClusterPolicy(Box<crate::cnp::Policy>),
+    /// A policy podwall recognises but does not evaluate; its document is [`Object::raw`].
+    Unevaluated,
+    /// A kind podwall keeps without typing it: its document is [`Object::raw`].
+    Kept,
 }
 
 /// One object of the input.
@@ -60,6 +70,19 @@ pub struct Object {
     pub name: String,
     /// The typed object.
     pub resource: Resource,
+    /// The object's document as it was read, for checks that type their own view of it:
+    /// always there for [`Resource::Kept`] kinds; for the others only when asked for.
+    pub raw: Option<RawDoc>,
+}
+
+/// An object's document as read (JSON text), shared.
+#[derive(Clone, Debug)]
+pub struct RawDoc(pub Arc<RawValue>);
+
+impl PartialEq for RawDoc {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
 }
 
 impl Object {
@@ -84,6 +107,16 @@ pub(crate) enum Doc<'a> {
     Raw(&'a str),
 }
 
+impl Doc<'_> {
+    /// The document's text, kept.
+    pub(crate) fn raw(&self) -> Result<RawDoc, serde_json::Error> {
+        Ok(RawDoc(Arc::from(match self {
+            Doc::Value(v) => serde_json::value::to_raw_value(v)?,
+            Doc::Raw(text) => RawValue::from_string(text.to_string())?,
+        })))
+    }
+}
+
 fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Result<T, InputError> {
     let result = match doc {
         Doc::Value(v) => serde_path_to_error::deserialize(v),
@@ -101,103 +134,32 @@ fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Re
     })
 }
 
-/// Whether objects of this API group and kind are workloads whose pod template podwall
-/// reads.
-pub fn is_workload(group: &str, kind: &str) -> bool {
-    matches!(
-        (group, kind),
-        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
-            | ("batch", "Job" | "CronJob")
-            | ("", "ReplicationController")
-    )
-}
-
-/// Whether podwall reads objects of this API group and kind.
-pub(crate) fn is_known(group: &str, kind: &str) -> bool {
-    is_workload(group, kind)
-        || matches!(
-            (group, kind),
-            ("", "Namespace" | "Pod" | "Node" | "ServiceAccount")
-                | ("networking.k8s.io", "NetworkPolicy")
-                | (
-                    "projectcalico.org" | "crd.projectcalico.org",
-                    "Tier"
-                        | "NetworkPolicy"
-                        | "GlobalNetworkPolicy"
-                        | "StagedNetworkPolicy"
-                        | "StagedGlobalNetworkPolicy"
-                        | "StagedKubernetesNetworkPolicy"
-                        | "NetworkSet"
-                        | "GlobalNetworkSet"
-                )
-                | (
-                    "policy.networking.k8s.io",
-                    "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy"
-                )
-        )
-}
-
-/// Types a known object. `group` is the API group of `apiVersion` (empty for core).
-pub(crate) fn resource(
-    group: &str,
-    kind: &str,
-    value: Doc<'_>,
-    source: &Source,
-    object: &str,
-) -> Result<Resource, InputError> {
-    let workload = |template| Ok(Resource::Workload(Box::new(Workload { kind: kind.to_string(), template })));
-    match (group, kind) {
-        ("", "Namespace") => Ok(Resource::Namespace(typed(value, source, object)?)),
-        ("", "Pod") => Ok(Resource::Pod(typed(value, source, object)?)),
-        ("", "Node") => Ok(Resource::Node(typed(value, source, object)?)),
-        ("", "ServiceAccount") => Ok(Resource::ServiceAccount(typed(value, source, object)?)),
-        ("networking.k8s.io", "NetworkPolicy") => Ok(Resource::NetworkPolicy(typed(value, source, object)?)),
-        _ if is_workload(group, kind) => {
-            let w: crate::pods::WorkloadObject = typed(value, source, object)?;
-            let path = if kind == "CronJob" { "spec.jobTemplate.spec.template" } else { "spec.template" };
+/// Types a known object of the kind `info` describes.
+pub(crate) fn resource(info: &KindInfo, doc: Doc<'_>, source: &Source, object: &str) -> Result<Resource, InputError> {
+    Ok(match info.reader {
+        Reader::Namespace => Resource::Namespace(typed(doc, source, object)?),
+        Reader::Pod => Resource::Pod(typed(doc, source, object)?),
+        Reader::Node => Resource::Node(typed(doc, source, object)?),
+        Reader::ServiceAccount => Resource::ServiceAccount(typed(doc, source, object)?),
+        Reader::NetworkPolicy => Resource::NetworkPolicy(typed(doc, source, object)?),
+        Reader::Workload => {
+            let w: crate::pods::WorkloadObject = typed(doc, source, object)?;
+            let path = if info.kind == "CronJob" { "spec.jobTemplate.spec.template" } else { "spec.template" };
+            let owners = w.metadata().owners().map(|(k, n)| (k.to_string(), n.to_string())).collect();
             let template = w
-                .template()
+                .into_template()
                 .ok_or_else(|| InputError::field(source, object, path, "the workload has no pod template"))?;
-            workload(template)
+            Resource::Workload(Box::new(Workload { kind: info.kind.to_string(), template, owners }))
         }
-        ("projectcalico.org" | "crd.projectcalico.org", _) => {
-            let policy = |global, staged, value| -> Result<Resource, InputError> {
-                Ok(Resource::CalicoPolicy { global, staged, policy: typed(value, source, object)? })
-            };
-            match kind {
-                "Tier" => Ok(Resource::CalicoTier(typed(value, source, object)?)),
-                "NetworkPolicy" => policy(false, false, value),
-                "GlobalNetworkPolicy" => policy(true, false, value),
-                "StagedNetworkPolicy" => policy(false, true, value),
-                "StagedGlobalNetworkPolicy" => policy(true, true, value),
-                "StagedKubernetesNetworkPolicy" => Ok(Resource::StagedKubernetesNetworkPolicy),
-                "NetworkSet" => Ok(Resource::CalicoNetworkSet { global: false, set: typed(value, source, object)? }),
-                _ => Ok(Resource::CalicoNetworkSet { global: true, set: typed(value, source, object)? }),
-            }
+        Reader::CalicoTier => Resource::CalicoTier(typed(doc, source, object)?),
+        Reader::CalicoPolicy { global, staged } => {
+            Resource::CalicoPolicy { global, staged, policy: typed(doc, source, object)? }
         }
-        ("policy.networking.k8s.io", "ClusterNetworkPolicy") => {
-            Ok(Resource::ClusterPolicy(typed(value, source, object)?))
-        }
-        ("policy.networking.k8s.io", _) => Ok(Resource::AdminPolicy {
-            baseline: kind == "BaselineAdminNetworkPolicy",
-            policy: typed(value, source, object)?,
-        }),
-        _ => Err(InputError::at(source.clone(), format!("internal: no reader for {group}/{kind}"))),
-    }
-}
-
-/// Whether objects of this kind live in a namespace.
-pub(crate) fn is_namespaced(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "Namespace"
-            | "Node"
-            | "Tier"
-            | "GlobalNetworkPolicy"
-            | "StagedGlobalNetworkPolicy"
-            | "GlobalNetworkSet"
-            | "AdminNetworkPolicy"
-            | "BaselineAdminNetworkPolicy"
-            | "ClusterNetworkPolicy"
-    )
+        Reader::CalicoStagedKubernetes => Resource::StagedKubernetesNetworkPolicy,
+        Reader::CalicoNetworkSet { global } => Resource::CalicoNetworkSet { global, set: typed(doc, source, object)? },
+        Reader::AdminPolicy { baseline } => Resource::AdminPolicy { baseline, policy: typed(doc, source, object)? },
+        Reader::ClusterPolicy => Resource::ClusterPolicy(typed(doc, source, object)?),
+        Reader::Unevaluated => Resource::Unevaluated,
+        Reader::Kept => Resource::Kept,
+    })
 }

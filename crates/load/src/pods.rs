@@ -16,6 +16,29 @@ pub struct Meta {
     /// Labels.
     #[serde(default)]
     pub labels: Option<BTreeMap<String, String>>,
+    /// The objects that own this one (a ReplicaSet owns its Pods, a Deployment its
+    /// ReplicaSets).
+    #[serde(default, rename = "ownerReferences")]
+    pub owner_references: Option<Vec<OwnerRef>>,
+}
+
+/// One `metadata.ownerReferences` entry: what podwall needs to find the owner in the
+/// input (owners live in the namespace of what they own).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct OwnerRef {
+    /// The owner's kind.
+    #[serde(default)]
+    pub kind: String,
+    /// The owner's name.
+    #[serde(default)]
+    pub name: String,
+}
+
+impl Meta {
+    /// The owners' (kind, name).
+    pub fn owners(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.owner_references.iter().flatten().map(|o| (o.kind.as_str(), o.name.as_str()))
+    }
 }
 
 /// A container's declared ports.
@@ -51,6 +74,17 @@ pub struct Status {
     /// `status.podIP`.
     #[serde(rename = "podIP")]
     pub pod_ip: Option<String>,
+    /// `status.podIPs`: every address, one per family; the first is `podIP`.
+    #[serde(default, rename = "podIPs")]
+    pub pod_ips: Option<Vec<PodIp>>,
+}
+
+/// One `status.podIPs` entry.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+pub struct PodIp {
+    /// The address.
+    #[serde(default)]
+    pub ip: String,
 }
 
 /// A Pod, as policy sees it.
@@ -90,12 +124,19 @@ struct WorkloadSpec {
 /// Any workload kind: where its template is.
 #[derive(Deserialize)]
 pub(crate) struct WorkloadObject {
+    #[serde(default)]
+    metadata: Meta,
     spec: Option<WorkloadSpec>,
 }
 
 impl WorkloadObject {
+    /// The workload's own metadata (its owners).
+    pub fn metadata(&self) -> &Meta {
+        &self.metadata
+    }
+
     /// The pod template (`spec.template`, or `spec.jobTemplate.spec.template` for a CronJob).
-    pub fn template(self) -> Option<Template> {
+    pub fn into_template(self) -> Option<Template> {
         let spec = self.spec?;
         match spec.job_template {
             Some(job) => job.spec?.template,

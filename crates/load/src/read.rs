@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::object::{display, is_known, is_namespaced, resource, Doc};
+use crate::kinds::{kind_info, Reader};
+use crate::object::{display, resource, Doc};
 use crate::{InputError, Object};
 use podwall_ir::Source;
 
@@ -136,23 +137,29 @@ impl Input {
             return Err(InputError::at(source.clone(), format!("object{what} has no `kind` or no `apiVersion`")));
         }
         let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-        if !is_known(group, &kind) {
+        let Some(info) = kind_info(group, &kind) else {
             self.skipped.entry(format!("{api_version}/{kind}")).or_default().push(source.clone());
             return Ok(());
-        }
+        };
         let name = meta.name.unwrap_or_default();
         let namespace =
-            is_namespaced(&kind).then(|| meta.namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into()));
+            info.is_namespaced().then(|| meta.namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into()));
         let object = display(&kind, namespace.as_deref(), &name);
-        if name.is_empty() {
+        if name.is_empty() && info.name_required {
             return Err(InputError::field(source, &object, "metadata.name", "missing name"));
         }
         if !keep(&Key { group, kind: &kind, namespace: namespace.as_deref(), name: &name }) {
             self.unread += 1;
             return Ok(());
         }
-        let resource = resource(group, &kind, doc, source, &object)?;
-        self.objects.push(Object { source: source.clone(), api_version, kind, namespace, name, resource });
+        let raw = match info.reader {
+            Reader::Kept | Reader::Unevaluated => {
+                Some(doc.raw().map_err(|e| InputError::at(source.clone(), e.to_string()))?)
+            }
+            _ => None,
+        };
+        let resource = resource(info, doc, source, &object)?;
+        self.objects.push(Object { source: source.clone(), api_version, kind, namespace, name, resource, raw });
         Ok(())
     }
 
@@ -416,5 +423,24 @@ items:
         let err = load_str("np.yaml", text).expect_err("must fail");
         assert_eq!(err.object.as_deref(), Some("NetworkPolicy n/p"));
         assert_eq!(err.field.as_deref(), Some("spec.ingress[0].ports[0].port"), "{err}");
+    }
+
+    #[test]
+    fn cluster_scoped_kept_kind_has_no_namespace_and_keeps_its_document() {
+        let text = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: view, namespace: x}\nrules: [{verbs: [get]}]\n";
+        let input = load_str("r.yaml", text).expect("loads");
+        let o = &input.objects[0];
+        assert_eq!((o.namespace.as_deref(), o.resource.clone()), (None, Resource::Kept));
+        let raw = o.raw.as_ref().expect("kept document");
+        let v: Value = serde_json::from_str(raw.0.get()).expect("json");
+        assert_eq!(v["rules"][0]["verbs"][0], "get");
+    }
+
+    #[test]
+    fn configuration_kinds_without_a_name_are_read() {
+        let text = "apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources: []\n---\napiVersion: audit.k8s.io/v1\nkind: Policy\nrules: [{level: Metadata}]\n";
+        let input = load_str("c.yaml", text).expect("loads");
+        assert_eq!(input.objects.len(), 2);
+        assert_eq!(input.skipped_count(), 0);
     }
 }

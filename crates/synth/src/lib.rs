@@ -186,7 +186,8 @@
 //! # Shape of a [`generate_small_mixed`] cluster
 //!
 //! A [`generate_small`] cluster, with 40% of the pods running as service account
-//! `sa-a`, `sa-b` or `default`, then: ServiceAccount objects (`role: front|back`) in some
+//! `sa-a`, `sa-b` or `default`; in 40% of the clusters a third of the pods are IPv6-only
+//! (`fd00::1:N`) and a third dual-stack (`podIPs` with both families), then: ServiceAccount objects (`role: front|back`) in some
 //! namespaces; sometimes two Nodes (`zone: z1|z2`, 10.2.0.1 and 10.2.0.2), a
 //! host-network pod with the first node's address, and a Deployment (a template: an
 //! endpoint without address). 0–3 Tiers among `security` and `early` (both order 100),

@@ -56,7 +56,24 @@ pub(crate) fn generate(seed: u64) -> Vec<Value> {
     let (mut out, ctx) = small::generate_with(rng);
 
     // Pods run as various service accounts; some accounts exist as objects with labels.
-    for pod in out.iter_mut().filter(|o| o["kind"] == "Pod") {
+    // Some clusters hold IPv6-only and dual-stack pods, so that `ipVersion` rules and
+    // IPv6 ranges meet packets of both families.
+    let ipv6 = rng.random_bool(0.4);
+    for (i, pod) in out.iter_mut().filter(|o| o["kind"] == "Pod").enumerate() {
+        if ipv6 {
+            let v6 = format!("fd00::1:{:x}", i + 1);
+            match rng.random_range(0..3) {
+                0 => {
+                    pod["status"]["podIP"] = v6.clone().into();
+                    pod["status"]["podIPs"] = json!([{ "ip": v6 }]);
+                }
+                1 => {
+                    let v4 = pod["status"]["podIP"].clone();
+                    pod["status"]["podIPs"] = json!([{ "ip": v4 }, { "ip": v6 }]);
+                }
+                _ => {}
+            }
+        }
         if rng.random_bool(0.4) {
             let sa = SERVICE_ACCOUNTS.choose(rng).copied().unwrap_or("default");
             pod["spec"]["serviceAccountName"] = sa.into();
@@ -179,7 +196,8 @@ fn cidr(rng: &mut SmallRng) -> String {
         6..14 => "10.0.0.0/8".into(),
         14..20 => "10.1.0.0/16".into(),
         20..26 => "192.168.0.0/16".into(),
-        26..29 => "fd00::/64".into(),
+        26..28 => "fd00::/64".into(),
+        28..29 => format!("fd00::1:0/{}", rng.random_range(124..=127)),
         29..36 => "10.2.0.0/24".into(),
         36..40 => "10.2.0.2/32".into(),
         40..55 => k8s::cidr(base + rng.random_range(0..SMALL_POOL), rng.random_range(28..=30)),

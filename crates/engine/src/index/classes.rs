@@ -77,7 +77,7 @@ impl NetLookup {
     }
 }
 
-type ClassKey<'a> = (&'a str, &'a podwall_ir::LabelMap, &'a [NamedPort], &'a str, bool, bool, Vec<u32>);
+type ClassKey<'a> = (&'a str, &'a podwall_ir::LabelMap, &'a [NamedPort], &'a str, bool, Option<bool>, Vec<u32>);
 
 /// Groups endpoints into classes: same namespace, labels, ports, service account,
 /// host-network flag, having an address or not, and the same answer to every range in `nets`. Returns the
@@ -96,7 +96,7 @@ pub(super) fn group(cluster: &Cluster, nets: &[IpNet]) -> (Vec<Class>, Vec<usize
             ep.ports.as_slice(),
             ep.service_account.as_str(),
             ep.host_network,
-            ep.ip.is_some(),
+            ep.ip.map(|ip| ip.is_ipv6()),
             sig,
         );
         let next = classes.len();

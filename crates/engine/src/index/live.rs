@@ -361,7 +361,7 @@ impl Live {
                 && r.ports == ep.ports
                 && r.service_account == ep.service_account
                 && r.host_network == ep.host_network
-                && r.ip.is_some() == ep.ip.is_some()
+                && r.ip.map(|ip| ip.is_ipv6()) == ep.ip.map(|ip| ip.is_ipv6())
                 && index.sel.net_bits.iter().all(|(net, b)| b.contains(ci) == classes::contains(net, ep.ip))
         })
     }

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use podwall_ir::{Action, Cluster, Direction, EndpointId, Protocol, Rule, TierDefault};
+use podwall_ir::{Action, Cluster, Direction, EndpointId, IpVersion, Protocol, Rule, TierDefault};
 
 use crate::Bits;
 
@@ -116,18 +116,21 @@ impl Index {
         let mut namespaces: HashMap<String, Bits> = HashMap::new();
         let mut not_host = Bits::full(n);
         let mut unaddressed = Bits::empty(n);
+        let mut ipv6 = Bits::empty(n);
         for (ci, c) in classes.iter().enumerate() {
             let ep = &cluster.endpoints[c.rep()];
             namespaces.entry(ep.namespace.clone()).or_insert_with(|| Bits::empty(n)).insert(ci);
             if ep.host_network {
                 not_host.remove(ci);
             }
-            if ep.ip.is_none() {
-                unaddressed.insert(ci);
+            match ep.ip {
+                None => unaddressed.insert(ci),
+                Some(ip) if ip.is_ipv6() => ipv6.insert(ci),
+                Some(_) => {}
             }
         }
         let mut index = Index {
-            sel: Selectors::new(net_bits, namespaces, not_host, unaddressed),
+            sel: Selectors::new(net_bits, namespaces, not_host, unaddressed, ipv6),
             cluster,
             classes,
             class_of,
@@ -203,14 +206,60 @@ impl Index {
         })
     }
 
-    /// Whether a rule's packet-wide conditions (protocol, ICMP, family, source ports)
-    /// hold for a layer-4 question on (protocol, port) between IPv4 endpoints.
+    /// Whether a rule's packet-wide conditions other than the IP family (protocol,
+    /// ICMP, source ports) hold for a layer-4 question on `protocol`.
     fn packet_ok(rule: &Rule, protocol: Protocol) -> bool {
         !rule.source_ports
             && rule.protocol.is_none_or(|p| p == protocol)
             && rule.not_protocol != Some(protocol)
             && rule.icmp.is_none()
-            && rule.ip_version.is_none_or(|v| v == podwall_ir::IpVersion::V4)
+    }
+
+    /// The IP family of class `c`'s address; `None` for classes without one.
+    fn family(&self, c: usize) -> Option<IpVersion> {
+        if self.sel.unaddressed.contains(c) {
+            None
+        } else if self.sel.ipv6.contains(c) {
+            Some(IpVersion::V6)
+        } else {
+            Some(IpVersion::V4)
+        }
+    }
+
+    /// The family of a packet from class `src` to class `dst`, as [`crate::Packet::ip_version`]
+    /// has it: the source's, else the destination's, else IPv4.
+    fn pair_family(&self, src: usize, dst: usize) -> IpVersion {
+        self.family(src).or(self.family(dst)).unwrap_or(IpVersion::V4)
+    }
+
+    /// The remote classes with which local class `local`, in `dir`, exchanges packets of
+    /// family `v`; `None` when that is every class.
+    fn family_remotes(&self, local: usize, dir: Direction, v: IpVersion) -> Option<Bits> {
+        let n = self.classes.len();
+        let local_family = self.family(local);
+        if let (Direction::Egress, Some(f)) = (dir, local_family) {
+            // The local end is the source and has an address: it alone decides.
+            return if f == v { None } else { Some(Bits::empty(n)) };
+        }
+        let mut remotes = match v {
+            IpVersion::V6 => self.sel.ipv6.clone(),
+            IpVersion::V4 => {
+                let mut b = Bits::full(n);
+                b.and_not_with(&self.sel.unaddressed);
+                b.and_not_with(&self.sel.ipv6);
+                b
+            }
+        };
+        // A remote end without an address leaves the family to the local end (ingress:
+        // the destination), else to the IPv4 default.
+        let fallback = match dir {
+            Direction::Ingress => local_family.unwrap_or(IpVersion::V4),
+            Direction::Egress => IpVersion::V4,
+        };
+        if fallback == v {
+            remotes.or_with(&self.sel.unaddressed);
+        }
+        Some(remotes)
     }
 
     /// Whether endpoint `id` is isolated in `dir`: a policy of a tier whose default
@@ -239,7 +288,10 @@ impl Index {
                 continue;
             }
             for (rule, sets) in rules.iter().zip(&self.entry(id).sets[d]) {
-                if rule.action == Action::Log || !Self::packet_ok(rule, pkt.protocol) {
+                if rule.action == Action::Log
+                    || !Self::packet_ok(rule, pkt.protocol)
+                    || rule.ip_version.is_some_and(|v| v != pkt.ip_version(cluster))
+                {
                     continue;
                 }
                 let (src, dst) = match dir {

@@ -34,6 +34,8 @@ pub(super) struct Selectors {
     pub not_host: Bits,
     /// Classes without an address (templates, pending pods).
     pub unaddressed: Bits,
+    /// Classes whose address is IPv6.
+    pub ipv6: Bits,
 }
 
 impl Selectors {
@@ -43,6 +45,7 @@ impl Selectors {
         namespaces: HashMap<String, Bits>,
         not_host: Bits,
         unaddressed: Bits,
+        ipv6: Bits,
     ) -> Self {
         Selectors {
             keys: HashMap::new(),
@@ -52,6 +55,7 @@ impl Selectors {
             net_bits,
             not_host,
             unaddressed,
+            ipv6,
         }
     }
 
@@ -89,6 +93,8 @@ impl Selectors {
         self.not_host.set(k, !ep.host_network);
         self.unaddressed.grow(n);
         self.unaddressed.set(k, ep.ip.is_none());
+        self.ipv6.grow(n);
+        self.ipv6.set(k, ep.ip.is_some_and(|ip| ip.is_ipv6()));
         k
     }
 

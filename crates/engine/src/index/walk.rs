@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use podwall_ir::{Action, Direction, PortMatch, Ports, Protocol, Rule, TierDefault};
+use podwall_ir::{Action, Direction, IpVersion, PortMatch, Ports, Protocol, Rule, TierDefault};
 
 use super::{dir_index, Index};
 use crate::Bits;
@@ -162,6 +162,9 @@ impl Index {
                 if let Some(b) = remote_peers {
                     m.and_with(b);
                 }
+                if let Some(b) = rule.ip_version.and_then(|v| self.family_remotes(local, dir, v)) {
+                    m.and_with(&b);
+                }
                 if let (PortSet::Some(pb), Direction::Egress) = (ports, dir) {
                     m.and_with(pb);
                 }
@@ -220,7 +223,10 @@ impl Index {
                 {
                     continue;
                 }
-                let dst = if dir == Direction::Ingress { local } else { remote };
+                let (src, dst) = if dir == Direction::Ingress { (remote, local) } else { (local, remote) };
+                if rule.ip_version.is_some_and(|v| v != self.pair_family(src, dst)) {
+                    continue;
+                }
                 match ports {
                     PortSet::Nothing => continue,
                     PortSet::Some(pb) if !pb.contains(dst) => continue,
@@ -248,9 +254,13 @@ impl Index {
     pub(super) fn signature(&self, local: usize, dir: Direction, port_sets: &PortSets) -> Vec<u32> {
         let d = dir_index(dir);
         let mut sig = Vec::new();
-        for (id, _, _) in self.applicable(local, dir) {
+        for (id, _, rules) in self.applicable(local, dir) {
             sig.push(id);
-            for (sets, ports) in self.entry(id).sets[d].iter().zip(&port_sets[id as usize][d]) {
+            for ((sets, ports), rule) in self.entry(id).sets[d].iter().zip(&port_sets[id as usize][d]).zip(rules) {
+                if rule.ip_version.is_some() {
+                    // The local end's family decides which remote ends such a rule meets.
+                    sig.push(u32::MAX - 5 - self.family(local).map_or(0, |f| 1 + (f == IpVersion::V6) as u32));
+                }
                 let local_peers = sets.local_remote(dir).0;
                 if let Some(b) = local_peers {
                     sig.push(u32::MAX - b.contains(local) as u32);

@@ -291,7 +291,7 @@ pub fn check_namespace(v: &Value) -> R {
 }
 
 /// Checks a pod; returns its IP.
-pub fn check_pod(v: &Value) -> Result<u32, String> {
+pub fn check_pod(v: &Value) -> Result<std::net::IpAddr, String> {
     if v["apiVersion"] != "v1" {
         return err("Pod not v1");
     }
@@ -324,13 +324,26 @@ pub fn check_pod(v: &Value) -> Result<u32, String> {
             }
         }
     }
-    let ip: Ipv4Addr = v["status"]["podIP"].as_str().ok_or("no podIP")?.parse().map_err(|_| "bad podIP")?;
-    if v["status"]["podIPs"][0]["ip"] != v["status"]["podIP"] {
+    let ip: std::net::IpAddr = v["status"]["podIP"].as_str().ok_or("no podIP")?.parse().map_err(|_| "bad podIP")?;
+    // As the API server has it: podIPs[0] is podIP, at most one address per family.
+    let all = v["status"]["podIPs"].as_array().ok_or("no podIPs")?;
+    if all.first().map(|p| &p["ip"]) != Some(&v["status"]["podIP"]) {
         return err("podIPs disagrees with podIP");
     }
-    let ip = u32::from(ip);
-    if !cidr_contains((0x0A00_0000, 8), ip) {
-        return err(format!("podIP outside 10.0.0.0/8: {ip}"));
+    let mut families = HashSet::new();
+    for p in all {
+        let a: std::net::IpAddr =
+            p["ip"].as_str().ok_or("podIPs entry without ip")?.parse().map_err(|_| "bad podIPs")?;
+        let ok = match a {
+            std::net::IpAddr::V4(v4) => cidr_contains((0x0A00_0000, 8), u32::from(v4)),
+            std::net::IpAddr::V6(v6) => v6.segments()[..4] == [0xfd00, 0, 0, 0],
+        };
+        if !ok {
+            return err(format!("pod address outside 10.0.0.0/8 and fd00::/64: {a}"));
+        }
+        if !families.insert(a.is_ipv6()) {
+            return err("two podIPs of one family");
+        }
     }
     Ok(ip)
 }
@@ -366,7 +379,7 @@ pub fn check_cluster(objects: &[Value]) -> Result<Counts, String> {
             "Pod" => {
                 let ip = check_pod(o)?;
                 if !ips.insert(ip) {
-                    return err(format!("duplicate IP {}", Ipv4Addr::from(ip)));
+                    return err(format!("duplicate IP {ip}"));
                 }
                 counts.pods += 1;
             }
