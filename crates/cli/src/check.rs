@@ -19,9 +19,10 @@ pub struct Args {
     /// The destination: `NS/NAME`, `NS/KIND/NAME` or an IP address.
     #[arg(long)]
     to: String,
-    /// Destination port (required for TCP, UDP and SCTP).
+    /// Destination port (required for TCP, UDP and SCTP): a number, or the name of a port
+    /// the destination pod declares.
     #[arg(long)]
-    port: Option<u16>,
+    port: Option<String>,
     /// Protocol: TCP, UDP, SCTP, ICMP, or a number.
     #[arg(long, default_value = "TCP")]
     protocol: String,
@@ -48,11 +49,39 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     if proto.has_ports() && a.port.is_none() {
         return Err(Failure(format!("--port is required for {proto}")));
     }
+    if !proto.has_ports() && a.port.is_some() {
+        return Err(Failure(format!(
+            "--port does not apply to {proto}, which has no ports (give --icmp-type for ICMP)"
+        )));
+    }
+    if proto.has_ports() && (a.icmp_type.is_some() || a.icmp_code != 0) {
+        return Err(Failure(format!("--icmp-type and --icmp-code apply to ICMP, not {proto}")));
+    }
     let (cluster, src, dst) = load_pair(&a.input, &a.from, &a.to)?;
+    let port = match a.port.as_deref() {
+        None => None,
+        Some(p) => Some(match crate::input::port_number(p) {
+            Ok(n) => n,
+            Err(why) => {
+                // A name: the destination's declared port of that name and protocol.
+                let declared = dst.policy_endpoint(&cluster).and_then(|d| {
+                    cluster.endpoints[d].ports.iter().find(|q| q.name.as_deref() == Some(p) && q.protocol == proto)
+                });
+                match declared {
+                    Some(q) if p.parse::<u32>().is_err() => q.port,
+                    _ => {
+                        return Err(Failure(format!(
+                            "--port: {why}; the destination declares no {proto} port named {p:?}"
+                        )))
+                    }
+                }
+            }
+        }),
+    };
     let http = (a.http_method.is_some() || a.http_path.is_some())
         .then(|| HttpRequest { method: a.http_method.clone(), path: a.http_path.clone() });
     let icmp = (!proto.has_ports()).then(|| (a.icmp_type.unwrap_or(8), a.icmp_code));
-    let pkt = Packet { src, dst, protocol: proto, port: a.port.filter(|_| proto.has_ports()), icmp, http };
+    let pkt = Packet { src, dst, protocol: proto, port: port.filter(|_| proto.has_ports()), icmp, http };
     let v = evaluate(&cluster, &pkt);
     let (sname, dname) = (src.display(&cluster), dst.display(&cluster));
     let notes = crate::words::caveats(&cluster, src, dst);
@@ -64,6 +93,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 "to": dname,
                 "protocol": proto.to_string(),
                 "port": pkt.port,
+                "icmp": pkt.icmp.map(|(t, c)| json!({"type": t, "code": c})),
                 "egress": direction_json(&cluster, &v.egress, &sname),
                 "ingress": direction_json(&cluster, &v.ingress, &dname),
                 "notes": notes,
@@ -71,9 +101,10 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         Format::Text => {
-            let what = match pkt.port {
-                Some(p) => format!("{proto}/{p}"),
-                None => proto.to_string(),
+            let what = match (pkt.port, pkt.icmp) {
+                (Some(p), _) => format!("{proto}/{p}"),
+                (None, Some((t, c))) => format!("{proto} type {t} code {c}"),
+                (None, None) => proto.to_string(),
             };
             crate::outln!("{} — {sname} → {dname} {what}", if v.allowed { "ALLOWED" } else { "DENIED" });
             for (d, local) in [(&v.egress, &sname), (&v.ingress, &dname)] {

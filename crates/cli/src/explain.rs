@@ -132,38 +132,35 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         };
         for (proto, port) in targets {
             let m = &matrices[&(proto, port)];
+            // "Reaches" as `matrix --summary` counts it: every endpoint, itself included
+            // (a StatefulSet's replicas talk to each other). On egress, how many of them
+            // serve the port is shown beside it.
             let peers: Vec<EndpointId> = (0..n)
-                .filter(|&o| o != id)
                 .filter(|&o| match dir {
                     Direction::Ingress => m.allowed(o, id),
-                    Direction::Egress => {
-                        m.allowed(id, o)
-                            && cluster.endpoints[o].ports.iter().any(|p| p.protocol == proto && p.port == port)
-                    }
+                    Direction::Egress => m.allowed(id, o),
                 })
                 .collect();
-            let verb = match dir {
-                Direction::Ingress => "reachable from",
-                Direction::Egress => "reaches",
+            let serving =
+                |o: &EndpointId| cluster.endpoints[*o].ports.iter().any(|p| p.protocol == proto && p.port == port);
+            let (verb, listening) = match dir {
+                Direction::Ingress => ("reachable from", String::new()),
+                Direction::Egress => {
+                    let k = peers.iter().filter(|o| serving(o)).count();
+                    ("reaches", format!(" ({k} of them serve {proto}/{port})"))
+                }
             };
-            let of = match dir {
-                Direction::Ingress => n - 1,
-                Direction::Egress => (0..n)
-                    .filter(|&o| {
-                        o != id && cluster.endpoints[o].ports.iter().any(|p| p.protocol == proto && p.port == port)
-                    })
-                    .count(),
+            let shown: Vec<EndpointId> = match dir {
+                Direction::Egress => peers.iter().copied().filter(|o| serving(o)).collect(),
+                Direction::Ingress => peers.clone(),
             };
-            if dir == Direction::Egress && of == 0 {
-                continue;
-            }
             text += &format!(
-                "  {proto}/{port}: {verb} {} of {of} pods{}{}\n",
+                "  {proto}/{port}: {verb} {} of {n} endpoints{listening}{}{}\n",
                 peers.len(),
-                if peers.is_empty() { "" } else { ": " },
-                names(&cluster, &peers, 6)
+                if shown.is_empty() { "" } else { ": " },
+                names(&cluster, &shown, 6)
             );
-            jeff.push(json!({"protocol": proto.to_string(), "port": port, "pods": peers.iter().map(|&i| cluster.endpoints[i].name.clone()).collect::<Vec<_>>(), "of": of}));
+            jeff.push(json!({"protocol": proto.to_string(), "port": port, "pods": peers.iter().map(|&i| cluster.endpoints[i].name.clone()).collect::<Vec<_>>(), "count": peers.len(), "of": n}));
         }
         json_dirs.insert(dir.to_string(), json!({"isolated": !groups.is_empty(), "policies": jpol, "effective": jeff}));
     }

@@ -137,13 +137,39 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
             pods.join(", ")
         )));
     }
+    // `ns/deployment/web`: kinds are matched in any case, as kubectl does.
+    if let [ns, kind, n] = name.splitn(3, '/').collect::<Vec<_>>()[..] {
+        let same = |e: &&podwall_ir::Endpoint| match &e.kind {
+            podwall_ir::EndpointKind::Template(k) => {
+                k.eq_ignore_ascii_case(kind) && e.namespace == ns && e.name.ends_with(&format!("/{n}"))
+            }
+            podwall_ir::EndpointKind::Pod => false,
+        };
+        if let Some(e) = cluster.endpoints.iter().find(same) {
+            return Ok(Addr::Endpoint(cluster.endpoint(&e.name).unwrap_or_default()));
+        }
+    }
     let ns = name.split('/').next().unwrap_or_default();
-    let near: Vec<&str> =
-        cluster.endpoints.iter().filter(|e| e.namespace == ns).map(|e| e.name.as_str()).take(8).collect();
+    let short = name.rsplit('/').next().unwrap_or_default();
+    // A workload of that name, when the user named it like a pod.
+    let workloads: Vec<&str> = cluster
+        .endpoints
+        .iter()
+        .filter(|e| e.namespace == ns && e.name != name && e.name.rsplit('/').next() == Some(short))
+        .map(|e| e.name.as_str())
+        .collect();
+    if !workloads.is_empty() {
+        return Err(Failure(format!("no pod or workload named {what:?}; did you mean {}?", workloads.join(" or "))));
+    }
+    const SHOWN: usize = 8;
+    let near: Vec<&str> = cluster.endpoints.iter().filter(|e| e.namespace == ns).map(|e| e.name.as_str()).collect();
     let hint = if near.is_empty() {
-        format!("namespace {ns:?} has no pods in the input")
+        let namespaces: Vec<&str> = cluster.namespaces.keys().map(String::as_str).take(SHOWN).collect();
+        format!("namespace {ns:?} has no pods in the input; namespaces: {}", namespaces.join(", "))
     } else {
-        format!("pods in {ns}: {}", near.join(", "))
+        let more = near.len().saturating_sub(SHOWN);
+        let rest = if more > 0 { format!(" and {more} more") } else { String::new() };
+        format!("pods in {ns}: {}{rest}", near[..near.len().min(SHOWN)].join(", "))
     };
     Err(Failure(format!("no pod or workload named {what:?} ({hint})")))
 }
@@ -152,4 +178,17 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
 pub fn protocol(s: &str) -> Result<Protocol, Failure> {
     Protocol::parse(s)
         .ok_or_else(|| Failure(format!("unknown protocol {s:?} (expected TCP, UDP, SCTP, ICMP or a number)")))
+}
+
+/// Parses a port flag: a number from 1 to 65535. A name is refused with what to do: a
+/// named port means a number only on the pod that declares it.
+pub fn port_number(s: &str) -> Result<u16, String> {
+    match s.parse::<u32>() {
+        Ok(n @ 1..=65535) => Ok(n as u16),
+        Ok(n) => Err(format!("port {n} is out of range (1-65535)")),
+        Err(_) if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => Err(format!(
+            "{s:?} is a port name; a named port is a number only on the pod that declares it: give the number (`podwall explain` lists each pod's ports)"
+        )),
+        Err(_) => Err(format!("{s:?} is not a port number")),
+    }
 }

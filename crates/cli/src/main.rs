@@ -4,6 +4,7 @@
 
 mod bench;
 mod check;
+mod dataplane;
 mod diff;
 mod explain;
 mod input;
@@ -73,6 +74,9 @@ enum Command {
     /// What a change does to reachability: the pairs newly allowed or denied between the
     /// state before (-f) and the state after (--to), and why. Exit 0: unchanged; 1: changed.
     Diff(diff::Args),
+    /// The nftables data plane: `dataplane compile` prints the ruleset that enforces the
+    /// policies on a node.
+    Dataplane(dataplane::Args),
 }
 
 /// An error that ends the command with exit code 2. An empty message is the one case
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::run(a),
         Command::Selector(a) => selector::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Dataplane(a) => dataplane::run(a),
     };
     match result {
         Ok(code) => code,

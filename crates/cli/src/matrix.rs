@@ -13,12 +13,13 @@ use crate::{Failure, Format, InputArgs};
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Destination port; without it, one matrix for every port a pod declares.
-    #[arg(long)]
+    /// Destination port (1-65535); without it, one matrix for every port a pod declares.
+    #[arg(long, value_parser = crate::input::port_number)]
     port: Option<u16>,
-    /// Protocol: TCP, UDP, SCTP, or a number.
-    #[arg(long, default_value = "TCP")]
-    protocol: String,
+    /// Protocol: TCP, UDP, SCTP, or a number (TCP when only --port is given). Without
+    /// --port, only the declared ports of this protocol.
+    #[arg(long)]
+    protocol: Option<String>,
     /// Output format. JSON: `{"port", "protocol", "pods", "allowed"}` with `allowed[i][j]`
     /// meaning pods[i] → pods[j]; an array of those without --port.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
@@ -40,11 +41,24 @@ fn write_summary(
     let sums: Vec<Vec<podwall_engine::RowSummary>> =
         ports.iter().map(|&(pr, p)| index.matrix(pr, Some(p)).summary()).collect();
     let n = cluster.endpoints.len();
+    // Text columns are as wide as their widest cell, header included.
+    let cols: Vec<String> = ports.iter().map(|(pr, p)| format!("{pr}/{p} out/in")).collect();
+    let widths: Vec<usize> = cols
+        .iter()
+        .zip(&sums)
+        .map(|(h, s)| {
+            s.iter().map(|r| format!("{}/{}", r.egress_peers, r.ingress_peers).len()).fold(h.len(), usize::max)
+        })
+        .collect();
+    let name_width = cluster.endpoints.iter().map(|e| e.name.chars().count()).fold(3, usize::max);
+    let row = |name: &str, ingress: &str, egress: &str, cells: &[String]| {
+        let cells: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
+        format!("{name:<name_width$}  {ingress:<8}  {egress:<8}  {}", cells.join("  ")).trim_end().to_string()
+    };
     if json {
         write!(out, "[")?;
     } else {
-        let cols: Vec<String> = ports.iter().map(|(pr, p)| format!("{pr}/{p} out/in")).collect();
-        writeln!(out, "{:<40} {:<9} {:<9} {}", "POD", "INGRESS", "EGRESS", cols.join("  "))?;
+        writeln!(out, "{}", row("POD", "INGRESS", "EGRESS", &cols))?;
     }
     for i in 0..n {
         let e = &cluster.endpoints[i];
@@ -63,7 +77,7 @@ fn write_summary(
             let word = |g: bool| if g { "isolated" } else { "open" };
             let cells: Vec<String> =
                 sums.iter().map(|s| format!("{}/{}", s[i].egress_peers, s[i].ingress_peers)).collect();
-            writeln!(out, "{:<40} {:<9} {:<9} {}", e.name, word(gi), word(ge), cells.join("  "))?;
+            writeln!(out, "{}", row(&e.name, word(gi), word(ge), &cells))?;
         }
     }
     if json {
@@ -135,14 +149,20 @@ fn write_grid(
 /// Runs `matrix`.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let cluster = load(&a.input)?;
-    let proto = protocol(&a.protocol)?;
+    let proto = protocol(a.protocol.as_deref().unwrap_or("TCP"))?;
     if !proto.has_ports() {
         return Err(Failure(format!("matrix needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
     let index = Index::new(&cluster);
     let ports: Vec<(Protocol, u16)> = match a.port {
         Some(p) => vec![(proto, p)],
-        None => cluster.declared_ports(),
+        None => {
+            let all = cluster.declared_ports();
+            match a.protocol {
+                Some(_) => all.into_iter().filter(|&(pr, _)| pr == proto).collect(),
+                None => all,
+            }
+        }
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 18, stdout.lock());

@@ -1,4 +1,4 @@
-//! `podwall explain` and the other commands agreeing with `check`.
+//! What answers say: explain, check and summary agreeing, and saying what they leave out; flags and names as users type them.
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -261,4 +261,142 @@ fn pods_stand_for_the_workloads_that_own_them() {
     let (_, out, _) = podwall_out(&["explain", "-f", "-", "a/web-5d4f-x1", "-o", "json"], DUMP);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["addresses"], serde_json::json!(["10.0.0.1", "fd00::1"]), "{v}");
+}
+
+/// One definition of "reaches", shared by `explain` and `matrix --summary`: every endpoint
+/// the matrix allows, the endpoint itself included. Checked on every endpoint of the
+/// example cluster and of a dump where a workload's replicas talk to each other.
+#[test]
+fn explain_and_summary_count_the_same_peers() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let run = |args: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_podwall")).args(args).output().expect("run");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(&String::from_utf8_lossy(&out.stdout)).expect("json")
+    };
+    let summary = run(&["matrix", "-f", examples, "--summary", "-o", "json"]);
+    let rows = summary.as_array().expect("rows");
+    assert!(rows.len() > 3);
+    let mut compared = 0;
+    for row in rows {
+        let pod = row["pod"].as_str().expect("pod");
+        let explained = run(&["explain", "-f", examples, pod, "-o", "json"]);
+        for (dir, key) in [("egress", "reaches"), ("ingress", "reached_by")] {
+            for e in explained[dir]["effective"].as_array().expect("effective") {
+                let port = row["ports"]
+                    .as_array()
+                    .expect("ports")
+                    .iter()
+                    .find(|p| p["protocol"] == e["protocol"] && p["port"] == e["port"])
+                    .expect("the summary has every declared port");
+                assert_eq!(e["count"], port[key], "{pod} {dir} {}/{}", e["protocol"], e["port"]);
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 10, "{compared}");
+    // Replicas of one workload reach each other: the template counts itself.
+    let sts = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: a}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: i, ports: [{containerPort: 5432}]}]}
+"#;
+    let (_, out, _) = podwall_out(&["explain", "-f", "-", "a/StatefulSet/db", "-o", "json"], sts);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["egress"]["effective"][0]["count"], 1, "{v}");
+    assert_eq!(v["ingress"]["effective"][0]["count"], 1, "{v}");
+}
+
+fn examples_run(args: &[&str]) -> (Option<i32>, String, String) {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut all = vec![args[0], "-f", examples];
+    all.extend_from_slice(&args[1..]);
+    let out = Command::new(env!("CARGO_BIN_EXE_podwall")).args(&all).output().expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--protocol` without `--port` picks the declared ports of that protocol.
+#[test]
+fn matrix_protocol_without_port_keeps_that_protocol() {
+    let (code, out, err) = examples_run(&["matrix", "--protocol", "UDP", "-o", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let protocols: Vec<&str> = v.as_array().expect("array").iter().filter_map(|m| m["protocol"].as_str()).collect();
+    assert!(!protocols.is_empty() && protocols.iter().all(|p| *p == "UDP"), "{protocols:?}");
+}
+
+/// Ports are 1-65535; a port name is a number only on the pod that declares it, so
+/// `check` resolves it on the destination and `matrix` asks for the number.
+#[test]
+fn port_flags_take_numbers_and_check_resolves_names_on_the_destination() {
+    let (code, _, err) = examples_run(&["matrix", "--port", "0"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("port 0 is out of range (1-65535)"), "{err}");
+    let (code, _, err) = examples_run(&["matrix", "--port", "http"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("\"http\" is a port name"), "{err}");
+    let by_name = examples_run(&["check", "--from", "shop/frontend", "--to", "shop/api", "--port", "http"]);
+    let by_number = examples_run(&["check", "--from", "shop/frontend", "--to", "shop/api", "--port", "8080"]);
+    assert_eq!(by_name, by_number);
+    let (code, _, err) = examples_run(&["check", "--from", "shop/frontend", "--to", "shop/api", "--port", "nope"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("declares no TCP port named \"nope\""), "{err}");
+}
+
+/// ICMP answers name the type and code; ICMP flags on a protocol with ports are an error,
+/// not silently ignored.
+#[test]
+fn icmp_checks_show_type_and_code_and_icmp_flags_need_icmp() {
+    let (_, out, _) = examples_run(&[
+        "check",
+        "--from",
+        "shop/frontend",
+        "--to",
+        "shop/api",
+        "--protocol",
+        "ICMP",
+        "--icmp-type",
+        "8",
+    ]);
+    assert!(out.contains("ICMP type 8 code 0"), "{out}");
+    let (code, _, err) =
+        examples_run(&["check", "--from", "shop/frontend", "--to", "shop/api", "--port", "8080", "--icmp-type", "8"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("--icmp-type and --icmp-code apply to ICMP, not TCP"), "{err}");
+}
+
+/// Names as users type them: kinds in any case; a workload named like a pod is offered;
+/// a long list of pods says how many it leaves out.
+#[test]
+fn endpoint_names_as_users_type_them() {
+    let input = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: frontend, namespace: shop}
+spec:
+  selector: {matchLabels: {app: f}}
+  template:
+    metadata: {labels: {app: f}}
+    spec: {containers: [{name: c, image: i}]}
+"#;
+    let (code, out, err) = podwall_out(&["explain", "-f", "-", "shop/deployment/frontend"], input);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("shop/Deployment/frontend"), "{out}");
+    let (code, _, err) = podwall_out(&["explain", "-f", "-", "shop/frontend"], input);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("did you mean shop/Deployment/frontend?"), "{err}");
+    let many: String = (0..12)
+        .map(|i| format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i:02}, namespace: n}}\nspec: {{containers: [{{name: c, image: i}}]}}\n"))
+        .collect();
+    let (_, _, err) = podwall_out(&["explain", "-f", "-", "n/nope"], &many);
+    assert!(err.contains("n/p07 and 4 more"), "{err}");
 }

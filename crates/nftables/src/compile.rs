@@ -1,0 +1,786 @@
+//! From the intermediate form to the ruleset value.
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use podwall_engine::Index;
+use podwall_ir::{Cluster, Direction, EndpointId, Expr, Peer, PortMatch, Ports, Protocol, TierDefault};
+
+use crate::ranges::{ip_number, number_ip, prefixes, Ranges};
+use crate::{
+    Action, Attachment, Chain, CompileError, Dispatch, Family, Match, Options, Origin, Rule, Ruleset, Set, SetKind,
+    Side,
+};
+
+/// Compiles the cluster's policies for the endpoints attached to this node.
+///
+/// Peers resolve to the addresses of every matching endpoint of the cluster (its
+/// address in the cluster, and the addresses of its attachment when it is attached),
+/// not only of attached ones.
+pub fn compile(cluster: &Cluster, attachments: &[Attachment], options: &Options) -> Result<Ruleset, CompileError> {
+    check_table(&options.table)?;
+    let attachments = check_attachments(cluster, attachments)?;
+    let index = Index::new(cluster);
+    let mut c = Compiler::new(cluster, &attachments);
+    let mut endpoints = Vec::with_capacity(attachments.len());
+    for a in &attachments {
+        let mut chain_for = |dir| {
+            let applicable = index.applicable_policies(a.endpoint, dir);
+            (!applicable.is_empty()).then(|| c.situation(dir, applicable, a.endpoint))
+        };
+        let egress = chain_for(Direction::Egress);
+        let ingress = chain_for(Direction::Ingress);
+        endpoints.push(Dispatch {
+            endpoint: a.endpoint,
+            name: cluster.endpoints[a.endpoint].name.clone(),
+            interface: a.interface.clone(),
+            addresses: a.addresses.clone(),
+            egress,
+            ingress,
+        });
+    }
+    c.name_members();
+    Ok(Ruleset {
+        table: options.table.clone(),
+        sets: c.sets.sets,
+        chains: c.chains,
+        endpoints,
+        warnings: c.warnings.into_values().collect(),
+    })
+}
+
+fn check_table(name: &str) -> Result<(), CompileError> {
+    let ok = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(CompileError::TableName(name.to_string()))
+    }
+}
+
+/// Validates the attachments and sorts them by endpoint.
+fn check_attachments(cluster: &Cluster, attachments: &[Attachment]) -> Result<Vec<Attachment>, CompileError> {
+    let mut sorted = attachments.to_vec();
+    sorted.sort_by_key(|a| a.endpoint);
+    let mut interfaces: HashMap<&str, EndpointId> = HashMap::new();
+    for (i, a) in sorted.iter().enumerate() {
+        let Some(ep) = cluster.endpoints.get(a.endpoint) else {
+            return Err(CompileError::UnknownEndpoint(a.endpoint));
+        };
+        if i > 0 && sorted[i - 1].endpoint == a.endpoint {
+            return Err(CompileError::EndpointTwice(ep.name.clone()));
+        }
+        if ep.host_network {
+            return Err(CompileError::HostNetwork(ep.name.clone()));
+        }
+        let valid = (1..=15).contains(&a.interface.len())
+            && a.interface.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid {
+            return Err(CompileError::InterfaceName { endpoint: ep.name.clone(), interface: a.interface.clone() });
+        }
+        if let Some(&first) = interfaces.get(a.interface.as_str()) {
+            return Err(CompileError::InterfaceTwice {
+                interface: a.interface.clone(),
+                first: cluster.endpoints[first].name.clone(),
+                second: ep.name.clone(),
+            });
+        }
+        interfaces.insert(a.interface.as_str(), a.endpoint);
+    }
+    Ok(sorted)
+}
+
+/// Addresses of both families.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Space {
+    v4: Ranges,
+    v6: Ranges,
+}
+
+const V4_MAX: u128 = u32::MAX as u128;
+
+impl Space {
+    fn empty() -> Self {
+        Space { v4: Ranges::empty(V4_MAX), v6: Ranges::empty(u128::MAX) }
+    }
+    fn full() -> Self {
+        Space { v4: Ranges::full(V4_MAX), v6: Ranges::full(u128::MAX) }
+    }
+    fn family(&self, f: Family) -> &Ranges {
+        match f {
+            Family::V4 => &self.v4,
+            Family::V6 => &self.v6,
+        }
+    }
+    fn add_ip(&mut self, ip: IpAddr) {
+        let n = ip_number(ip);
+        match ip {
+            IpAddr::V4(_) => self.v4.add(n, n),
+            IpAddr::V6(_) => self.v6.add(n, n),
+        }
+    }
+    fn add_net(&mut self, net: &IpNet) {
+        let (lo, hi) = (ip_number(net.network()), ip_number(net.broadcast()));
+        match net {
+            IpNet::V4(_) => self.v4.add(lo, hi),
+            IpNet::V6(_) => self.v6.add(lo, hi),
+        }
+    }
+    fn of_nets(nets: &[IpNet]) -> Self {
+        let mut s = Space::empty();
+        for n in nets {
+            s.add_net(n);
+        }
+        s
+    }
+    fn union(&self, o: &Self) -> Self {
+        Space { v4: self.v4.union(&o.v4), v6: self.v6.union(&o.v6) }
+    }
+    fn intersect(&self, o: &Self) -> Self {
+        Space { v4: self.v4.intersect(&o.v4), v6: self.v6.intersect(&o.v6) }
+    }
+    fn minus(&self, o: &Self) -> Self {
+        Space { v4: self.v4.minus(&o.v4), v6: self.v6.minus(&o.v6) }
+    }
+}
+
+/// Protocols and destination ports: per protocol number, the ports (all of them for a
+/// protocol without ports, or none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct PortSpace {
+    by_proto: BTreeMap<u8, Ranges>,
+}
+
+const PORT_MAX: u128 = u16::MAX as u128;
+
+impl PortSpace {
+    fn everything() -> Self {
+        PortSpace { by_proto: (0..=255u8).map(|p| (p, Ranges::full(PORT_MAX))).collect() }
+    }
+    fn protocol(p: Protocol) -> Self {
+        PortSpace { by_proto: [(p.0, Ranges::full(PORT_MAX))].into() }
+    }
+    fn add(&mut self, p: Protocol, lo: u16, hi: u16) {
+        self.by_proto.entry(p.0).or_insert_with(|| Ranges::empty(PORT_MAX)).add(lo as u128, hi as u128);
+    }
+    fn contains(&self, p: Protocol, port: u16) -> bool {
+        self.by_proto.get(&p.0).is_some_and(|r| r.contains(port as u128))
+    }
+    fn zip(&self, o: &Self, f: impl Fn(&Ranges, &Ranges) -> Ranges) -> Self {
+        let empty = Ranges::empty(PORT_MAX);
+        let mut by_proto = BTreeMap::new();
+        for p in self.by_proto.keys().chain(o.by_proto.keys()) {
+            let r = f(self.by_proto.get(p).unwrap_or(&empty), o.by_proto.get(p).unwrap_or(&empty));
+            if !r.is_empty() {
+                by_proto.insert(*p, r);
+            }
+        }
+        PortSpace { by_proto }
+    }
+    fn union(&self, o: &Self) -> Self {
+        self.zip(o, Ranges::union)
+    }
+    fn intersect(&self, o: &Self) -> Self {
+        self.zip(o, Ranges::intersect)
+    }
+    fn minus(&self, o: &Self) -> Self {
+        self.zip(o, Ranges::minus)
+    }
+    /// What a static port entry (no named port) accepts, by the evaluator's
+    /// `port_matches`: a range needs a protocol that carries ports.
+    fn of_entry(pm: &PortMatch) -> Self {
+        let port_protocols = [Protocol::TCP, Protocol::UDP, Protocol::SCTP, Protocol::UDPLITE];
+        let mut s = PortSpace::default();
+        match (&pm.ports, pm.protocol) {
+            (Ports::Any, None) => return PortSpace::everything(),
+            (Ports::Any, Some(p)) => return PortSpace::protocol(p),
+            (Ports::Range(lo, hi), Some(p)) if p.has_ports() => s.add(p, *lo, *hi),
+            (Ports::Range(lo, hi), None) => port_protocols.iter().for_each(|p| s.add(*p, *lo, *hi)),
+            (Ports::Range(..), Some(_)) | (Ports::Named(_), _) => {}
+        }
+        s
+    }
+}
+
+/// One alternative of a rule's match: its family (when bound) and its conditions.
+#[derive(Clone, Debug, Default)]
+struct Alt {
+    family: Option<Family>,
+    matches: Vec<Match>,
+}
+
+impl Alt {
+    fn of(family: Option<Family>, matches: Vec<Match>) -> Self {
+        Alt { family, matches }
+    }
+}
+
+/// Every combination of one alternative of `a` with one of `b` (a conjunction of two
+/// disjunctions); combinations of two families are dropped. Alternatives of each list
+/// are disjoint, so are those of the result.
+fn conj(a: Vec<Alt>, b: Vec<Alt>) -> Vec<Alt> {
+    let mut out = Vec::new();
+    for x in &a {
+        for y in &b {
+            let family = match (x.family, y.family) {
+                (Some(f), Some(g)) if f != g => continue,
+                (f, g) => f.or(g),
+            };
+            let mut matches = x.matches.clone();
+            matches.extend(y.matches.iter().cloned());
+            out.push(Alt { family, matches });
+        }
+    }
+    out
+}
+
+/// Drops `meta nfproto` checks another condition of the rule implies.
+fn tidy(mut m: Vec<Match>) -> Vec<Match> {
+    let bound: Vec<Family> = m
+        .iter()
+        .filter_map(|x| match x {
+            Match::Address { family, .. } | Match::DestinationPorts { family, .. } => Some(*family),
+            _ => None,
+        })
+        .collect();
+    m.retain(|x| !matches!(x, Match::Family(f) if bound.contains(f)));
+    let mut seen = Vec::new();
+    m.retain(|x| {
+        let new = !seen.contains(x);
+        if new {
+            seen.push(x.clone());
+        }
+        new
+    });
+    m
+}
+
+/// Named sets, one per distinct content.
+#[derive(Default)]
+struct Sets {
+    sets: Vec<Set>,
+    by_content: HashMap<(SetKind, Vec<String>), String>,
+}
+
+impl Sets {
+    fn intern(&mut self, kind: SetKind, elements: Vec<String>) -> String {
+        if let Some(name) = self.by_content.get(&(kind, elements.clone())) {
+            return name.clone();
+        }
+        let prefix = match kind {
+            SetKind::Addresses(Family::V4) => "a4",
+            SetKind::Addresses(Family::V6) => "a6",
+            SetKind::DestinationPorts(Family::V4) => "p4",
+            SetKind::DestinationPorts(Family::V6) => "p6",
+            SetKind::Interfaces | SetKind::Sources(_) => "b",
+        };
+        let n = self.sets.iter().filter(|s| s.kind == kind).count();
+        let name = format!("{prefix}_{n}");
+        let interval = matches!(kind, SetKind::Addresses(_)) && elements.iter().any(|e| e.contains('/'));
+        self.sets.push(Set { name: name.clone(), kind, interval, elements: elements.clone() });
+        self.by_content.insert((kind, elements), name.clone());
+        name
+    }
+}
+
+/// The elements of an address set: addresses and CIDRs.
+fn address_elements(r: &Ranges, f: Family) -> Vec<String> {
+    let (bits, v6) = match f {
+        Family::V4 => (32, false),
+        Family::V6 => (128, true),
+    };
+    let mut out = Vec::new();
+    for &(lo, hi) in r.spans() {
+        for (start, len) in prefixes(lo, hi, bits) {
+            let ip = number_ip(start, v6);
+            out.push(if len == bits { ip.to_string() } else { format!("{ip}/{len}") });
+        }
+    }
+    out
+}
+
+fn prefix_count(r: &Ranges, bits: u32) -> usize {
+    r.spans().iter().map(|&(lo, hi)| prefixes(lo, hi, bits).len()).sum()
+}
+
+/// One situation's chains, shared by the endpoints in it.
+struct Situation {
+    /// The entry chain's name.
+    entry: String,
+    /// Indexes into `Compiler::chains`.
+    chains: Vec<usize>,
+    /// Names of the endpoints using it.
+    members: Vec<String>,
+}
+
+type SituationKey = (Direction, Vec<(usize, usize)>, Vec<podwall_ir::NamedPort>);
+
+struct Compiler<'a> {
+    cluster: &'a Cluster,
+    /// Per endpoint: the addresses peers resolve to (none for host-network pods).
+    addresses: Vec<Vec<IpAddr>>,
+    sets: Sets,
+    selected: HashMap<(Expr, bool), Space>,
+    chains: Vec<Chain>,
+    situations: HashMap<SituationKey, usize>,
+    shapes: HashMap<Vec<(Direction, usize, Vec<Rule>)>, usize>,
+    list: Vec<Situation>,
+    warnings: BTreeMap<(usize, usize, Direction, usize), String>,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(cluster: &'a Cluster, attachments: &[Attachment]) -> Self {
+        let mut addresses: Vec<Vec<IpAddr>> = cluster
+            .endpoints
+            .iter()
+            .map(|e| if e.host_network { vec![] } else { e.ip.into_iter().collect() })
+            .collect();
+        for a in attachments {
+            let list = &mut addresses[a.endpoint];
+            for ip in &a.addresses {
+                if !list.contains(ip) {
+                    list.push(*ip);
+                }
+            }
+        }
+        Compiler {
+            cluster,
+            addresses,
+            sets: Sets::default(),
+            selected: HashMap::new(),
+            chains: Vec::new(),
+            situations: HashMap::new(),
+            shapes: HashMap::new(),
+            list: Vec::new(),
+            warnings: BTreeMap::new(),
+        }
+    }
+
+    /// The entry chain for `local`'s traffic in `dir` under these applicable policies,
+    /// built the first time the situation is met. Ingress chains resolve named ports on
+    /// the local endpoint, so its declared ports are part of the situation.
+    fn situation(&mut self, dir: Direction, applicable: Vec<(usize, usize)>, local: EndpointId) -> String {
+        let ports = match dir {
+            Direction::Ingress => self.cluster.endpoints[local].ports.clone(),
+            Direction::Egress => Vec::new(),
+        };
+        let key = (dir, applicable, ports);
+        let name = self.cluster.endpoints[local].name.clone();
+        if let Some(&i) = self.situations.get(&key) {
+            self.list[i].members.push(name);
+            return self.list[i].entry.clone();
+        }
+        let n = self.list.iter().filter(|s| self.chains[s.chains[0]].direction == dir).count();
+        let first = self.chains.len();
+        self.build(dir, &key.1, local, n);
+        // Another situation may compile to the same chains (its endpoints' differences
+        // did not matter to these rules): share those.
+        let shape = shape(&self.chains[first..]);
+        if let Some(&i) = self.shapes.get(&shape) {
+            self.chains.truncate(first);
+            self.situations.insert(key, i);
+            self.list[i].members.push(name);
+            return self.list[i].entry.clone();
+        }
+        self.shapes.insert(shape, self.list.len());
+        let situation = Situation {
+            entry: self.chains[first].name.clone(),
+            chains: (first..self.chains.len()).collect(),
+            members: vec![name],
+        };
+        let entry = situation.entry.clone();
+        self.situations.insert(key, self.list.len());
+        self.list.push(situation);
+        entry
+    }
+
+    /// Writes each chain's comment: its tier and who uses it.
+    fn name_members(&mut self) {
+        for s in &self.list {
+            let mut who = s.members.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
+            if s.members.len() > 3 {
+                who.push_str(&format!(" and {} more", s.members.len() - 3));
+            }
+            for &ci in &s.chains {
+                let chain = &mut self.chains[ci];
+                let tier = &self.cluster.policies.tiers()[chain.tier].name;
+                chain.comment = clip(&format!("{} of {who}: tier {tier}", chain.direction), 127);
+            }
+        }
+    }
+
+    fn build(&mut self, dir: Direction, applicable: &[(usize, usize)], local: EndpointId, n: usize) {
+        let runs: Vec<&[(usize, usize)]> = applicable.chunk_by(|a, b| a.0 == b.0).collect();
+        let names: Vec<String> =
+            (0..runs.len()).map(|k| if k == 0 { format!("{dir}_{n}") } else { format!("{dir}_{n}_{k}") }).collect();
+        let allow = match dir {
+            Direction::Egress => Action::Return,
+            Direction::Ingress => Action::Accept,
+        };
+        let tiers = self.cluster.policies.tiers();
+        for (k, run) in runs.iter().enumerate() {
+            let ti = run[0].0;
+            let tier = &tiers[ti];
+            let onward = names.get(k + 1).map(|n| Action::Goto(n.clone())).unwrap_or_else(|| allow.clone());
+            let mut rules = Vec::new();
+            for &(_, pi) in run.iter() {
+                let policy = &tier.policies[pi];
+                for rule in policy.rules(dir).unwrap_or_default() {
+                    let what = format!("{}: {} {dir} rule {}", tier.name, policy_name(policy), rule.index + 1);
+                    let alts = self.rule_alts(rule, dir, local);
+                    if rule.http.is_some() && !alts.is_empty() {
+                        self.warnings.entry((ti, pi, dir, rule.index)).or_insert_with(|| {
+                            format!(
+                                "{what}: its HTTP match cannot be enforced at layers 3 and 4; \
+                                 the data plane applies the rule ({}) to all its traffic, as if every request matched",
+                                rule.action
+                            )
+                        });
+                    }
+                    let action = match rule.action {
+                        podwall_ir::Action::Allow => allow.clone(),
+                        podwall_ir::Action::Deny => Action::Drop,
+                        podwall_ir::Action::Pass => onward.clone(),
+                        podwall_ir::Action::Log => Action::Log { prefix: clip(&format!("podwall {what}: "), 127) },
+                    };
+                    let comment = clip(&format!("{what} ({})", rule.action), 127);
+                    let origin = Some(Origin { tier: ti, policy: Some(pi), rule: rule.index });
+                    for alt in alts {
+                        rules.push(Rule {
+                            matches: tidy(alt.matches),
+                            action: action.clone(),
+                            comment: comment.clone(),
+                            origin,
+                        });
+                    }
+                }
+            }
+            let (action, default) = match tier.default_action {
+                TierDefault::Deny => (Action::Drop, "Deny"),
+                TierDefault::Pass => (onward, "Pass"),
+            };
+            let comment = clip(&format!("{}: end of tier, default {default}", tier.name), 127);
+            rules.push(Rule {
+                matches: vec![],
+                action,
+                comment,
+                origin: Some(Origin { tier: ti, policy: None, rule: 0 }),
+            });
+            self.chains.push(Chain {
+                name: names[k].clone(),
+                direction: dir,
+                tier: ti,
+                comment: String::new(),
+                rules,
+                next: names.get(k + 1).cloned(),
+            });
+        }
+    }
+
+    /// The rule as disjoint alternatives, each one nft rule; none when it never matches.
+    fn rule_alts(&mut self, rule: &podwall_ir::Rule, dir: Direction, local: EndpointId) -> Vec<Alt> {
+        // A rule on source ports never matches (see `Rule::source_ports`).
+        if rule.source_ports {
+            return Vec::new();
+        }
+        let mut alts = vec![Alt::default()];
+        if let Some(v) = rule.ip_version {
+            let f = match v {
+                podwall_ir::IpVersion::V4 => Family::V4,
+                podwall_ir::IpVersion::V6 => Family::V6,
+            };
+            alts = conj(alts, vec![Alt::of(Some(f), vec![Match::Family(f)])]);
+        }
+        if !rule.source.peers.is_empty() {
+            let space = self.peers_space(&rule.source.peers);
+            alts = conj(alts, self.address_alts(Side::Source, &space));
+        }
+        if !rule.destination.peers.is_empty() {
+            let space = self.peers_space(&rule.destination.peers);
+            alts = conj(alts, self.address_alts(Side::Destination, &space));
+        }
+        alts = conj(alts, self.port_alts(rule, dir, local));
+        let icmp = [Protocol::ICMP, Protocol::ICMPV6].map(|p| (p.0, p.0)).to_vec();
+        if let Some(i) = rule.icmp {
+            let mut m = vec![
+                Match::Protocols { ranges: icmp.clone(), negated: false },
+                Match::IcmpType { kind: i.kind, negated: false },
+            ];
+            m.extend(i.code.map(|code| Match::IcmpCode { code, negated: false }));
+            alts = conj(alts, vec![Alt::of(None, m)]);
+        }
+        if let Some(i) = rule.not_icmp {
+            // Not (ICMP and type and code): another protocol, or another type, or the
+            // type with another code — three disjoint alternatives.
+            let proto = Match::Protocols { ranges: icmp.clone(), negated: false };
+            let mut not = vec![
+                Alt::of(None, vec![Match::Protocols { ranges: icmp.clone(), negated: true }]),
+                Alt::of(None, vec![proto.clone(), Match::IcmpType { kind: i.kind, negated: true }]),
+            ];
+            if let Some(code) = i.code {
+                not.push(Alt::of(
+                    None,
+                    vec![
+                        proto,
+                        Match::IcmpType { kind: i.kind, negated: false },
+                        Match::IcmpCode { code, negated: true },
+                    ],
+                ));
+            }
+            alts = conj(alts, not);
+        }
+        alts
+    }
+
+    /// The addresses a peer list admits (the union of its peers).
+    fn peers_space(&mut self, peers: &[Peer]) -> Space {
+        let mut out = Space::empty();
+        for p in peers {
+            let mut s = Space::full();
+            if let Some(sel) = &p.selector {
+                s = s.intersect(&self.selected_space(sel, p.network_sets));
+            }
+            if let Some(sel) = &p.not_selector {
+                s = s.minus(&self.selected_space(sel, p.network_sets));
+            }
+            if !p.nets.is_empty() {
+                s = s.intersect(&Space::of_nets(&p.nets));
+            }
+            s = s.minus(&Space::of_nets(&p.not_nets));
+            out = out.union(&s);
+        }
+        out
+    }
+
+    /// The addresses a selector picks: of the matching endpoints (never host-network
+    /// pods), and with `network_sets` the ranges of matching network sets.
+    fn selected_space(&mut self, sel: &Expr, network_sets: bool) -> Space {
+        let key = (sel.clone(), network_sets);
+        if let Some(s) = self.selected.get(&key) {
+            return s.clone();
+        }
+        let cluster = self.cluster;
+        let mut s = Space::empty();
+        for (id, ips) in self.addresses.iter().enumerate() {
+            if !ips.is_empty() && sel.matches(&cluster.view(id)) {
+                ips.iter().for_each(|ip| s.add_ip(*ip));
+            }
+        }
+        if network_sets {
+            for (i, set) in cluster.network_sets.iter().enumerate() {
+                if sel.matches(&cluster.network_set_view(i)) {
+                    set.nets.iter().for_each(|n| s.add_net(n));
+                }
+            }
+        }
+        self.selected.insert(key, s.clone());
+        s
+    }
+
+    /// Conditions on one address: per family, nothing (every address), a set, or a
+    /// negated set when its complement is shorter.
+    fn address_alts(&mut self, side: Side, space: &Space) -> Vec<Alt> {
+        if space.v4.is_full() && space.v6.is_full() {
+            return vec![Alt::default()];
+        }
+        let mut out = Vec::new();
+        for (f, bits) in [(Family::V4, 32), (Family::V6, 128)] {
+            let r = space.family(f);
+            if r.is_empty() {
+                continue;
+            }
+            if r.is_full() {
+                out.push(Alt::of(Some(f), vec![Match::Family(f)]));
+                continue;
+            }
+            let complement = r.complement();
+            let negated = prefix_count(&complement, bits) < prefix_count(r, bits);
+            let elements = address_elements(if negated { &complement } else { r }, f);
+            let set = self.sets.intern(SetKind::Addresses(f), elements);
+            out.push(Alt::of(Some(f), vec![Match::Address { side, family: f, set, negated }]));
+        }
+        out
+    }
+
+    /// The protocol and port conditions: the rule's protocol, its destination ports and
+    /// excluded ports, named ports resolved on the destination.
+    fn port_alts(&mut self, rule: &podwall_ir::Rule, dir: Direction, local: EndpointId) -> Vec<Alt> {
+        let mut allowed = match rule.protocol {
+            Some(p) => PortSpace::protocol(p),
+            None => PortSpace::everything(),
+        };
+        if let Some(p) = rule.not_protocol {
+            allowed = allowed.minus(&PortSpace::protocol(p));
+        }
+        let entity = &rule.destination;
+        let local_ports = &self.cluster.endpoints[local].ports;
+        // Named ports: on ingress the destination is the local endpoint, so they are
+        // static; on egress they are `address . protocol . port` triples.
+        let split = |list: &[PortMatch]| {
+            let mut fixed = PortSpace::default();
+            let mut named = Vec::new();
+            for pm in list {
+                match (&pm.ports, dir) {
+                    (Ports::Named(name), Direction::Ingress) => {
+                        for np in local_ports.iter().filter(|np| named_port_fits(np, name, pm.protocol)) {
+                            fixed.add(np.protocol, np.port, np.port);
+                        }
+                    }
+                    (Ports::Named(name), Direction::Egress) => named.push((name.clone(), pm.protocol)),
+                    _ => fixed = fixed.union(&PortSpace::of_entry(pm)),
+                }
+            }
+            (fixed, named)
+        };
+        let (ports, named) =
+            if entity.ports.is_empty() { (PortSpace::everything(), vec![]) } else { split(&entity.ports) };
+        let (not_ports, not_named) = split(&entity.not_ports);
+        let fixed = allowed.intersect(&ports).minus(&not_ports);
+        let excluded = self.triples(&not_named);
+        let mut out = Vec::new();
+        // The protocol/port space, as a protocol set and a (protocol, port) set.
+        let mut fixed_alts = Vec::new();
+        let whole: Vec<u8> = fixed.by_proto.iter().filter(|(_, r)| r.is_full()).map(|(p, _)| *p).collect();
+        if whole.len() == 256 {
+            fixed_alts.push(Alt::default());
+        } else if !whole.is_empty() {
+            fixed_alts.push(Alt::of(None, vec![protocols_match(&whole)]));
+        }
+        let entries: Vec<(u8, u16, u16)> = fixed
+            .by_proto
+            .iter()
+            .filter(|(_, r)| !r.is_full())
+            .flat_map(|(p, r)| r.spans().iter().map(move |&(lo, hi)| (*p, lo as u16, hi as u16)))
+            .collect();
+        if !entries.is_empty() {
+            fixed_alts.push(Alt::of(None, vec![Match::Ports(entries)]));
+        }
+        if !fixed_alts.is_empty() && excluded.values().any(|e| !e.is_empty()) {
+            let mut not = Vec::new();
+            for f in [Family::V4, Family::V6] {
+                match excluded.get(&f) {
+                    Some(e) if !e.is_empty() => {
+                        let set = self.sets.intern(SetKind::DestinationPorts(f), triple_elements(e));
+                        not.push(Alt::of(Some(f), vec![Match::DestinationPorts { family: f, set, negated: true }]));
+                    }
+                    _ => not.push(Alt::of(Some(f), vec![Match::Family(f)])),
+                }
+            }
+            fixed_alts = conj(fixed_alts, not);
+        }
+        out.extend(fixed_alts);
+        // Named ports of egress rules not already admitted above (keeps alternatives
+        // disjoint), within the rule's protocol, and not excluded.
+        let admitted = self.triples(&named);
+        for (f, list) in admitted {
+            let keep: Vec<(IpAddr, Protocol, u16)> = list
+                .into_iter()
+                .filter(|&(ip, p, port)| {
+                    allowed.contains(p, port)
+                        && !not_ports.contains(p, port)
+                        && !fixed.contains(p, port)
+                        && !excluded.get(&f).is_some_and(|e| e.contains(&(ip, p, port)))
+                })
+                .collect();
+            if !keep.is_empty() {
+                let set = self.sets.intern(SetKind::DestinationPorts(f), triple_elements(&keep));
+                out.push(Alt::of(Some(f), vec![Match::DestinationPorts { family: f, set, negated: false }]));
+            }
+        }
+        out
+    }
+
+    /// Named ports resolved on every destination endpoint: per family, sorted
+    /// (address, protocol, port).
+    fn triples(&self, named: &[(String, Option<Protocol>)]) -> BTreeMap<Family, Vec<(IpAddr, Protocol, u16)>> {
+        let mut out: BTreeMap<Family, Vec<(IpAddr, Protocol, u16)>> = BTreeMap::new();
+        if named.is_empty() {
+            return out;
+        }
+        for (id, ips) in self.addresses.iter().enumerate() {
+            for np in &self.cluster.endpoints[id].ports {
+                if named.iter().any(|(name, proto)| named_port_fits(np, name, *proto)) {
+                    for ip in ips {
+                        let f = if ip.is_ipv4() { Family::V4 } else { Family::V6 };
+                        out.entry(f).or_default().push((*ip, np.protocol, np.port));
+                    }
+                }
+            }
+        }
+        for list in out.values_mut() {
+            list.sort();
+            list.dedup();
+        }
+        out
+    }
+}
+
+/// What a situation's chains do, whatever they are called: their direction, tier and
+/// rules, with the chains they go to numbered from the first.
+fn shape(chains: &[Chain]) -> Vec<(Direction, usize, Vec<Rule>)> {
+    chains
+        .iter()
+        .map(|c| {
+            let rules = c
+                .rules
+                .iter()
+                .map(|r| {
+                    let mut r = r.clone();
+                    if let Action::Goto(target) = &r.action {
+                        let k = chains.iter().position(|c| &c.name == target).unwrap_or(usize::MAX);
+                        r.action = Action::Goto(k.to_string());
+                    }
+                    r
+                })
+                .collect();
+            (c.direction, c.tier, rules)
+        })
+        .collect()
+}
+
+/// Whether a declared port is the named port `name` of a port entry with protocol
+/// `proto` (`Endpoint::has_named_port` for the packets it could match).
+fn named_port_fits(np: &podwall_ir::NamedPort, name: &str, proto: Option<Protocol>) -> bool {
+    np.name.as_deref() == Some(name) && proto.is_none_or(|p| p == np.protocol) && np.protocol.has_ports()
+}
+
+fn triple_elements(list: &[(IpAddr, Protocol, u16)]) -> Vec<String> {
+    list.iter().map(|(ip, p, port)| format!("{ip} . {} . {port}", p.0)).collect()
+}
+
+/// `meta l4proto { ... }` for these protocol numbers (ascending), negated when the
+/// complement is shorter.
+fn protocols_match(protos: &[u8]) -> Match {
+    let mut r = Ranges::empty(255);
+    protos.iter().for_each(|p| r.add(*p as u128, *p as u128));
+    let c = r.complement();
+    let negated = c.spans().len() < r.spans().len();
+    let ranges = (if negated { &c } else { &r }).spans().iter().map(|&(lo, hi)| (lo as u8, hi as u8)).collect();
+    Match::Protocols { ranges, negated }
+}
+
+fn policy_name(p: &podwall_ir::Policy) -> String {
+    match &p.namespace {
+        Some(ns) => format!("{} {ns}/{}", p.kind, p.name),
+        None => format!("{} {}", p.kind, p.name),
+    }
+}
+
+/// Text safe inside an nft string, at most `max` bytes.
+pub(crate) fn clip(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        let ch = match ch {
+            '"' | '\\' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        };
+        if out.len() + ch.len_utf8() > max {
+            break;
+        }
+        out.push(ch);
+    }
+    out
+}
