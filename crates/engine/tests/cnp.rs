@@ -3,12 +3,12 @@
 //! Each test pins one rule of the upstream API (the `apis/v1alpha2` type
 //! documentation, its CRD validation, and the conformance suite's scenarios) on a
 //! small cluster in the conformance suite's image: namespaces `gryffindor`,
-//! `slytherin` and `ravenclaw` (label `conformance-house`), a pod or two in each, two
-//! nodes and a host-network pod on the first one. The last tests pin how podwall orders
+//! `slytherin` and `ravenclaw` (label `conformance-house`), a pod or two in each, and
+//! [`NODES`]. The last tests pin how podwall orders
 //! v1alpha2 against the v1alpha1 kinds, which upstream does not define.
 mod common;
 
-use common::{addr, allowed, cluster_str, compile_error, isolate, np_allow_all};
+use common::{addr, allowed, cluster_str, compile_error, isolate, np_allow_all, NODES};
 use podwall_engine::{evaluate, Decision, Packet};
 use podwall_ir::{Action, Cluster, Direction, Protocol};
 use podwall_load::InputError;
@@ -27,19 +27,13 @@ kind: Namespace
 metadata: {name: ravenclaw, labels: {conformance-house: ravenclaw}}
 ---
 apiVersion: v1
-kind: Namespace
-metadata: {name: kube-system}
----
-apiVersion: v1
 kind: Pod
 metadata: {name: harry, namespace: gryffindor, labels: {conformance-house: gryffindor, app: harry}}
 spec:
   containers:
     - name: harry
       image: agnhost
-      ports:
-        - {name: web, containerPort: 80, protocol: TCP}
-        - {name: dns, containerPort: 53, protocol: UDP}
+      ports: [{name: web, containerPort: 80, protocol: TCP}, {name: dns, containerPort: 53, protocol: UDP}]
 status: {podIP: 10.0.1.1}
 ---
 apiVersion: v1
@@ -56,9 +50,7 @@ spec:
   containers:
     - name: draco
       image: agnhost
-      ports:
-        - {name: web, containerPort: 8080, protocol: TCP}
-        - {name: sctp-port, containerPort: 9003, protocol: SCTP}
+      ports: [{name: web, containerPort: 8080, protocol: TCP}, {name: sctp-port, containerPort: 9003, protocol: SCTP}]
 status: {podIP: 10.0.2.1}
 ---
 apiVersion: v1
@@ -67,40 +59,16 @@ metadata: {name: luna, namespace: ravenclaw, labels: {conformance-house: ravencl
 spec:
   containers: [{name: c, image: agnhost}]
 status: {podIP: 10.0.3.1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: agent, namespace: kube-system, labels: {app: agent}}
-spec:
-  hostNetwork: true
-  nodeName: node-1
-  containers: [{name: agent, image: agent}]
-status: {podIP: 192.168.0.1}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-1, labels: {role: worker}}
-status:
-  addresses:
-    - {type: InternalIP, address: 192.168.0.1}
-    - {type: Hostname, address: node-1}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-2, labels: {role: control-plane}}
-status:
-  addresses:
-    - {type: InternalIP, address: 192.168.0.2}
 "#;
 
 fn with(docs: &[&str]) -> Cluster {
-    let mut all = vec![UNIVERSE];
+    let mut all = vec![UNIVERSE, NODES];
     all.extend_from_slice(docs);
     cluster_str(&all.join("\n---\n"))
 }
 
 fn error(policy: &str) -> InputError {
-    compile_error(&format!("{UNIVERSE}\n---\n{policy}"))
+    compile_error(&format!("{UNIVERSE}\n---\n{NODES}\n---\n{policy}"))
 }
 
 fn tcp(c: &Cluster, from: &str, to: &str, port: u16) -> bool {

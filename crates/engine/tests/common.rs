@@ -8,6 +8,40 @@ use podwall_engine::{evaluate, Addr, Index, Packet};
 use podwall_ir::{Cluster, Protocol};
 use podwall_load::InputError;
 
+/// Two nodes (`node-1` role=worker, 192.168.0.1 and fd00::1; `node-2`
+/// role=control-plane, 192.168.0.2) and a host-network pod `kube-system/agent` on the
+/// first one, in the `kube-system` Namespace.
+pub const NODES: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: kube-system}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: kube-system, labels: {app: agent}}
+spec:
+  hostNetwork: true
+  nodeName: node-1
+  containers: [{name: agent, image: agent}]
+status: {podIP: 192.168.0.1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-1, labels: {role: worker}}
+status:
+  addresses:
+    - {type: InternalIP, address: 192.168.0.1}
+    - {type: InternalIP, address: "fd00::1"}
+    - {type: Hostname, address: node-1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-2, labels: {role: control-plane}}
+status:
+  addresses:
+    - {type: InternalIP, address: 192.168.0.2}
+"#;
+
 /// Loads and compiles manifests from paths.
 pub fn cluster(paths: &[&Path]) -> Cluster {
     let input = podwall_load::load_paths(paths).unwrap_or_else(|e| panic!("load: {e}"));
