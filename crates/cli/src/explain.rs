@@ -109,8 +109,11 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 let mut jr = Vec::new();
                 for r in rules {
                     let words = rule_match(r, dir);
-                    text += &format!("      {}. {} {words}\n", r.index + 1, r.action);
-                    jr.push(json!({"rule": r.index + 1, "action": r.action.to_string(), "match": words}));
+                    let name = r.name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
+                    text += &format!("      {}.{name} {} {words}\n", r.index + 1, r.action);
+                    jr.push(
+                        json!({"rule": r.index + 1, "name": r.name, "action": r.action.to_string(), "match": words}),
+                    );
                 }
                 jpol.push(json!({"tier": t.name, "kind": p.kind.to_string(), "namespace": p.namespace, "name": p.name, "rules": jr}));
             }

@@ -80,12 +80,18 @@ pub fn policy<'c>(cluster: &'c Cluster, r: &RuleRef) -> &'c Policy {
     &cluster.policies.tiers()[r.tier].policies[r.policy]
 }
 
-/// `NetworkPolicy shop/allow-web rule 2 (Allow: from ..., ports ...)`.
+fn find_rule<'c>(cluster: &'c Cluster, r: &RuleRef, dir: Direction) -> Option<&'c Rule> {
+    policy(cluster, r).rules(dir).and_then(|rs| rs.iter().find(|x| x.index == r.rule))
+}
+
+/// `NetworkPolicy shop/allow-web rule 2 (Allow: from ..., ports ...)`; a rule with a
+/// name of its own is `rule 2 "deny-db"`.
 pub fn rule_ref(cluster: &Cluster, r: &RuleRef, dir: Direction) -> String {
     let p = policy(cluster, r);
-    let rule = p.rules(dir).and_then(|rs| rs.iter().find(|x| x.index == r.rule));
+    let rule = find_rule(cluster, r, dir);
     let what = rule.map(|x| rule_match(x, dir)).unwrap_or_default();
-    format!("{} {dir} rule {} ({}: {what})", p.display_name(), r.rule + 1, r.action)
+    let name = rule.and_then(|x| x.name.as_deref()).map(|n| format!(" {n:?}")).unwrap_or_default();
+    format!("{} {dir} rule {}{name} ({}: {what})", p.display_name(), r.rule + 1, r.action)
 }
 
 fn tier_words(cluster: &Cluster, ti: usize) -> String {
@@ -143,12 +149,13 @@ fn policy_json(p: &Policy) -> Value {
     json!({"kind": p.kind.to_string(), "namespace": p.namespace, "name": p.name})
 }
 
-fn rule_json(cluster: &Cluster, r: &RuleRef) -> Value {
+fn rule_json(cluster: &Cluster, r: &RuleRef, dir: Direction) -> Value {
     let p = policy(cluster, r);
     json!({
         "tier": cluster.policies.tiers()[r.tier].name,
         "policy": policy_json(p),
         "rule": r.rule + 1,
+        "name": find_rule(cluster, r, dir).and_then(|x| x.name.clone()),
         "action": r.action.to_string(),
     })
 }
@@ -172,12 +179,12 @@ pub fn direction_json(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> V
             j["tier"] = json!(cluster.policies.tiers()[t].name);
             j
         }).collect::<Vec<_>>(),
-        "logged": v.logged.iter().map(|r| rule_json(cluster, r)).collect::<Vec<_>>(),
-        "passed": v.passed.iter().map(|r| rule_json(cluster, r)).collect::<Vec<_>>(),
-        "unchecked_http": v.unchecked_http.iter().map(|r| rule_json(cluster, r)).collect::<Vec<_>>(),
+        "logged": v.logged.iter().map(|r| rule_json(cluster, r, v.direction)).collect::<Vec<_>>(),
+        "passed": v.passed.iter().map(|r| rule_json(cluster, r, v.direction)).collect::<Vec<_>>(),
+        "unchecked_http": v.unchecked_http.iter().map(|r| rule_json(cluster, r, v.direction)).collect::<Vec<_>>(),
     });
     match v.decision {
-        Decision::Rule(r) => out["rule"] = rule_json(cluster, &r),
+        Decision::Rule(r) => out["rule"] = rule_json(cluster, &r, v.direction),
         Decision::TierDefault(t) => out["tier"] = json!(cluster.policies.tiers()[t].name),
         _ => {}
     }

@@ -373,6 +373,21 @@ fn empty_folder_exits_2_saying_no_manifests_found() {
 }
 
 #[test]
+fn bad_cnp_priority_out_of_range() {
+    // The CRD's `priority` bounds: 0 to 1000.
+    bad(
+        "cnp-priority-out-of-range",
+        Bad {
+            object: Some("ClusterNetworkPolicy too-late"),
+            field: Some("spec.priority"),
+            quotes: &["1001"],
+            problem: &["out of range"],
+            ..NO
+        },
+    );
+}
+
+#[test]
 fn every_bad_fixture_has_a_test() {
     let tested = [
         "malformed-yaml",
@@ -392,6 +407,7 @@ fn every_bad_fixture_has_a_test() {
         "bad-pod-ip",
         "missing-kind",
         "list-items-not-a-list",
+        "cnp-priority-out-of-range",
         "unknown-field",
         "duplicate-key",
         "list-items-capitalised",
@@ -663,6 +679,57 @@ fn unknown_pod_exits_2() {
     let out = podwall(&["check", "-f", &ex, "--from", "shop/api", "--to", "nowhere/x", "--port", "8080"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(text(&out.stderr).contains("nowhere/x"), "{}", describe(&out));
+}
+
+#[test]
+fn check_and_explain_name_the_cluster_network_policy_and_its_rule() {
+    let file = "tests/cnp/cluster.yaml";
+    // The Admin tier runs before the v1alpha1 AdminNetworkPolicy that would allow it.
+    let out = podwall(&["check", "-f", file, "--from", "slytherin/draco", "--to", "gryffindor/harry", "--port", "80"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(
+            r#"ClusterNetworkPolicy guard-gryffindor ingress rule 1 "deny-all-ingress-from-slytherin" (Deny"#
+        ),
+        "{}",
+        describe(&out)
+    );
+    assert!(said.contains("clusternetworkpolicy-admin"), "{}", describe(&out));
+    // A Pass on the named port goes through the other tiers to the Baseline tier.
+    let out = podwall(&[
+        "check",
+        "-f",
+        file,
+        "--from",
+        "ravenclaw/luna",
+        "--to",
+        "gryffindor/harry",
+        "--port",
+        "80",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", describe(&out)));
+    let ingress = &v["ingress"];
+    assert_eq!(ingress["rule"]["policy"]["name"], "default", "{v:#}");
+    assert_eq!(ingress["rule"]["policy"]["kind"], "ClusterNetworkPolicy", "{v:#}");
+    assert_eq!(ingress["rule"]["name"], "deny-by-default", "{v:#}");
+    assert_eq!(ingress["passed"][0]["name"], "pass-ravenclaw-web", "{v:#}");
+    // explain lists the policy with each rule's name.
+    let out = podwall(&["explain", "-f", file, "gryffindor/harry"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let said = text(&out.stdout);
+    for want in [
+        "ClusterNetworkPolicy guard-gryffindor",
+        r#"1. "deny-all-ingress-from-slytherin" Deny"#,
+        r#"2. "pass-ravenclaw-web" Pass"#,
+        "AdminNetworkPolicy legacy",
+        "ClusterNetworkPolicy default",
+    ] {
+        assert!(said.contains(want), "explain must say {want:?}\n{}", describe(&out));
+    }
 }
 
 #[test]

@@ -34,18 +34,20 @@ const MAX_NAMED_NODES: usize = 5;
 /// The highest AdminNetworkPolicy priority.
 const MAX_PRIORITY: i64 = 1000;
 
-struct Ctx<'a> {
-    src: &'a Source,
-    object: String,
-    baseline: bool,
+/// The object being compiled, for errors and warnings.
+pub(crate) struct Ctx<'a> {
+    pub(crate) src: &'a Source,
+    pub(crate) object: String,
+    /// Whether `domainNames` peers are valid in this kind (not in a BaselineAdminNetworkPolicy).
+    pub(crate) domain_names: bool,
 }
 
 impl Ctx<'_> {
-    fn err(&self, field: impl Into<String>, msg: impl Into<String>) -> InputError {
+    pub(crate) fn err(&self, field: impl Into<String>, msg: impl Into<String>) -> InputError {
         InputError::field(self.src, &self.object, field, msg)
     }
 
-    fn warn(&self, cluster: &mut Cluster, message: String) {
+    pub(crate) fn warn(&self, cluster: &mut Cluster, message: String) {
         cluster.warnings.push(Warning { source: Some(self.src.clone()), object: self.object.clone(), message });
     }
 }
@@ -78,7 +80,7 @@ fn namespaces_words(sel: &LabelSelector) -> String {
 }
 
 /// The pods a policy applies to: exactly one of `namespaces` or `pods`.
-fn subject(cx: &Ctx, s: &anp::Subject) -> Result<Expr, InputError> {
+pub(crate) fn subject(cx: &Ctx, s: &anp::Subject) -> Result<Expr, InputError> {
     match (&s.namespaces, &s.pods) {
         (Some(ns), None) => labels::compile(ns, Scope::Namespace, cx.src, &cx.object, "spec.subject.namespaces"),
         (None, Some(p)) => Ok(pods(cx, p, "spec.subject.pods")?.0),
@@ -118,17 +120,17 @@ fn peer(cx: &Ctx, p: &anp::Peer, field: &str, ingress: bool, cluster: &mut Clust
             return Err(cx.err(format!("{field}.{name}"), format!("{name} peers are only allowed in egress rules")));
         }
     }
-    if p.domain_names.is_some() && cx.baseline {
+    if p.domain_names.is_some() && !cx.domain_names {
         return Err(cx.err(
             format!("{field}.domainNames"),
             "domainNames peers are only allowed in AdminNetworkPolicy egress rules, not in the baseline",
         ));
     }
     let set = [p.namespaces.is_some(), p.pods.is_some()].into_iter().chain(egress_only.map(|(_, s)| s));
-    let allowed = match (ingress, cx.baseline) {
+    let allowed = match (ingress, cx.domain_names) {
         (true, _) => "namespaces or pods",
-        (false, true) => "namespaces, pods, nodes or networks",
-        (false, false) => "namespaces, pods, nodes, networks or domainNames",
+        (false, false) => "namespaces, pods, nodes or networks",
+        (false, true) => "namespaces, pods, nodes, networks or domainNames",
     };
     match set.filter(|s| *s).count() {
         0 => return Err(cx.err(field, format!("a peer must set one of {allowed}; it sets none"))),
@@ -181,7 +183,7 @@ fn protocol(cx: &Ctx, p: Option<&str>, field: &str) -> Result<Protocol, InputErr
     k8s::protocol(p).map_err(|m| cx.err(format!("{field}.protocol"), m))
 }
 
-fn port_number(cx: &Ctx, n: i64, field: &str) -> Result<u16, InputError> {
+pub(crate) fn port_number(cx: &Ctx, n: i64, field: &str) -> Result<u16, InputError> {
     k8s::port_number(n).map_err(|m| cx.err(field, m))
 }
 
@@ -220,8 +222,8 @@ fn port(cx: &Ctx, p: &anp::Port, field: &str) -> Result<PortMatch, InputError> {
     Ok(PortMatch { protocol: None, ports: Ports::Named(name) })
 }
 
-fn action(cx: &Ctx, a: &str, field: &str) -> Result<Action, InputError> {
-    match (a, cx.baseline) {
+fn action(cx: &Ctx, a: &str, field: &str, baseline: bool) -> Result<Action, InputError> {
+    match (a, baseline) {
         ("Allow", _) => Ok(Action::Allow),
         ("Deny", _) => Ok(Action::Deny),
         ("Pass", false) => Ok(Action::Pass),
@@ -235,29 +237,15 @@ fn action(cx: &Ctx, a: &str, field: &str) -> Result<Action, InputError> {
 
 fn rule(
     cx: &Ctx,
+    baseline: bool,
     r: &anp::Rule,
     field: &str,
     index: usize,
     ingress: bool,
     cluster: &mut Cluster,
 ) -> Result<Rule, InputError> {
-    let action = action(cx, &r.action, &format!("{field}.action"))?;
-    let (key, wrong, peers, wrong_set) =
-        if ingress { ("from", "to", &r.from, r.to.is_some()) } else { ("to", "from", &r.to, r.from.is_some()) };
-    if wrong_set {
-        let dir = if ingress { "ingress" } else { "egress" };
-        return Err(cx.err(format!("{field}.{wrong}"), format!("{dir} rules take `{key}`, not `{wrong}`")));
-    }
-    // An empty list would match every address: upstream requires at least one peer.
-    let peers = peers.as_deref().unwrap_or_default();
-    if peers.is_empty() {
-        return Err(cx.err(format!("{field}.{key}"), format!("a rule needs at least one peer in `{key}`")));
-    }
-    let peers = peers
-        .iter()
-        .enumerate()
-        .map(|(i, p)| peer(cx, p, &format!("{field}.{key}[{i}]"), ingress, cluster))
-        .collect::<Result<Vec<_>, _>>()?;
+    let action = action(cx, &r.action, &format!("{field}.action"), baseline)?;
+    let peers = direction_peers(cx, (&r.from, &r.to), ingress, field)?;
     let ports = match &r.ports {
         None => Vec::new(),
         Some(ports) if ports.is_empty() => {
@@ -271,17 +259,74 @@ fn rule(
             .map(|(i, p)| port(cx, p, &format!("{field}.ports[{i}]")))
             .collect::<Result<Vec<_>, _>>()?,
     };
+    let head = RuleHead { action, index, name: r.name.as_deref(), field, named_port_field: "namedPort" };
+    assemble(cx, head, peers, ingress, ports, cluster)
+}
+
+/// The peers of a rule that has both `from` and `to` fields: `from` for ingress, `to`
+/// for egress; the other one set is an error.
+pub(crate) fn direction_peers<'r>(
+    cx: &Ctx,
+    (from, to): (&'r Option<Vec<anp::Peer>>, &'r Option<Vec<anp::Peer>>),
+    ingress: bool,
+    field: &str,
+) -> Result<Option<&'r [anp::Peer]>, InputError> {
+    let (key, wrong, peers, wrong_set) =
+        if ingress { ("from", "to", from, to.is_some()) } else { ("to", "from", to, from.is_some()) };
+    if wrong_set {
+        let dir = if ingress { "ingress" } else { "egress" };
+        return Err(cx.err(format!("{field}.{wrong}"), format!("{dir} rules take `{key}`, not `{wrong}`")));
+    }
+    Ok(peers.as_deref())
+}
+
+/// What a rule is besides its peers and ports.
+pub(crate) struct RuleHead<'a> {
+    pub(crate) action: Action,
+    /// Its position in its direction's list.
+    pub(crate) index: usize,
+    pub(crate) name: Option<&'a str>,
+    /// Its field path, `spec.ingress[0]`.
+    pub(crate) field: &'a str,
+    /// What the dialect calls a named port, for the message forbidding it with address peers.
+    pub(crate) named_port_field: &'a str,
+}
+
+/// A rule from its compiled ports and its peers (`from` for ingress, `to` for egress):
+/// at least one peer, and no named port with peers that are addresses.
+pub(crate) fn assemble(
+    cx: &Ctx,
+    head: RuleHead,
+    peers: Option<&[anp::Peer]>,
+    ingress: bool,
+    ports: Vec<PortMatch>,
+    cluster: &mut Cluster,
+) -> Result<Rule, InputError> {
+    let (field, key) = (head.field, if ingress { "from" } else { "to" });
+    // An empty list would match every address: upstream requires at least one peer.
+    let written = peers.unwrap_or_default();
+    if written.is_empty() {
+        return Err(cx.err(format!("{field}.{key}"), format!("a rule needs at least one peer in `{key}`")));
+    }
+    let peers = written
+        .iter()
+        .enumerate()
+        .map(|(i, p)| peer(cx, p, &format!("{field}.{key}[{i}]"), ingress, cluster))
+        .collect::<Result<Vec<_>, _>>()?;
     if !ingress && ports.iter().any(|p| matches!(p.ports, Ports::Named(_))) {
-        let addressed =
-            r.to.iter().flatten().any(|p| p.networks.is_some() || p.nodes.is_some() || p.domain_names.is_some());
+        let addressed = written.iter().any(|p| p.networks.is_some() || p.nodes.is_some() || p.domain_names.is_some());
         if addressed {
             return Err(cx.err(
                 field,
-                "namedPort cannot be combined with networks, nodes or domainNames peers: they have no named ports",
+                format!(
+                    "{} cannot be combined with networks, nodes or domainNames peers: they have no named ports",
+                    head.named_port_field
+                ),
             ));
         }
     }
-    let mut out = Rule::any(action, index);
+    let mut out = Rule::any(head.action, head.index);
+    out.name = head.name.filter(|n| !n.is_empty()).map(str::to_string);
     out.destination.ports = ports;
     if ingress {
         out.source.peers = peers;
@@ -291,11 +336,12 @@ fn rule(
     Ok(out)
 }
 
-fn rules(
-    cx: &Ctx,
-    list: Option<&Vec<anp::Rule>>,
+/// One direction's rules, each compiled by `rule` (given its field path and index).
+pub(crate) fn rules<R>(
+    list: Option<&Vec<R>>,
     ingress: bool,
     cluster: &mut Cluster,
+    mut rule: impl FnMut(&R, &str, usize, &mut Cluster) -> Result<Rule, InputError>,
 ) -> Result<Option<Vec<Rule>>, InputError> {
     // No rules in a direction: the policy does not take part in that direction.
     let Some(list) = list.filter(|l| !l.is_empty()) else { return Ok(None) };
@@ -303,15 +349,24 @@ fn rules(
     let out = list
         .iter()
         .enumerate()
-        .map(|(i, r)| rule(cx, r, &format!("spec.{dir}[{i}]"), i, ingress, cluster))
+        .map(|(i, r)| rule(r, &format!("spec.{dir}[{i}]"), i, cluster))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(out))
+}
+
+/// A `priority`: required, 0-1000. `what` names the kind for the message.
+pub(crate) fn priority(cx: &Ctx, p: Option<i64>, what: &str) -> Result<f64, InputError> {
+    let priority = p.ok_or_else(|| cx.err("spec.priority", format!("{what} needs a priority (0-{MAX_PRIORITY})")))?;
+    if !(0..=MAX_PRIORITY).contains(&priority) {
+        return Err(cx.err("spec.priority", format!("priority {priority} is out of range 0-{MAX_PRIORITY}")));
+    }
+    Ok(priority as f64)
 }
 
 /// Compiles one AdminNetworkPolicy (`baseline: false`) or BaselineAdminNetworkPolicy.
 /// `cluster` supplies the Node objects for `nodes` peers and receives warnings.
 pub fn compile(obj: &Object, baseline: bool, p: &anp::Policy, cluster: &mut Cluster) -> Result<Policy, InputError> {
-    let cx = Ctx { src: &obj.source, object: obj.display(), baseline };
+    let cx = Ctx { src: &obj.source, object: obj.display(), domain_names: !baseline };
     let order = if baseline {
         if obj.name != BASELINE_NAME {
             return Err(cx.err(
@@ -324,17 +379,14 @@ pub fn compile(obj: &Object, baseline: bool, p: &anp::Policy, cluster: &mut Clus
         }
         None
     } else {
-        let priority = p.spec.priority.ok_or_else(|| {
-            cx.err("spec.priority", format!("an AdminNetworkPolicy needs a priority (0-{MAX_PRIORITY})"))
-        })?;
-        if !(0..=MAX_PRIORITY).contains(&priority) {
-            return Err(cx.err("spec.priority", format!("priority {priority} is out of range 0-{MAX_PRIORITY}")));
-        }
-        Some(priority as f64)
+        Some(priority(&cx, p.spec.priority, "an AdminNetworkPolicy")?)
     };
     let selector = subject(&cx, &p.spec.subject)?;
-    let ingress = rules(&cx, p.spec.ingress.as_ref(), true, cluster)?;
-    let egress = rules(&cx, p.spec.egress.as_ref(), false, cluster)?;
+    let cx = &cx;
+    let compile_rule =
+        |ingress| move |r: &anp::Rule, f: &str, i, c: &mut Cluster| rule(cx, baseline, r, f, i, ingress, c);
+    let ingress = rules(p.spec.ingress.as_ref(), true, cluster, compile_rule(true))?;
+    let egress = rules(p.spec.egress.as_ref(), false, cluster, compile_rule(false))?;
     Ok(Policy {
         kind: if baseline { PolicyKind::BaselineAdminNetworkPolicy } else { PolicyKind::AdminNetworkPolicy },
         namespace: None,
@@ -345,6 +397,56 @@ pub fn compile(obj: &Object, baseline: bool, p: &anp::Policy, cluster: &mut Clus
         ingress,
         egress,
     })
+}
+
+/// Keeps `compiled` as the policy named like `obj`; a second declaration replaces the
+/// first, with a warning.
+pub(crate) fn declare(policies: &mut BTreeMap<String, Policy>, obj: &Object, compiled: Policy, cluster: &mut Cluster) {
+    if policies.insert(obj.name.clone(), compiled).is_some() {
+        cluster.warnings.push(Warning {
+            source: Some(obj.source.clone()),
+            object: obj.display(),
+            message: "declared again; the last declaration wins".into(),
+        });
+    }
+}
+
+/// Warns about policies of one tier that share a priority: upstream leaves their order
+/// undefined; the tier runs them by name.
+pub(crate) fn warn_shared_priorities(policies: &BTreeMap<String, Policy>, cluster: &mut Cluster) {
+    let mut by_priority: BTreeMap<u64, Vec<&Policy>> = BTreeMap::new();
+    for p in policies.values() {
+        by_priority.entry(p.order.unwrap_or_default() as u64).or_default().push(p);
+    }
+    for (priority, same) in by_priority.iter().filter(|(_, v)| v.len() > 1) {
+        for p in same {
+            let others: Vec<&str> = same.iter().map(|o| o.name.as_str()).filter(|n| *n != p.name).collect();
+            cluster.warnings.push(Warning {
+                source: p.source.clone(),
+                object: p.display_name(),
+                message: format!(
+                    "shares priority {priority} with {}; upstream leaves their order undefined, podwall runs them by name",
+                    others.join(", ")
+                ),
+            });
+        }
+    }
+}
+
+/// Adds `policies` to the tier `name` (order `order`, default action Pass), creating
+/// it if they are not empty and it does not exist yet (a Calico Tier object of that
+/// name already made it).
+pub(crate) fn place(tiers: &mut BTreeMap<String, Tier>, name: &str, order: f64, policies: BTreeMap<String, Policy>) {
+    if policies.is_empty() {
+        return;
+    }
+    let tier = tiers.entry(name.to_string()).or_insert_with(|| Tier {
+        name: name.into(),
+        order: Some(order),
+        default_action: TierDefault::Pass,
+        policies: vec![],
+    });
+    tier.policies.extend(policies.into_values());
 }
 
 /// Compiles every AdminNetworkPolicy and BaselineAdminNetworkPolicy of the input into
@@ -361,45 +463,10 @@ pub fn tiers(input: &Input, tiers: &mut BTreeMap<String, Tier>, cluster: &mut Cl
     for obj in &input.objects {
         let Resource::AdminPolicy { baseline: is_baseline, policy } = &obj.resource else { continue };
         let compiled = compile(obj, *is_baseline, policy, cluster)?;
-        let kind = if *is_baseline { &mut baseline } else { &mut admin };
-        if kind.insert(obj.name.clone(), compiled).is_some() {
-            cluster.warnings.push(Warning {
-                source: Some(obj.source.clone()),
-                object: obj.display(),
-                message: "declared again; the last declaration wins".into(),
-            });
-        }
+        declare(if *is_baseline { &mut baseline } else { &mut admin }, obj, compiled, cluster);
     }
-    let mut by_priority: BTreeMap<u64, Vec<&Policy>> = BTreeMap::new();
-    for p in admin.values() {
-        by_priority.entry(p.order.unwrap_or_default() as u64).or_default().push(p);
-    }
-    for (priority, same) in by_priority.iter().filter(|(_, v)| v.len() > 1) {
-        for p in same {
-            let others: Vec<&str> = same.iter().map(|o| o.name.as_str()).filter(|n| *n != p.name).collect();
-            cluster.warnings.push(Warning {
-                source: p.source.clone(),
-                object: p.display_name(),
-                message: format!(
-                    "shares priority {priority} with {}; upstream leaves their order undefined, podwall runs them by name",
-                    others.join(", ")
-                ),
-            });
-        }
-    }
-    for (name, order, policies) in
-        [(ADMIN_TIER, ADMIN_TIER_ORDER, admin), (BASELINE_TIER, BASELINE_TIER_ORDER, baseline)]
-    {
-        if policies.is_empty() {
-            continue;
-        }
-        let tier = tiers.entry(name.to_string()).or_insert_with(|| Tier {
-            name: name.into(),
-            order: Some(order),
-            default_action: TierDefault::Pass,
-            policies: vec![],
-        });
-        tier.policies.extend(policies.into_values());
-    }
+    warn_shared_priorities(&admin, cluster);
+    place(tiers, ADMIN_TIER, ADMIN_TIER_ORDER, admin);
+    place(tiers, BASELINE_TIER, BASELINE_TIER_ORDER, baseline);
     Ok(())
 }

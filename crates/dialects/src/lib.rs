@@ -10,6 +10,7 @@
 
 mod anp;
 mod calico;
+mod cnp;
 mod k8s;
 mod labels;
 mod relevance;
@@ -17,6 +18,7 @@ mod universe;
 
 use std::collections::BTreeMap;
 
+pub use cnp::{CNP_ADMIN_TIER, CNP_ADMIN_TIER_ORDER, CNP_BASELINE_TIER, CNP_BASELINE_TIER_ORDER};
 pub use relevance::Relevance;
 
 use podwall_ir::{Cluster, PolicySet, Tier, TierDefault, DEFAULT_TIER, DEFAULT_TIER_ORDER};
@@ -100,6 +102,7 @@ fn compile_unique(input: &Input) -> Result<Cluster, InputError> {
     );
     calico::tiers(input, &mut tiers)?;
     anp::tiers(input, &mut tiers, &mut cluster)?;
+    cnp::tiers(input, &mut tiers, &mut cluster)?;
     calico::network_sets(input, &mut cluster)?;
     // Kubernetes NetworkPolicies compile independently of each other: in parallel, first
     // error in input order.

@@ -2,11 +2,10 @@
 //!
 //! Each test pins one rule of the API (its type documentation, API overview and
 //! conformance tests) as the spec note `calico-anp.md` section 8 states it, on a small
-//! cluster: namespaces `a` (team=a) and `b` (team=b), two pods in each, two nodes and a
-//! host-network pod on the first node.
+//! cluster: namespaces `a` (team=a) and `b` (team=b), two pods in each, and [`NODES`].
 mod common;
 
-use common::{addr, allowed, cluster_str};
+use common::{addr, allowed, cluster_str, compile_error, isolate, np_allow_all, NODES};
 use podwall_engine::{evaluate, Decision, Packet};
 use podwall_ir::{Cluster, Protocol};
 use podwall_load::InputError;
@@ -19,10 +18,6 @@ metadata: {name: a, labels: {team: a}}
 apiVersion: v1
 kind: Namespace
 metadata: {name: b, labels: {team: b}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: kube-system}
 ---
 apiVersion: v1
 kind: Pod
@@ -60,46 +55,16 @@ spec:
         - {name: http, containerPort: 9090, protocol: TCP}
         - {name: dns, containerPort: 53, protocol: UDP}
 status: {podIP: 10.0.2.2}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: agent, namespace: kube-system, labels: {app: agent}}
-spec:
-  hostNetwork: true
-  nodeName: node-1
-  containers: [{name: agent, image: agent}]
-status: {podIP: 192.168.0.1}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-1, labels: {role: worker}}
-status:
-  addresses:
-    - {type: InternalIP, address: 192.168.0.1}
-    - {type: InternalIP, address: "fd00::1"}
-    - {type: Hostname, address: node-1}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-2, labels: {role: control-plane}}
-status:
-  addresses:
-    - {type: InternalIP, address: 192.168.0.2}
 "#;
 
 /// The universe plus `policies`.
 fn with(policies: &str) -> Cluster {
-    cluster_str(&format!("{UNIVERSE}\n---\n{policies}"))
+    cluster_str(&format!("{UNIVERSE}\n---\n{NODES}\n---\n{policies}"))
 }
 
 /// The error compiling the universe plus `policies` gives.
 fn error(policies: &str) -> InputError {
-    let input = podwall_load::load_str("test.yaml", &format!("{UNIVERSE}\n---\n{policies}"))
-        .unwrap_or_else(|e| panic!("load: {e}"));
-    match podwall_dialects::compile(&input) {
-        Ok(_) => panic!("expected a compile error"),
-        Err(e) => e,
-    }
+    compile_error(&format!("{UNIVERSE}\n---\n{NODES}\n---\n{policies}"))
 }
 
 fn tcp(c: &Cluster, from: &str, to: &str, port: u16) -> bool {
@@ -108,36 +73,6 @@ fn tcp(c: &Cluster, from: &str, to: &str, port: u16) -> bool {
 
 fn udp(c: &Cluster, from: &str, to: &str, port: u16) -> bool {
     allowed(c, from, to, Protocol::UDP, Some(port))
-}
-
-/// A NetworkPolicy isolating every pod of `ns` in `dir` (Ingress or Egress), admitting nothing.
-fn isolate(ns: &str, dir: &str) -> String {
-    format!(
-        r#"
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {{name: isolate-{dir}, namespace: {ns}}}
-spec:
-  podSelector: {{}}
-  policyTypes: [{dir}]
-"#
-    )
-}
-
-/// A NetworkPolicy in `ns` admitting everything in `dir` (so it selects its pods, and allows).
-fn np_allow_all(ns: &str, dir: &str) -> String {
-    let rules = if dir == "Ingress" { "ingress: [{}]" } else { "egress: [{}]" };
-    format!(
-        r#"
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {{name: allow-all-{dir}, namespace: {ns}}}
-spec:
-  podSelector: {{}}
-  policyTypes: [{dir}]
-  {rules}
-"#
-    )
 }
 
 fn join(docs: &[&str]) -> String {

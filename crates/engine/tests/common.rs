@@ -6,6 +6,41 @@ use std::path::Path;
 
 use podwall_engine::{evaluate, Addr, Index, Packet};
 use podwall_ir::{Cluster, Protocol};
+use podwall_load::InputError;
+
+/// Two nodes (`node-1` role=worker, 192.168.0.1 and fd00::1; `node-2`
+/// role=control-plane, 192.168.0.2) and a host-network pod `kube-system/agent` on the
+/// first one, in the `kube-system` Namespace.
+pub const NODES: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: kube-system}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: kube-system, labels: {app: agent}}
+spec:
+  hostNetwork: true
+  nodeName: node-1
+  containers: [{name: agent, image: agent}]
+status: {podIP: 192.168.0.1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-1, labels: {role: worker}}
+status:
+  addresses:
+    - {type: InternalIP, address: 192.168.0.1}
+    - {type: InternalIP, address: "fd00::1"}
+    - {type: Hostname, address: node-1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: node-2, labels: {role: control-plane}}
+status:
+  addresses:
+    - {type: InternalIP, address: 192.168.0.2}
+"#;
 
 /// Loads and compiles manifests from paths.
 pub fn cluster(paths: &[&Path]) -> Cluster {
@@ -17,6 +52,45 @@ pub fn cluster(paths: &[&Path]) -> Cluster {
 pub fn cluster_str(text: &str) -> Cluster {
     let input = podwall_load::load_str("test.yaml", text).unwrap_or_else(|e| panic!("load: {e}"));
     podwall_dialects::compile(&input).unwrap_or_else(|e| panic!("compile: {e}"))
+}
+
+/// The error compiling manifests from text gives (loading must succeed).
+pub fn compile_error(text: &str) -> InputError {
+    let input = podwall_load::load_str("test.yaml", text).unwrap_or_else(|e| panic!("load: {e}"));
+    match podwall_dialects::compile(&input) {
+        Ok(_) => panic!("expected a compile error"),
+        Err(e) => e,
+    }
+}
+
+/// A NetworkPolicy isolating every pod of `ns` in `dir` (Ingress or Egress), admitting nothing.
+pub fn isolate(ns: &str, dir: &str) -> String {
+    format!(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: isolate-{dir}, namespace: {ns}}}
+spec:
+  podSelector: {{}}
+  policyTypes: [{dir}]
+"#
+    )
+}
+
+/// A NetworkPolicy in `ns` admitting everything in `dir` (so it selects its pods, and allows).
+pub fn np_allow_all(ns: &str, dir: &str) -> String {
+    let rules = if dir == "Ingress" { "ingress: [{}]" } else { "egress: [{}]" };
+    format!(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: allow-all-{dir}, namespace: {ns}}}
+spec:
+  podSelector: {{}}
+  policyTypes: [{dir}]
+  {rules}
+"#
+    )
 }
 
 /// Resolves a name or address.

@@ -163,6 +163,9 @@ pub struct Rule {
     pub http: Option<HttpMatch>,
     /// The rule's position in its policy's list for this direction (0-based).
     pub index: usize,
+    /// The rule's own name, for the dialects whose rules carry one (AdminNetworkPolicy,
+    /// ClusterNetworkPolicy); for explanations only.
+    pub name: Option<String>,
 }
 
 impl Rule {
@@ -180,6 +183,7 @@ impl Rule {
             source_ports: false,
             http: None,
             index,
+            name: None,
         }
     }
 }
@@ -197,6 +201,8 @@ pub enum PolicyKind {
     AdminNetworkPolicy,
     /// policy.networking.k8s.io BaselineAdminNetworkPolicy.
     BaselineAdminNetworkPolicy,
+    /// policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy (either tier).
+    ClusterNetworkPolicy,
 }
 
 impl fmt::Display for PolicyKind {
@@ -207,6 +213,7 @@ impl fmt::Display for PolicyKind {
             PolicyKind::CalicoGlobalNetworkPolicy => "GlobalNetworkPolicy",
             PolicyKind::AdminNetworkPolicy => "AdminNetworkPolicy",
             PolicyKind::BaselineAdminNetworkPolicy => "BaselineAdminNetworkPolicy",
+            PolicyKind::ClusterNetworkPolicy => "ClusterNetworkPolicy",
         })
     }
 }

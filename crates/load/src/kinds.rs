@@ -50,6 +50,8 @@ pub enum Reader {
         /// BaselineAdminNetworkPolicy.
         baseline: bool,
     },
+    /// policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy.
+    ClusterPolicy,
     /// A policy kind podwall recognises but does not evaluate (Cilium's, the retired
     /// `extensions/v1beta1` NetworkPolicy): kept with its raw document, and every answer
     /// about an endpoint it could select says that it was left out.
@@ -135,6 +137,7 @@ pub static KINDS: &[KindInfo] = &[
     entry(CALICO, "GlobalNetworkSet", Cluster, R::CalicoNetworkSet { global: true }),
     policy(ANP, "AdminNetworkPolicy", Cluster, R::AdminPolicy { baseline: false }),
     policy(ANP, "BaselineAdminNetworkPolicy", Cluster, R::AdminPolicy { baseline: true }),
+    policy(ANP, "ClusterNetworkPolicy", Cluster, R::ClusterPolicy),
     policy(CILIUM, "CiliumNetworkPolicy", Namespaced, R::Unevaluated),
     policy(CILIUM, "CiliumClusterwideNetworkPolicy", Cluster, R::Unevaluated),
     policy(&["extensions"], "NetworkPolicy", Namespaced, R::Unevaluated),

@@ -11,6 +11,7 @@
 
 pub mod anp;
 pub mod calico;
+pub mod cnp;
 mod error;
 pub mod kinds;
 mod object;

@@ -48,6 +48,8 @@ pub enum Resource {
     StagedKubernetesNetworkPolicy,
     /// AdminNetworkPolicy (`baseline: false`) or BaselineAdminNetworkPolicy.
     AdminPolicy { baseline: bool, policy: Box<crate::anp::Policy> },
+    /// policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy.
+    ClusterPolicy(Box<crate::cnp::Policy>),
     /// A policy podwall recognises but does not evaluate; its document is [`Object::raw`].
     Unevaluated,
     /// A kind podwall keeps without typing it: its document is [`Object::raw`].
@@ -193,6 +195,7 @@ pub(crate) fn resource(info: &KindInfo, doc: Doc<'_>, source: &Source, object: &
         Reader::CalicoStagedKubernetes => Resource::StagedKubernetesNetworkPolicy,
         Reader::CalicoNetworkSet { global } => Resource::CalicoNetworkSet { global, set: typed(doc, source, object)? },
         Reader::AdminPolicy { baseline } => Resource::AdminPolicy { baseline, policy: typed(doc, source, object)? },
+        Reader::ClusterPolicy => Resource::ClusterPolicy(typed(doc, source, object)?),
         Reader::Unevaluated => Resource::Unevaluated,
         Reader::Kept => Resource::Kept,
     })
