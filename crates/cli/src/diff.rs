@@ -390,11 +390,12 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let (new, new_skipped) = compile(&a.to)?;
     // The new state's warnings, and those of the old state it no longer has.
     for w in &new.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning[{}]: {w}", w.id);
     }
-    let gone = |w: &&podwall_ir::Warning| !new.warnings.iter().any(|n| n.object == w.object && n.message == w.message);
+    let gone =
+        |w: &&podwall_ir::Finding| !new.warnings.iter().any(|n| n.about() == w.about() && n.message == w.message);
     for w in old.warnings.iter().filter(gone) {
-        eprintln!("warning: (old state) {w}");
+        eprintln!("warning[{}]: (old state) {w}", w.id);
     }
     report_skipped(&old_skipped, a.input.verbose, "in the old state ");
     report_skipped(&new_skipped, a.input.verbose, "in the new state ");

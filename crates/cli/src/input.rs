@@ -18,7 +18,7 @@ pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
 /// podwall cannot evaluate ends the command.
 fn report(args: &InputArgs, cluster: &Cluster, skipped: &Skipped) -> Result<(), Failure> {
     for w in &cluster.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning[{}]: {w}", w.id);
     }
     report_skipped(skipped, args.verbose, "");
     if args.fail_on_unknown_policy && !cluster.unevaluated.is_empty() {

@@ -111,7 +111,7 @@ fn answers_about_pods_an_unevaluated_policy_could_select_say_so() {
     let (code, out, err) =
         podwall_out(&["check", "-f", "-", "--from", "b/other", "--to", "a/web", "--port", "80"], CILIUM);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(err.contains("warning: ") && err.contains("CiliumNetworkPolicy a/lock"), "{err}");
+    assert!(err.contains("warning[NM002]: -:") && err.contains("CiliumNetworkPolicy a/lock"), "{err}");
     assert!(out.contains("note: CiliumNetworkPolicy a/lock may select a/web"), "{out}");
     // A pod of another namespace cannot be selected by a namespaced policy.
     let (_, out, _) = podwall_out(&["check", "-f", "-", "--from", "a/web", "--to", "b/other", "--port", "80"], CILIUM);

@@ -19,7 +19,7 @@ use ipnet::IpNet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use podwall_ir::{
     Action, Cluster, Expr, Peer, Policy, PolicyKind, PortMatch, Ports, Protocol, Rule, Scope, Source, Tier,
-    TierDefault, Warning, ADMIN_TIER, ADMIN_TIER_ORDER, BASELINE_TIER, BASELINE_TIER_ORDER,
+    TierDefault, ADMIN_TIER, ADMIN_TIER_ORDER, BASELINE_TIER, BASELINE_TIER_ORDER,
 };
 use podwall_load::anp;
 use podwall_load::{Input, InputError, Object, Resource};
@@ -48,7 +48,7 @@ impl Ctx<'_> {
     }
 
     pub(crate) fn warn(&self, cluster: &mut Cluster, message: String) {
-        cluster.warnings.push(Warning { source: Some(self.src.clone()), object: self.object.clone(), message });
+        cluster.warnings.push(crate::notes::named(crate::notes::UNMODELLED, &self.object, Some(self.src), message));
     }
 }
 
@@ -403,11 +403,11 @@ pub fn compile(obj: &Object, baseline: bool, p: &anp::Policy, cluster: &mut Clus
 /// first, with a warning.
 pub(crate) fn declare(policies: &mut BTreeMap<String, Policy>, obj: &Object, compiled: Policy, cluster: &mut Cluster) {
     if policies.insert(obj.name.clone(), compiled).is_some() {
-        cluster.warnings.push(Warning {
-            source: Some(obj.source.clone()),
-            object: obj.display(),
-            message: "declared again; the last declaration wins".into(),
-        });
+        cluster.warnings.push(crate::notes::about(
+            crate::notes::DUPLICATE,
+            obj,
+            "declared again; the last declaration wins",
+        ));
     }
 }
 
@@ -421,14 +421,12 @@ pub(crate) fn warn_shared_priorities(policies: &BTreeMap<String, Policy>, cluste
     for (priority, same) in by_priority.iter().filter(|(_, v)| v.len() > 1) {
         for p in same {
             let others: Vec<&str> = same.iter().map(|o| o.name.as_str()).filter(|n| *n != p.name).collect();
-            cluster.warnings.push(Warning {
-                source: p.source.clone(),
-                object: p.display_name(),
-                message: format!(
-                    "shares priority {priority} with {}; upstream leaves their order undefined, podwall runs them by name",
-                    others.join(", ")
-                ),
-            });
+            let message = format!(
+                "shares priority {priority} with {}; upstream leaves their order undefined, podwall runs them by name",
+                others.join(", ")
+            );
+            let f = crate::notes::named(crate::notes::SHARED_PRIORITY, &p.display_name(), p.source.as_ref(), message);
+            cluster.warnings.push(f);
         }
     }
 }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use podwall_ir::{
     Action, Cluster, Entity, Expr, HttpMatch, Icmp, IpVersion, Label, NetworkSet, PathMatch, Peer, PolicyKind,
-    PortMatch, Ports, Protocol, Rule, Source, Tier, TierDefault, Warning, DEFAULT_TIER,
+    PortMatch, Ports, Protocol, Rule, Source, Tier, TierDefault, DEFAULT_TIER,
 };
 use podwall_load::calico::{EntityRule, NumOrString, Policy as WirePolicy, Rule as WireRule};
 use podwall_load::{InputError, Object, Resource};
@@ -24,7 +24,7 @@ struct Ctx<'a> {
     object: String,
     /// The policy's namespace; `None` for global policies.
     namespace: Option<String>,
-    warnings: Vec<Warning>,
+    warnings: Vec<podwall_ir::Finding>,
 }
 
 impl Ctx<'_> {
@@ -33,11 +33,8 @@ impl Ctx<'_> {
     }
 
     fn warn(&mut self, field: &str, msg: impl Into<String>) {
-        self.warnings.push(Warning {
-            source: Some(self.src.clone()),
-            object: self.object.clone(),
-            message: format!("{field}: {}", msg.into()),
-        });
+        let message = format!("{field}: {}", msg.into());
+        self.warnings.push(crate::notes::named(crate::notes::UNMODELLED, &self.object, Some(self.src), message));
     }
 
     fn selector(&self, s: &str, field: &str) -> Result<Expr, InputError> {
@@ -412,11 +409,7 @@ pub fn compile(
             Some("spec.doNotTrack: untracked policies apply to host endpoints, which podwall does not model; ignored");
     }
     if let Some(why) = skip {
-        cluster.warnings.push(Warning {
-            source: Some(obj.source.clone()),
-            object: cx.object.clone(),
-            message: why.into(),
-        });
+        cluster.warnings.push(crate::notes::named(crate::notes::IGNORED, &cx.object, Some(&obj.source), why));
         return Ok(None);
     }
     if spec.apply_on_forward == Some(true) {

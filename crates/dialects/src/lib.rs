@@ -13,6 +13,7 @@ mod calico;
 mod cnp;
 mod k8s;
 mod labels;
+pub mod notes;
 mod relevance;
 mod universe;
 
@@ -34,7 +35,7 @@ pub fn calico_namespace_selector(e: podwall_ir::Expr) -> podwall_ir::Expr {
 /// The objects of `input` with one object per (API group, kind, namespace, name): the
 /// one read last, as `kubectl apply` of the files in order would leave the cluster, with
 /// a warning naming every place the object was given. `None` when every name is unique.
-fn one_per_name(input: &Input) -> Option<(Input, Vec<podwall_ir::Warning>)> {
+fn one_per_name(input: &Input) -> Option<(Input, Vec<podwall_ir::Finding>)> {
     use std::collections::HashMap;
     fn group(api: &str) -> &str {
         match api.rsplit_once('/').map_or("", |(g, _)| g) {
@@ -59,15 +60,15 @@ fn one_per_name(input: &Input) -> Option<(Input, Vec<podwall_ir::Warning>)> {
         earlier.iter().for_each(|&i| dropped[i] = true);
         let o = &input.objects[kept];
         let at: Vec<String> = earlier.iter().map(|&i| input.objects[i].source.to_string()).collect();
-        warnings.push(podwall_ir::Warning {
-            source: Some(o.source.clone()),
-            object: o.display(),
-            message: format!(
+        warnings.push(notes::about(
+            notes::DUPLICATE,
+            o,
+            format!(
                 "given {} times; the one read last (here) is used, as `kubectl apply` would leave it; also at {}",
                 places.len(),
                 at.join(", ")
             ),
-        });
+        ));
     }
     let mut unique = input.clone();
     let mut keep = dropped.iter().map(|d| !d);
@@ -130,25 +131,25 @@ fn compile_unique(input: &Input) -> Result<Cluster, InputError> {
                 }
             }
             Resource::Unevaluated => {
-                cluster.warnings.push(podwall_ir::Warning {
-                    source: Some(obj.source.clone()),
-                    object: obj.display(),
-                    message: format!(
+                cluster.warnings.push(notes::about(
+                    notes::UNEVALUATED,
+                    obj,
+                    format!(
                         "{} policies are not evaluated by podwall: answers about pods it could select leave it out",
                         obj.api_version
                     ),
-                });
+                ));
                 cluster.unevaluated.push(podwall_ir::Unevaluated {
                     object: obj.display(),
                     namespace: obj.namespace.clone(),
                     source: Some(obj.source.clone()),
                 });
             }
-            Resource::StagedKubernetesNetworkPolicy => cluster.warnings.push(podwall_ir::Warning {
-                source: Some(obj.source.clone()),
-                object: obj.display(),
-                message: "staged policies are not enforced; podwall reports what is enforced".into(),
-            }),
+            Resource::StagedKubernetesNetworkPolicy => cluster.warnings.push(notes::about(
+                notes::STAGED,
+                obj,
+                "staged policies are not enforced; podwall reports what is enforced",
+            )),
             _ => {}
         }
     }

@@ -2,9 +2,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use podwall_ir::{
-    Cluster, Endpoint, EndpointKind, LabelMap, NamedPort, Namespace, Node, ServiceAccount, Source, Warning,
-};
+use podwall_ir::{Cluster, Endpoint, EndpointKind, LabelMap, NamedPort, Namespace, Node, ServiceAccount, Source};
 use podwall_load::pods::Spec as PodSpec;
 use podwall_load::{Input, InputError, Object, Resource};
 use rayon::prelude::*;
@@ -129,13 +127,6 @@ pub fn build(input: &Input) -> Result<Cluster, InputError> {
             Resource::Namespace(ns) => {
                 let mut l = labels(ns.metadata.labels.as_ref());
                 l.insert(NAME_LABEL.into(), obj.name.clone());
-                if cluster.namespaces.contains_key(&obj.name) {
-                    cluster.warnings.push(Warning {
-                        source: Some(obj.source.clone()),
-                        object: obj.display(),
-                        message: "declared again; the last declaration wins".into(),
-                    });
-                }
                 cluster
                     .namespaces
                     .insert(obj.name.clone(), Namespace { name: obj.name.clone(), labels: l, declared: true });
@@ -189,11 +180,13 @@ pub fn build(input: &Input) -> Result<Cluster, InputError> {
     for ep in std::mem::take(&mut cluster.endpoints) {
         if let Some(last) = deduped.last_mut() {
             if last.name == ep.name {
-                cluster.warnings.push(Warning {
-                    source: ep.source.clone(),
-                    object: ep.name.clone(),
-                    message: "defined twice; the later definition wins".into(),
-                });
+                let f = crate::notes::named(
+                    crate::notes::DUPLICATE,
+                    &ep.name,
+                    ep.source.as_ref(),
+                    "defined twice; the later definition wins",
+                );
+                cluster.warnings.push(f);
                 *last = ep;
                 continue;
             }

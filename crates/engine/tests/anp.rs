@@ -257,7 +257,7 @@ spec:
 "#;
     // The second BANP declaration replaces the first (one object, declared twice).
     let c = with(policies);
-    assert!(c.warnings.iter().any(|w| w.object == "BaselineAdminNetworkPolicy default"));
+    assert!(c.warnings.iter().any(|w| w.about().as_deref() == Some("BaselineAdminNetworkPolicy default")));
     assert!(!tcp(&c, "b/client", "a/web", 80), "egress: passed, no NetworkPolicy, the BANP denies");
     assert!(tcp(&c, "b/client", "a/client", 80), "egress: passed, the BANP rule does not match: allowed");
     assert!(tcp(&c, "b/client", "b/db", 80), "egress: the ANP's second rule allows");
@@ -419,8 +419,14 @@ spec:
   ingress: [{action: Deny, from: [{namespaces: {}}]}]
 "#;
     let c = with(anps);
-    assert!(c.warnings.iter().any(|w| w.object == "AdminNetworkPolicy one" && w.message.contains("two")));
-    assert!(c.warnings.iter().any(|w| w.object == "AdminNetworkPolicy two" && w.message.contains("one")));
+    assert!(c
+        .warnings
+        .iter()
+        .any(|w| w.about().as_deref() == Some("AdminNetworkPolicy one") && w.message.contains("two")));
+    assert!(c
+        .warnings
+        .iter()
+        .any(|w| w.about().as_deref() == Some("AdminNetworkPolicy two") && w.message.contains("one")));
 }
 
 #[test]
@@ -604,7 +610,11 @@ spec:
       to: [{networks: ["0.0.0.0/0"]}]
 "#;
     let c = with(anp);
-    let w = c.warnings.iter().find(|w| w.object == "AdminNetworkPolicy allow-dns-names").expect("a warning");
+    let w = c
+        .warnings
+        .iter()
+        .find(|w| w.about().as_deref() == Some("AdminNetworkPolicy allow-dns-names"))
+        .expect("a warning");
     assert!(w.message.contains("spec.egress[0].to[0].domainNames"), "{}", w.message);
     assert!(!tcp(&c, "a/client", "93.184.215.14", 443), "the domain peer matches nothing; the Deny does");
     assert!(!tcp(&c, "a/client", "b/client", 80));

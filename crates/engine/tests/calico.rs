@@ -1423,7 +1423,8 @@ fn source_ports_never_match_new_connection() {
     expect(&c, &[("a/client", "a/web", TCP, 80, ALLOW), ("b/client", "a/web", TCP, 80, DENY)]);
     assert_eq!(said(&c, &tcp_verdict(&c, "a/client", "a/web", 80).ingress), "default/web-in#2 Allow");
     assert_eq!(said(&c, &tcp_verdict(&c, "b/client", "a/web", 80).ingress), "end of tier default");
-    let warned: Vec<_> = c.warnings.iter().filter(|w| w.object == "GlobalNetworkPolicy web-in").collect();
+    let warned: Vec<_> =
+        c.warnings.iter().filter(|w| w.about().as_deref() == Some("GlobalNetworkPolicy web-in")).collect();
     assert!(
         warned.iter().any(|w| w.message.contains("spec.ingress[0].source.ports")),
         "no warning about source ports: {warned:?}"
@@ -1509,7 +1510,7 @@ fn staged_policies_not_enforced_and_warned() {
         "StagedKubernetesNetworkPolicy a/isolate",
     ] {
         assert!(
-            c.warnings.iter().any(|w| w.object == object && w.message.contains("staged")),
+            c.warnings.iter().any(|w| w.about().as_deref() == Some(object) && w.message.contains("staged")),
             "no warning for {object}: {:?}",
             c.warnings
         );
@@ -1529,7 +1530,7 @@ fn prednat_and_donottrack_ignored_with_warning() {
     assert_eq!(c.policies.policies().count(), 0);
     for (object, word) in [("GlobalNetworkPolicy pre", "preDNAT"), ("GlobalNetworkPolicy untracked", "doNotTrack")] {
         assert!(
-            c.warnings.iter().any(|w| w.object == object && w.message.contains(word)),
+            c.warnings.iter().any(|w| w.about().as_deref() == Some(object) && w.message.contains(word)),
             "no warning for {object}: {:?}",
             c.warnings
         );

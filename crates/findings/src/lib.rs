@@ -105,7 +105,6 @@ impl Origin {
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::File { file, line } if file == "-" => write!(f, "<stdin>:{line}"),
             Origin::File { file, line } => write!(f, "{file}:{line}"),
             Origin::Cluster { context } => write!(f, "cluster {context}"),
         }
@@ -192,7 +191,7 @@ mod tests {
     fn a_finding_without_origin_or_object_is_its_message() {
         assert_eq!(Finding::new("X1", Severity::Info, "m").to_string(), "m");
         let f = Finding::new("X1", Severity::Info, "m").subject("shop/api").origin(Origin::file("-", 2));
-        assert_eq!(f.to_string(), "<stdin>:2: shop/api: m");
+        assert_eq!(f.to_string(), "-:2: shop/api: m");
     }
 
     #[test]

@@ -137,24 +137,10 @@ pub struct Node {
     pub addresses: Vec<IpAddr>,
 }
 
-/// A problem in the input that does not stop the analysis: a feature podwall does not
-/// model, an object kind it skips. Never silent: the CLI prints every warning.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Warning {
-    /// Where the object was read, when known.
-    pub source: Option<Source>,
-    /// The object, e.g. `GlobalNetworkPolicy deny-all`.
-    pub object: String,
-    /// What podwall does not do with it.
-    pub message: String,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.source {
-            Some(s) => write!(f, "{s}: {}: {}", self.object, self.message),
-            None => write!(f, "{}: {}", self.object, self.message),
-        }
+impl Source {
+    /// The source as a finding's origin.
+    pub fn origin(&self) -> podwall_findings::Origin {
+        podwall_findings::Origin::file(&self.file, self.line)
     }
 }
 
@@ -185,8 +171,9 @@ pub struct Cluster {
     pub nodes: BTreeMap<String, Node>,
     /// Every policy, in tiers.
     pub policies: PolicySet,
-    /// What the compiler noticed and did not model.
-    pub warnings: Vec<Warning>,
+    /// What the compiler noticed and did not model, as findings (never silent: every
+    /// command reports them).
+    pub warnings: Vec<podwall_findings::Finding>,
     /// Policies read but not evaluated.
     pub unevaluated: Vec<Unevaluated>,
     /// Workloads whose pods are in the input: template name (`NS/KIND/NAME`) → its pods.

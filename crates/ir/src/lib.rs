@@ -15,6 +15,7 @@ mod policy;
 mod proto;
 
 pub use cluster::*;
+pub use podwall_findings::{Finding, ObjectRef, Origin, Severity};
 pub use podwall_selector::{Expr, Label, LabelSource, Scope};
 pub use policy::*;
 pub use proto::*;

@@ -1,0 +1,54 @@
+//! What the compiler notices and does not model, as findings with stable IDs.
+use podwall_ir::{Finding, ObjectRef, Severity, Source};
+use podwall_load::Object;
+
+/// An object given more than once: the one read last is used.
+pub const DUPLICATE: &str = "NM001";
+/// A policy kind podwall recognises but does not evaluate.
+pub const UNEVALUATED: &str = "NM002";
+/// A staged policy: recognised, not enforced.
+pub const STAGED: &str = "NM003";
+/// A policy feature podwall does not model (the rest of the policy is).
+pub const UNMODELLED: &str = "NM004";
+/// A policy podwall ignores whole (it applies to what podwall does not model).
+pub const IGNORED: &str = "NM005";
+/// Admin policies of one tier sharing a priority: their order is undefined upstream.
+pub const SHARED_PRIORITY: &str = "NM006";
+
+/// Every finding ID the network compiler emits, with its severity and meaning.
+pub const CATALOGUE: &[(&str, Severity, &str)] = &[
+    (DUPLICATE, Severity::Medium, "an object given more than once; the one read last is used"),
+    (UNEVALUATED, Severity::High, "a policy podwall cannot evaluate; answers about pods it could select leave it out"),
+    (STAGED, Severity::Info, "a staged policy, which is not enforced"),
+    (UNMODELLED, Severity::Medium, "a policy feature podwall does not model"),
+    (IGNORED, Severity::Medium, "a policy podwall ignores whole"),
+    (
+        SHARED_PRIORITY,
+        Severity::Low,
+        "admin policies sharing a priority run in name order; upstream leaves it undefined",
+    ),
+];
+
+fn severity(id: &str) -> Severity {
+    CATALOGUE.iter().find(|(i, _, _)| *i == id).map_or(Severity::Medium, |c| c.1)
+}
+
+/// The reference of an object of the input.
+pub fn object_ref(obj: &Object) -> ObjectRef {
+    let group = obj.api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    ObjectRef { group: group.into(), kind: obj.kind.clone(), namespace: obj.namespace.clone(), name: obj.name.clone() }
+}
+
+/// A finding about an object of the input.
+pub fn about(id: &'static str, obj: &Object, message: impl Into<String>) -> Finding {
+    Finding::new(id, severity(id), message).object(object_ref(obj)).origin(obj.source.origin())
+}
+
+/// A finding about something named in words (`Kind ns/name` of a compiled policy).
+pub fn named(id: &'static str, subject: &str, source: Option<&Source>, message: impl Into<String>) -> Finding {
+    let f = Finding::new(id, severity(id), message).subject(subject);
+    match source {
+        Some(s) => f.origin(s.origin()),
+        None => f,
+    }
+}
