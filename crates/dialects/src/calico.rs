@@ -86,6 +86,10 @@ fn protocol(cx: &Ctx, p: &NumOrString, field: &str) -> Result<Protocol, InputErr
         "ICMPv6" => Some(Protocol::ICMPV6),
         "SCTP" => Some(Protocol::SCTP),
         "UDPLite" => Some(Protocol::UDPLITE),
+        // libcalico-go's numorstring also defines the lower-case `tcp` and `udp` of its
+        // v1 data model (ProtocolTCPV1, ProtocolUDPV1), which Calico reads as TCP and UDP.
+        "tcp" => Some(Protocol::TCP),
+        "udp" => Some(Protocol::UDP),
         _ => None,
     };
     let got = match p {
@@ -499,5 +503,20 @@ mod tests {
     fn global_in_namespace_selector_means_no_namespace() {
         let e = namespace_view(Expr::Global);
         assert_eq!(e, Expr::not(Expr::Has(Label::calico(NS_LABEL))));
+    }
+
+    /// libcalico-go `lib/numorstring/protocol.go`: the protocol names are TCP, UDP, ICMP,
+    /// ICMPv6, SCTP, UDPLite, plus the v1 data model's lower-case `tcp` and `udp`
+    /// (ProtocolTCPV1, ProtocolUDPV1); anything else must be a number 1-255.
+    #[test]
+    fn calico_protocol_names_include_the_lower_case_v1_tcp_and_udp() {
+        let src = Source { file: "t".into(), line: 1 };
+        let cx = Ctx { src: &src, object: "o".into(), namespace: None, warnings: vec![] };
+        let p = |s: &str| protocol(&cx, &NumOrString::Str(s.into()), "f").ok();
+        assert_eq!(p("tcp"), Some(Protocol::TCP));
+        assert_eq!(p("udp"), Some(Protocol::UDP));
+        assert_eq!(p("UDPLite"), Some(Protocol::UDPLITE));
+        assert_eq!(p("Tcp"), None);
+        assert_eq!(p("sctp"), None);
     }
 }
