@@ -11,17 +11,7 @@ fn examples() -> String {
 }
 
 fn privileged(test: &str) -> bool {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout == b"0\n");
-    let nft = Command::new("nft").arg("--version").output().is_ok_and(|o| o.status.success());
-    if root && nft {
-        return true;
-    }
-    let why = if root { "nft is not installed" } else { "not running as root" };
-    if std::env::var("PODWALL_REQUIRE_PRIVILEGED_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: {why}, and PODWALL_REQUIRE_PRIVILEGED_TESTS=1 requires the privileged tests to run");
-    }
-    eprintln!("SKIPPED {test}: {why} (set PODWALL_REQUIRE_PRIVILEGED_TESTS=1 to make this a failure)");
-    false
+    podwall_lab::privileged_test(test)
 }
 
 fn podwall(args: &[&str]) -> Output {

@@ -383,3 +383,20 @@ pub fn down(name: &str) -> Result<(), LabError> {
         _ => Ok(()),
     }
 }
+
+/// For tests that need root and `nft`: whether they can run here. Without either they
+/// skip, saying so on standard error, unless `PODWALL_REQUIRE_PRIVILEGED_TESTS=1`, where
+/// this panics so that the test fails.
+pub fn privileged_test(test: &str) -> bool {
+    let root = require_root().is_ok();
+    let nft = Command::new("nft").arg("--version").output().is_ok_and(|o| o.status.success());
+    if root && nft {
+        return true;
+    }
+    let why = if root { "nft is not installed" } else { "not running as root" };
+    if std::env::var("PODWALL_REQUIRE_PRIVILEGED_TESTS").as_deref() == Ok("1") {
+        panic!("{test}: {why}, and PODWALL_REQUIRE_PRIVILEGED_TESTS=1 requires the privileged tests to run");
+    }
+    eprintln!("SKIPPED {test}: {why} (set PODWALL_REQUIRE_PRIVILEGED_TESTS=1 to make this a failure)");
+    false
+}

@@ -6,26 +6,9 @@ use podwall_ir::Cluster;
 use podwall_lab::verify::{compare, Mismatch};
 use podwall_lab::{serve::Responders, Lab};
 
-/// Whether the privileged tests can run here. Without root or nft they skip, saying so,
-/// unless `PODWALL_REQUIRE_PRIVILEGED_TESTS=1`, where they fail.
+/// Whether the privileged tests can run here (see `podwall_lab::privileged_test`).
 pub fn privileged(test: &str) -> bool {
-    // SAFETY: geteuid(2) cannot fail.
-    let root = unsafe { libc_geteuid() } == 0;
-    let nft = std::process::Command::new("nft").arg("--version").output().is_ok_and(|o| o.status.success());
-    if root && nft {
-        return true;
-    }
-    let why = if root { "nft is not installed" } else { "not running as root" };
-    if std::env::var("PODWALL_REQUIRE_PRIVILEGED_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: {why}, and PODWALL_REQUIRE_PRIVILEGED_TESTS=1 requires the privileged tests to run");
-    }
-    eprintln!("SKIPPED {test}: {why} (set PODWALL_REQUIRE_PRIVILEGED_TESTS=1 to make this a failure)");
-    false
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
+    podwall_lab::privileged_test(test)
 }
 
 /// A running lab: torn down when dropped.
