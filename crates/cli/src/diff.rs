@@ -120,14 +120,20 @@ struct Judged {
 /// direction whose verdict or reason changed; `None` for one that reads the same.
 type Turns = [Option<(u32, u32)>; 2];
 
+/// Per direction whose verdict turned: what it said before (`None` when the pairs of
+/// the group said different things) and what it says now.
+type Shift = [Option<(Option<u32>, u32)>; 2];
+
 /// Changed pairs shown together: every source to every destination (a pod to itself
-/// excepted), all allowed now or all denied now, for the same reasons.
+/// excepted), all allowed now or all denied now, and in each direction whose verdict
+/// turned, for the same new reason. A direction whose verdict did not turn is not what
+/// changed the pair, and does not split groups even when its wording changed.
 struct Shown {
     allowed: bool,
     sources: Vec<EndpointId>,
     destinations: Vec<EndpointId>,
     pairs: usize,
-    turns: Turns,
+    turns: Shift,
 }
 
 /// The two states, each with an index.
@@ -222,10 +228,18 @@ fn judge_port(st: &States, changes: &Changes, k: usize, port: (Protocol, u16), s
             }
         }
     }
-    type Key = (bool, Turns);
+    // Only directions whose verdict turned group pairs: by their new saying.
+    let verdict_turned = |t: &Turns| -> [Option<u32>; 2] {
+        t.map(|d| {
+            d.filter(|&(b, a)| sayings.list[b as usize].allowed != sayings.list[a as usize].allowed).map(|(_, a)| a)
+        })
+    };
+    type Key = (bool, [Option<u32>; 2]);
     let mut by_dst: BTreeMap<(Key, u32), Vec<u32>> = BTreeMap::new();
-    for (p, t) in pairs.iter().zip(turns) {
-        by_dst.entry(((p.allowed, t), p.to)).or_default().push(p.from);
+    let mut before: HashMap<(u32, u32), [Option<u32>; 2]> = HashMap::new();
+    for (p, t) in pairs.iter().zip(&turns) {
+        by_dst.entry(((p.allowed, verdict_turned(t)), p.to)).or_default().push(p.from);
+        before.insert((p.from, p.to), t.map(|d| d.map(|(b, _)| b)));
     }
     let mut by_src: BTreeMap<(Key, Vec<u32>), Vec<u32>> = BTreeMap::new();
     for ((key, to), from) in by_dst {
@@ -238,12 +252,20 @@ fn judge_port(st: &States, changes: &Changes, k: usize, port: (Protocol, u16), s
     };
     let mut out: Vec<Shown> = by_src
         .into_iter()
-        .map(|(((allowed, turns), from), to)| {
+        .map(|(((allowed, now), from), to)| {
             let pairs = from
                 .iter()
                 .flat_map(|&f| to.iter().map(move |&t| GroupPair { from: f, to: t, allowed }))
                 .map(|gp| changes.pair_count(st.new, &gp))
                 .sum();
+            let mut turns: Shift = [None, None];
+            for d in 0..2 {
+                let Some(a) = now[d] else { continue };
+                let mut was = from.iter().flat_map(|&f| to.iter().map(move |&t| (f, t))).map(|k| before[&k][d]);
+                let first = was.next().flatten();
+                let same = was.all(|b| b == first);
+                turns[d] = Some((first.filter(|_| same), a));
+            }
             Shown { allowed, sources: members(&from), destinations: members(&to), pairs, turns }
         })
         .collect();
@@ -518,9 +540,21 @@ fn text_report(r: &Report, all: bool, verbose: bool) -> String {
                 let Some((b, f)) = turn else { continue };
                 let local = local_name(new, ids, dir);
                 let word = |ok: bool| if ok { "allowed:" } else { "denied:" };
-                let (b, f) = (&r.sayings.list[*b as usize], &r.sayings.list[*f as usize]);
+                let f = &r.sayings.list[*f as usize];
                 let dir = dir.to_string();
-                let _ = writeln!(t, "    {dir:<8} was {:<8} {}", word(b.allowed), b.reason.replace(LOCAL, local));
+                match b.map(|b| &r.sayings.list[b as usize]) {
+                    Some(b) => {
+                        let _ =
+                            writeln!(t, "    {dir:<8} was {:<8} {}", word(b.allowed), b.reason.replace(LOCAL, local));
+                    }
+                    None => {
+                        let _ = writeln!(
+                            t,
+                            "    {dir:<8} was {:<8} (for reasons that differ between these pairs)",
+                            word(!f.allowed)
+                        );
+                    }
+                }
                 let _ = writeln!(t, "    {:<8} now {:<8} {}", "", word(f.allowed), f.reason.replace(LOCAL, local));
             }
         }
@@ -586,7 +620,7 @@ fn json_report(r: &Report) -> Value {
                             None => Value::Null,
                             Some((b, f)) => {
                                 let local = local_name(new, ids, dir);
-                                json!({"before": said(*b, local), "after": said(*f, local)})
+                                json!({"before": b.map(|b| said(b, local)), "after": said(*f, local)})
                             }
                         })
                         .collect();

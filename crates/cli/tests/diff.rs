@@ -302,3 +302,33 @@ fn bad_input_exits_2_and_names_the_file() {
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
     assert!(!text(&out.stderr).contains("panicked"), "{}", describe(&out));
 }
+
+/// Changed pairs group by what changed: the direction whose verdict turned and its new
+/// reason. A direction that still allows, in other words (here `n/a`'s egress, now
+/// allowed by a rule instead of by no policy), does not split the groups.
+#[test]
+fn groups_follow_the_direction_whose_verdict_turned() {
+    let out = podwall(&[
+        "diff",
+        "-f",
+        "tests/diff/grouping/pods.yaml",
+        "--to",
+        "tests/diff/grouping/pods.yaml",
+        "--to",
+        "tests/diff/grouping/policies.yaml",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let changes = v["ports"][0]["changes"].as_array().expect("changes");
+    let shape: Vec<(Vec<&str>, Vec<&str>)> = changes
+        .iter()
+        .map(|c| {
+            let names = |k: &str| c[k].as_array().expect("names").iter().filter_map(|n| n.as_str()).collect();
+            (names("from"), names("to"))
+        })
+        .collect();
+    assert_eq!(shape, [(vec!["n/a", "n/c"], vec!["n/b"]), (vec!["n/a", "n/b"], vec!["n/c"])], "{v}");
+    assert!(changes.iter().all(|c| c["egress"].is_null()), "{v}");
+}

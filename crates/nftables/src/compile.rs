@@ -335,7 +335,9 @@ impl<'a> Compiler<'a> {
         let mut addresses: Vec<Vec<IpAddr>> = cluster
             .endpoints
             .iter()
-            .map(|e| if e.host_network { vec![] } else { e.ip.into_iter().collect() })
+            .map(
+                |e| if e.host_network { vec![] } else { e.ip.into_iter().chain(e.addresses.iter().copied()).collect() },
+            )
             .collect();
         for a in attachments {
             let list = &mut addresses[a.endpoint];
@@ -344,6 +346,14 @@ impl<'a> Compiler<'a> {
                     list.push(*ip);
                 }
             }
+        }
+        for list in &mut addresses {
+            let mut seen = Vec::with_capacity(list.len());
+            list.retain(|ip| {
+                let new = !seen.contains(ip);
+                seen.push(*ip);
+                new
+            });
         }
         Compiler {
             cluster,

@@ -347,7 +347,7 @@ pub fn interface_name(endpoint_name: &str) -> String {
 }
 
 /// An attachment for every endpoint of the cluster that has an address and is no
-/// host-network pod, in endpoint order, on the interface [`interface_name`] gives it.
+/// host-network pod (with all its addresses, the primary first), in endpoint order, on the interface [`interface_name`] gives it.
 pub fn default_attachments(cluster: &Cluster) -> Vec<Attachment> {
     cluster
         .endpoints
@@ -355,7 +355,9 @@ pub fn default_attachments(cluster: &Cluster) -> Vec<Attachment> {
         .enumerate()
         .filter(|(_, e)| !e.host_network)
         .filter_map(|(id, e)| {
-            e.ip.map(|ip| Attachment { endpoint: id, interface: interface_name(&e.name), addresses: vec![ip] })
+            let mut addresses: Vec<IpAddr> = e.ip.into_iter().collect();
+            addresses.extend(e.addresses.iter().filter(|a| Some(**a) != e.ip));
+            (!addresses.is_empty()).then(|| Attachment { endpoint: id, interface: interface_name(&e.name), addresses })
         })
         .collect()
 }
