@@ -331,6 +331,47 @@ fn bad_list_items_not_a_list() {
     bad("list-items-not-a-list", Bad { quotes: &["items"], problem: &["list"], ..NO });
 }
 
+/// kubectl's default `--validate=strict` refuses unknown fields; read leniently, this
+/// `matchLabel` would select every pod.
+#[test]
+fn bad_unknown_field_is_refused_with_a_suggestion() {
+    let want = Bad {
+        object: Some("NetworkPolicy shop/db-ingress"),
+        field: Some("spec.podSelector.matchLabel"),
+        quotes: &["did you mean `matchLabels`?"],
+        ..NO
+    };
+    bad("unknown-field", want);
+}
+
+/// kubectl: "mapping key already defined"; the last value must not win silently.
+#[test]
+fn bad_duplicate_key_is_refused_with_its_line() {
+    bad("duplicate-key", Bad { quotes: &["\"app\""], problem: &["duplicate"], lines: Some(8..=8), ..NO });
+}
+
+/// `Items:` is not `items:` (keys are case-sensitive): the list must not be passed over.
+#[test]
+fn bad_list_items_capitalised_is_refused_not_skipped() {
+    bad("list-items-capitalised", Bad { object: Some("AdminNetworkPolicyList"), field: Some("items"), ..NO });
+}
+
+#[test]
+fn empty_folder_exits_2_saying_no_manifests_found() {
+    let dir = std::env::temp_dir().join(format!("podwall-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("README.md"), "not a manifest").expect("write");
+    let d = dir.display().to_string();
+    let out = podwall(&["matrix", "-f", &d, "--port", "80"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(text(&out.stderr).contains(&format!("{d}: no manifests found")), "{}", describe(&out));
+    // Upper-case extensions are manifests too.
+    std::fs::write(dir.join("NS.YAML"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n").expect("write");
+    let out = podwall(&["matrix", "-f", &d, "--port", "80", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn every_bad_fixture_has_a_test() {
     let tested = [
@@ -351,6 +392,9 @@ fn every_bad_fixture_has_a_test() {
         "bad-pod-ip",
         "missing-kind",
         "list-items-not-a-list",
+        "unknown-field",
+        "duplicate-key",
+        "list-items-capitalised",
     ];
     let mut found: Vec<String> = std::fs::read_dir(manifest_dir().join("tests/bad"))
         .expect("tests/bad")
@@ -368,7 +412,7 @@ fn every_bad_fixture_has_a_test() {
 fn missing_file_exits_2_and_names_it() {
     let out = podwall(&["matrix", "-f", "tests/bad/no-such-file.yaml", "--port", "80"]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-    assert!(text(&out.stderr).contains("tests/bad/no-such-file.yaml"), "{}", describe(&out));
+    assert!(text(&out.stderr).contains("tests/bad/no-such-file.yaml: no such file or directory"), "{}", describe(&out));
     assert!(out.stdout.is_empty(), "{}", describe(&out));
 }
 

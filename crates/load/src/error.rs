@@ -35,7 +35,11 @@ impl InputError {
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.location)?;
+        // Line 0: about the file or folder as a whole.
+        match self.location.line {
+            0 => write!(f, "{}", self.location.file)?,
+            _ => write!(f, "{}", self.location)?,
+        }
         if let Some(o) = &self.object {
             write!(f, ": {o}")?;
         }

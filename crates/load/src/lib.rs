@@ -16,6 +16,7 @@ pub mod kinds;
 mod object;
 pub mod pods;
 mod read;
+mod strict;
 
 pub use error::InputError;
 pub use kinds::{is_workload, kind_info, KindInfo, Reader, Scope};

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::kinds::{KindInfo, Reader};
+use crate::strict::{check_ignored, fields_at, Schema};
 use crate::InputError;
 use podwall_ir::Source;
 
@@ -116,11 +117,25 @@ impl Doc<'_> {
 }
 
 fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Result<T, InputError> {
-    let result = match doc {
-        Doc::Value(v) => serde_path_to_error::deserialize(v),
-        Doc::Raw(text) => serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text)),
+    typed_as(doc, source, object, fields_at::<T>)
+}
+
+/// Types `T`, refusing fields `schema` does not know (see [`crate::strict`]).
+fn typed_as<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str, schema: Schema) -> Result<T, InputError> {
+    let mut unknown: Option<(String, String)> = None;
+    let mut seen = |path: serde_ignored::Path<'_>| {
+        if unknown.is_none() {
+            unknown = check_ignored(&path, schema);
+        }
     };
-    result.map_err(|e| {
+    let result = match doc {
+        Doc::Value(v) => serde_path_to_error::deserialize(serde_ignored::Deserializer::new(v, &mut seen)),
+        Doc::Raw(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(serde_ignored::Deserializer::new(&mut de, &mut seen))
+        }
+    };
+    let value = result.map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { None } else { Some(path) };
         InputError {
@@ -129,6 +144,26 @@ fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Re
             field,
             message: e.into_inner().to_string(),
         }
+    })?;
+    match unknown {
+        Some((field, why)) => Err(InputError::field(source, object, field, why)),
+        None => Ok(value),
+    }
+}
+
+/// The full Kubernetes type of a workload kind, the schema its projection is checked
+/// against.
+fn workload_schema(kind: &str) -> Option<Schema> {
+    use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch};
+    Some(match kind {
+        "Deployment" => fields_at::<apps::Deployment>,
+        "ReplicaSet" => fields_at::<apps::ReplicaSet>,
+        "StatefulSet" => fields_at::<apps::StatefulSet>,
+        "DaemonSet" => fields_at::<apps::DaemonSet>,
+        "Job" => fields_at::<batch::Job>,
+        "CronJob" => fields_at::<batch::CronJob>,
+        "ReplicationController" => fields_at::<core::ReplicationController>,
+        _ => return None,
     })
 }
 
@@ -136,12 +171,14 @@ fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Re
 pub(crate) fn resource(info: &KindInfo, doc: Doc<'_>, source: &Source, object: &str) -> Result<Resource, InputError> {
     Ok(match info.reader {
         Reader::Namespace => Resource::Namespace(typed(doc, source, object)?),
-        Reader::Pod => Resource::Pod(typed(doc, source, object)?),
+        Reader::Pod => Resource::Pod(typed_as(doc, source, object, fields_at::<core::Pod>)?),
         Reader::Node => Resource::Node(typed(doc, source, object)?),
         Reader::ServiceAccount => Resource::ServiceAccount(typed(doc, source, object)?),
         Reader::NetworkPolicy => Resource::NetworkPolicy(typed(doc, source, object)?),
         Reader::Workload => {
-            let w: crate::pods::WorkloadObject = typed(doc, source, object)?;
+            let schema = workload_schema(info.kind)
+                .ok_or_else(|| InputError::at(source.clone(), format!("internal: no schema for {}", info.kind)))?;
+            let w: crate::pods::WorkloadObject = typed_as(doc, source, object, schema)?;
             let path = if info.kind == "CronJob" { "spec.jobTemplate.spec.template" } else { "spec.template" };
             let owners = w.metadata().owners().map(|(k, n)| (k.to_string(), n.to_string())).collect();
             let template = w

@@ -137,6 +137,11 @@ impl Input {
             return Err(InputError::at(source.clone(), format!("object{what} has no `kind` or no `apiVersion`")));
         }
         let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+        if kind.ends_with("List") && kind_info(group, &kind).is_none() {
+            // A list whose items are not under `items` (keys are case-sensitive): its
+            // objects would otherwise be passed over as one object of an unknown kind.
+            return Err(InputError::field(source, &kind, "items", "a list without an `items` list of objects"));
+        }
         let Some(info) = kind_info(group, &kind) else {
             self.skipped.entry(format!("{api_version}/{kind}")).or_default().push(source.clone());
             return Ok(());
@@ -165,20 +170,24 @@ impl Input {
 
     fn add_text(&mut self, file: &str, text: &str, keep: Filter<'_>) -> Result<(), InputError> {
         self.files.push(file.to_string());
-        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        // A byte-order mark is not content (editors on Windows write one; kubectl reads past it).
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let trimmed = text.trim_start();
         if trimmed.starts_with('{') || trimmed.starts_with('[') {
             return self.add_json(file, text, keep);
         }
         for (line, doc) in split_documents(text) {
             let source = Source { file: file.to_string(), line };
-            let value: Value = serde_yaml_ng::from_str(doc).map_err(|e| {
+            let value = yaml_value(doc).map_err(|e| {
                 let (l, msg) = match e.location() {
                     // The parser counts lines from the document's start; report the file's
                     // line only, and drop the parser's own position from its message.
                     Some(loc) => {
                         let msg = e.to_string();
                         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                        (line + loc.line() - 1, format!("invalid YAML (column {}): {msg}", loc.column()))
+                        let (at, column) = duplicate_key_line(doc, &msg, loc.line(), loc.column())
+                            .unwrap_or((loc.line(), loc.column()));
+                        (line + at - 1, format!("invalid YAML (column {column}): {msg}"))
                     }
                     None => (line, format!("invalid YAML: {e}")),
                 };
@@ -224,6 +233,42 @@ impl Input {
             }
         }
     }
+}
+
+/// One YAML document as a JSON tree. It is parsed into a YAML tree first: that refuses
+/// a key given twice in one mapping (as kubectl does: "mapping key already defined";
+/// a JSON tree would keep the last silently) and resolves merge keys (`<<: *anchor`),
+/// which kubectl reads too.
+fn yaml_value(doc: &str) -> Result<Value, serde_yaml_ng::Error> {
+    let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(doc)?;
+    yaml.apply_merge()?;
+    serde_yaml_ng::from_value(yaml)
+}
+
+/// For a key given twice, the parser points at the mapping; this finds the line of the
+/// second `key:` in that mapping (block style, at the mapping's column), when it can.
+fn duplicate_key_line(doc: &str, msg: &str, map_line: usize, column: usize) -> Option<(usize, usize)> {
+    let key = msg.split("duplicate entry with key ").nth(1)?;
+    let key: String = serde_json::from_str(key).ok()?;
+    let indent = column.checked_sub(1)?;
+    let entry = format!("{key}:");
+    let mut seen = false;
+    for (i, l) in doc.lines().enumerate().skip(map_line.checked_sub(1)?) {
+        let first = i + 1 == map_line;
+        let content = l.trim_start();
+        if !first && !content.is_empty() && !content.starts_with('#') && l.len() - content.len() < indent {
+            return None; // the mapping ended
+        }
+        let at_key = l.len() > indent
+            && l.is_char_boundary(indent)
+            && (first || l[..indent].trim().is_empty())
+            && l[indent..].starts_with(&entry);
+        if at_key && seen {
+            return Some((i + 1, column));
+        }
+        seen |= at_key;
+    }
+    None
 }
 
 /// Splits YAML text into documents at `---` lines, as kubectl does, giving each
@@ -277,8 +322,19 @@ pub fn load_values_where(file: &str, values: Vec<Value>, keep: Filter<'_>) -> Re
     Ok(input)
 }
 
+/// `.yaml`, `.yml` or `.json`, in any case (`.YAML` too).
 fn is_manifest(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    ["yaml", "yml", "json"].iter().any(|m| ext.eq_ignore_ascii_case(m))
+}
+
+/// A reading error about a whole file or folder.
+fn io_error(path: &Path, e: &std::io::Error) -> InputError {
+    let message = match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        _ => e.to_string(),
+    };
+    InputError::at(Source { file: path.display().to_string(), line: 0 }, message)
 }
 
 /// The manifest files `path` names: itself, or the `.yaml`/`.yml`/`.json` files below a
@@ -290,8 +346,7 @@ pub fn manifest_files(path: &Path) -> Result<Vec<std::path::PathBuf>, InputError
 }
 
 fn collect_files(path: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<(), InputError> {
-    let io_err =
-        |e: std::io::Error| InputError::at(Source { file: path.display().to_string(), line: 0 }, e.to_string());
+    let io_err = |e: std::io::Error| io_error(path, &e);
     let meta = std::fs::metadata(path).map_err(io_err)?;
     if meta.is_dir() {
         let mut entries: Vec<_> = std::fs::read_dir(path)
@@ -335,14 +390,19 @@ pub fn load_paths_where<P: AsRef<Path>>(paths: &[P], keep: Filter<'_>) -> Result
             continue;
         }
         let files = manifest_files(p)?;
+        if files.is_empty() {
+            return Err(InputError::at(
+                Source { file: p.display().to_string(), line: 0 },
+                "no manifests found (.yaml, .yml or .json files)",
+            ));
+        }
         // Files are read and parsed in parallel, then merged in order; the first error
         // in file order is reported.
         let parts: Vec<Result<Input, InputError>> = files
             .par_iter()
             .map(|f| {
                 let name = f.display().to_string();
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| InputError::at(Source { file: name.clone(), line: 0 }, e.to_string()))?;
+                let text = std::fs::read_to_string(f).map_err(|e| io_error(f, &e))?;
                 let mut one = Input::default();
                 one.add_text(&name, &text, keep)?;
                 Ok(one)
@@ -442,5 +502,52 @@ items:
         let input = load_str("c.yaml", text).expect("loads");
         assert_eq!(input.objects.len(), 2);
         assert_eq!(input.skipped_count(), 0);
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf_line_endings_are_read() {
+        let yaml = "\u{feff}apiVersion: v1\r\nkind: Namespace\r\nmetadata:\r\n  name: a\r\n---\r\napiVersion: v1\r\nkind: Namespace\r\nmetadata:\r\n  name: b\r\n";
+        let input = load_str("bom.yaml", yaml).expect("YAML with a BOM and CRLF loads");
+        let names: Vec<&str> = input.objects.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(input.objects[1].source.line, 6);
+        let json = "\u{feff}{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}\r\n";
+        assert_eq!(load_str("bom.json", json).expect("JSON with a BOM loads").objects.len(), 1);
+    }
+
+    #[test]
+    fn mapping_key_defined_twice_is_refused_with_its_line() {
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: z}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n";
+        let err = load_str("dup.yaml", text).expect_err("a duplicate key must be refused");
+        assert_eq!(err.location.line, 9, "{err}");
+        assert!(err.message.contains("duplicate") && err.message.contains("\"name\""), "{err}");
+        let in_list = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n  - name: b\n    image: y\n    name: c\n";
+        let err = load_str("dup.yaml", in_list).expect_err("a duplicate key must be refused");
+        assert_eq!(err.location.line, 10, "{err}");
+    }
+
+    #[test]
+    fn merge_keys_are_resolved() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- &ns\n  apiVersion: v1\n  kind: Namespace\n  metadata: {name: a}\n- <<: *ns\n  metadata: {name: b}\n";
+        let input = load_str("merge.yaml", text).expect("merge keys load");
+        let names: Vec<&str> = input.objects.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn list_without_items_key_is_refused_not_skipped() {
+        let text = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicyList\nItems:\n- apiVersion: policy.networking.k8s.io/v1alpha1\n  kind: AdminNetworkPolicy\n  metadata: {name: a}\n";
+        let err = load_str("l.yaml", text).expect_err("a list without items must be refused");
+        assert_eq!(err.field.as_deref(), Some("items"), "{err}");
+        let empty = "apiVersion: v1\nkind: List\nitems: []\n";
+        assert!(load_str("l.yaml", empty).expect("an empty list loads").objects.is_empty());
+    }
+
+    #[test]
+    fn manifest_extensions_are_case_insensitive() {
+        assert!(
+            is_manifest(Path::new("a/B.YAML")) && is_manifest(Path::new("x.Yml")) && is_manifest(Path::new("x.JSON"))
+        );
+        assert!(!is_manifest(Path::new("x.yaml.tpl")));
     }
 }
