@@ -96,9 +96,12 @@ fn tier_words(cluster: &Cluster, ti: usize) -> String {
     }
 }
 
-fn only_k8s(cluster: &Cluster, v: &DirectionVerdict) -> bool {
+/// Whether the policies of tier `ti` that applied are all Kubernetes NetworkPolicies: the
+/// tier's end is then Kubernetes isolation, and is worded so whatever other tiers did.
+fn only_k8s(cluster: &Cluster, v: &DirectionVerdict, ti: usize) -> bool {
     v.applied
         .iter()
+        .filter(|(t, _)| *t == ti)
         .all(|&(t, p)| cluster.policies.tiers()[t].policies[p].kind == podwall_ir::PolicyKind::NetworkPolicy)
 }
 
@@ -118,7 +121,7 @@ pub fn reason(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> String {
                 .filter(|(t, _)| *t == ti)
                 .map(|&(t, p)| cluster.policies.tiers()[t].policies[p].display_name())
                 .collect();
-            if only_k8s(cluster, v) {
+            if only_k8s(cluster, v, ti) {
                 format!("{local} is isolated for {dir} by {} and no rule admits this connection", names.join(", "))
             } else {
                 let t = &cluster.policies.tiers()[ti];

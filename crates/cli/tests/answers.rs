@@ -400,3 +400,48 @@ spec:
     let (_, _, err) = podwall_out(&["explain", "-f", "-", "n/nope"], &many);
     assert!(err.contains("n/p07 and 4 more"), "{err}");
 }
+
+/// A Kubernetes isolation deny reads the same whatever other tiers did before it.
+#[test]
+fn a_kubernetes_deny_is_worded_one_way() {
+    let base = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: a, labels: {app: web}}
+spec: {containers: [{name: c, image: i, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: a, labels: {app: client}}
+spec: {containers: [{name: c, image: i}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: a}
+spec:
+  podSelector: {matchLabels: {app: web}}
+"#;
+    let calico = r#"
+---
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: platform}
+spec: {order: 100, defaultAction: Pass}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: platform.watch}
+spec:
+  tier: platform
+  selector: app == 'web'
+  ingress: [{action: Log}]
+"#;
+    let args = ["check", "-f", "-", "--from", "a/client", "--to", "a/web", "--port", "80"];
+    let (_, plain, _) = podwall_out(&args, base);
+    let (_, mixed, _) = podwall_out(&args, &format!("{base}{calico}"));
+    let line = |t: &str| t.lines().find(|l| l.trim_start().starts_with("ingress")).unwrap_or_default().to_string();
+    assert!(line(&plain).contains("a/web is isolated for ingress by NetworkPolicy a/web"), "{plain}");
+    assert_eq!(line(&plain), line(&mixed), "{mixed}");
+}
