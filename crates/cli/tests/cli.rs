@@ -356,6 +356,19 @@ fn bad_list_items_capitalised_is_refused_not_skipped() {
     bad("list-items-capitalised", Bad { object: Some("AdminNetworkPolicyList"), field: Some("items"), ..NO });
 }
 
+/// Kubernetes protocols are case-sensitive (`Protocol` is an enum of TCP, UDP, SCTP): the
+/// API server refuses `tcp`, and so does podwall, saying so.
+#[test]
+fn bad_lower_case_protocol_says_the_api_server_would_refuse_it() {
+    let want = Bad {
+        object: Some("Pod shop/web"),
+        field: Some("protocol"),
+        quotes: &["\"tcp\"", "case-sensitive", "API server would refuse"],
+        ..NO
+    };
+    bad("lower-case-protocol", want);
+}
+
 #[test]
 fn empty_folder_exits_2_saying_no_manifests_found() {
     let dir = std::env::temp_dir().join(format!("podwall-empty-{}", std::process::id()));
@@ -395,6 +408,7 @@ fn every_bad_fixture_has_a_test() {
         "unknown-field",
         "duplicate-key",
         "list-items-capitalised",
+        "lower-case-protocol",
     ];
     let mut found: Vec<String> = std::fs::read_dir(manifest_dir().join("tests/bad"))
         .expect("tests/bad")

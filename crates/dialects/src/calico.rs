@@ -25,6 +25,8 @@ struct Ctx<'a> {
     /// The policy's namespace; `None` for global policies.
     namespace: Option<String>,
     warnings: Vec<Warning>,
+    /// Read from `crd.projectcalico.org/v1`, the storage form no Calico validator checked.
+    storage: bool,
 }
 
 impl Ctx<'_> {
@@ -86,6 +88,12 @@ fn protocol(cx: &Ctx, p: &NumOrString, field: &str) -> Result<Protocol, InputErr
         "ICMPv6" => Some(Protocol::ICMPV6),
         "SCTP" => Some(Protocol::SCTP),
         "UDPLite" => Some(Protocol::UDPLITE),
+        // libcalico-go's numorstring also defines the lower-case `tcp` and `udp` of its
+        // v1 data model (ProtocolTCPV1, ProtocolUDPV1). The v3 validator (projectcalico.org)
+        // refuses them; objects in the CRD storage form were never validated by it, and
+        // Calico reads them there as TCP and UDP.
+        "tcp" if cx.storage => Some(Protocol::TCP),
+        "udp" if cx.storage => Some(Protocol::UDP),
         _ => None,
     };
     let got = match p {
@@ -364,7 +372,8 @@ pub fn tiers(input: &podwall_load::Input, tiers: &mut BTreeMap<String, Tier>) ->
 pub fn network_sets(input: &podwall_load::Input, cluster: &mut Cluster) -> Result<(), InputError> {
     for obj in &input.objects {
         let Resource::CalicoNetworkSet { global, set } = &obj.resource else { continue };
-        let mut cx = Ctx { src: &obj.source, object: obj.display(), namespace: None, warnings: vec![] };
+        let storage = obj.api_version.starts_with("crd.projectcalico.org/");
+        let mut cx = Ctx { src: &obj.source, object: obj.display(), namespace: None, warnings: vec![], storage };
         let nets = nets(&cx, &set.spec.nets, "spec.nets")?;
         if set.spec.allowed_egress_domains.is_some() {
             cx.warn("spec.allowedEgressDomains", "domain names are not modelled");
@@ -396,7 +405,9 @@ pub fn compile(
     cluster: &mut Cluster,
 ) -> Result<Option<(String, podwall_ir::Policy)>, InputError> {
     let namespace = (!global).then(|| obj.namespace.clone().unwrap_or_else(|| "default".into()));
-    let mut cx = Ctx { src: &obj.source, object: obj.display(), namespace: namespace.clone(), warnings: vec![] };
+    let storage = obj.api_version.starts_with("crd.projectcalico.org/");
+    let mut cx =
+        Ctx { src: &obj.source, object: obj.display(), namespace: namespace.clone(), warnings: vec![], storage };
     let spec = &p.spec;
     let tier = spec.tier.clone().unwrap_or_else(|| DEFAULT_TIER.into());
     if !tiers.contains_key(&tier) {
@@ -499,5 +510,23 @@ mod tests {
     fn global_in_namespace_selector_means_no_namespace() {
         let e = namespace_view(Expr::Global);
         assert_eq!(e, Expr::not(Expr::Has(Label::calico(NS_LABEL))));
+    }
+
+    /// libcalico-go `lib/numorstring/protocol.go`: the protocol names are TCP, UDP, ICMP,
+    /// ICMPv6, SCTP, UDPLite, plus the v1 data model's lower-case `tcp` and `udp`
+    /// (ProtocolTCPV1, ProtocolUDPV1); the v3 validator accepts the six names only.
+    #[test]
+    fn calico_storage_form_reads_lower_case_tcp_and_udp_and_v3_refuses_them() {
+        let src = Source { file: "t".into(), line: 1 };
+        for storage in [true, false] {
+            let cx = Ctx { src: &src, object: "o".into(), namespace: None, warnings: vec![], storage };
+            let p = |s: &str| protocol(&cx, &NumOrString::Str(s.into()), "f").ok();
+            let lower = storage.then_some(Protocol::TCP);
+            assert_eq!(p("tcp"), lower);
+            assert_eq!(p("udp"), storage.then_some(Protocol::UDP));
+            assert_eq!(p("UDPLite"), Some(Protocol::UDPLITE));
+            assert_eq!(p("Tcp"), None);
+            assert_eq!(p("sctp"), None);
+        }
     }
 }

@@ -37,7 +37,13 @@ pub(crate) fn protocol(p: Option<&str>) -> Result<Protocol, String> {
         None | Some("TCP") => Ok(Protocol::TCP),
         Some("UDP") => Ok(Protocol::UDP),
         Some("SCTP") => Ok(Protocol::SCTP),
-        Some(other) => Err(format!("unknown protocol {other:?} (expected TCP, UDP or SCTP)")),
+        Some(other) => match ["TCP", "UDP", "SCTP"].into_iter().find(|p| p.eq_ignore_ascii_case(other)) {
+            Some(p) => Err(format!(
+                "protocol {other:?} is not {p:?}: Kubernetes protocols are case-sensitive (TCP, UDP, SCTP), \
+                 and the API server would refuse this object"
+            )),
+            None => Err(format!("unknown protocol {other:?} (expected TCP, UDP or SCTP)")),
+        },
     }
 }
 
