@@ -25,6 +25,12 @@ enum Command {
         #[arg(long, default_value = "podwall")]
         table: String,
     },
+    /// Print the ruleset installed in a lab's node namespace (`nft list table`).
+    Show {
+        /// The lab's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 /// Runs `dataplane`.
@@ -38,6 +44,12 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
             }
             let text = ruleset.render();
             outln!("{}", text.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { name } => {
+            podwall_lab::require_root()?;
+            let lab = podwall_lab::load(&name)?;
+            outln!("{}", podwall_lab::show(&lab)?.trim_end());
             Ok(ExitCode::SUCCESS)
         }
     }

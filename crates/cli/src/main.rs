@@ -8,6 +8,7 @@ mod dataplane;
 mod diff;
 mod explain;
 mod input;
+mod lab;
 mod matrix;
 mod selector;
 mod words;
@@ -77,6 +78,9 @@ enum Command {
     /// The nftables data plane: `dataplane compile` prints the ruleset that enforces the
     /// policies on a node.
     Dataplane(dataplane::Args),
+    /// A lab on this machine: pods as network namespaces behind a node namespace that
+    /// enforces the ruleset; real probes, compared with the model (needs root).
+    Lab(lab::Args),
 }
 
 /// An error that ends the command with exit code 2. An empty message is the one case
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Selector(a) => selector::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Dataplane(a) => dataplane::run(a),
+        Command::Lab(a) => lab::run(a),
     };
     match result {
         Ok(code) => code,

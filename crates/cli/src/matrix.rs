@@ -95,24 +95,7 @@ fn write_json(
 ) -> std::io::Result<()> {
     let m = index.matrix(proto, Some(port));
     let pods: Vec<&str> = cluster.endpoints.iter().map(|e| e.name.as_str()).collect();
-    write!(out, "{{\"port\": \"{port}\", \"protocol\": \"{proto}\", \"pods\": ")?;
-    serde_json::to_writer(&mut *out, &pods)?;
-    write!(out, ", \"allowed\": [")?;
-    // Rows are streamed: the whole document is never built in memory.
-    let mut line: Vec<u8> = Vec::with_capacity(pods.len() * 6 + 8);
-    for i in 0..pods.len() {
-        line.clear();
-        line.extend_from_slice(if i > 0 { b",\n  [" } else { b"\n  [" });
-        for (j, a) in m.row(i).into_iter().enumerate() {
-            if j > 0 {
-                line.push(b',');
-            }
-            line.extend_from_slice(if a { b"true" } else { b"false" });
-        }
-        line.push(b']');
-        out.write_all(&line)?;
-    }
-    write!(out, "]}}")
+    podwall_engine::json::write_matrix(out, proto, port, &pods, |i| m.row(i))
 }
 
 fn write_grid(

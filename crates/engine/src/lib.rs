@@ -20,6 +20,7 @@ mod bits;
 pub mod diff;
 mod eval;
 mod index;
+pub mod json;
 mod packet;
 
 pub use bits::Bits;

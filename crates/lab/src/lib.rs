@@ -1,0 +1,402 @@
+//! A one-machine lab for podwall's data plane: every pod of a cluster becomes a network
+//! namespace with its address and a responder on each declared port, routed through a
+//! "node" namespace that enforces the nftables ruleset `podwall-nftables` compiles. Probes
+//! are real connections, so the kernel's verdicts can be compared with the model's.
+//!
+//! Everything a lab makes lives in its own namespaces (`pw.NAME.node`, `pw.NAME.N`) and in
+//! `/run/podwall/labs/NAME`: the host's ruleset, links, routes and sysctls never change,
+//! labs run side by side, and deleting the namespaces removes everything.
+//!
+//! `unsafe` is confined to [`netlink`], [`netns`] and the socket and process calls of
+//! [`serve`]; each use says why it is sound.
+pub mod netlink;
+pub mod netns;
+pub mod probe;
+pub mod serve;
+pub mod verify;
+
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use podwall_ir::{Cluster, EndpointId, EndpointKind, Protocol};
+use serde::{Deserialize, Serialize};
+
+pub use probe::probe;
+
+/// Where lab state (the pod list, the responder's pid) lives.
+pub const STATE_DIR: &str = "/run/podwall/labs";
+/// The nftables table the lab loads in its node namespace.
+pub const TABLE: &str = "podwall";
+/// Longest lab name: namespace names stay short and readable.
+pub const MAX_NAME: usize = 24;
+/// The pods' gateway: a link-local address that the node side answers through a
+/// permanent neighbour entry in each pod.
+pub const GATEWAY4: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
+/// The IPv6 gateway, link-local likewise.
+pub const GATEWAY6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+
+/// A lab failure: bad input or a system call that failed. Its message names the object.
+#[derive(Debug)]
+pub struct LabError(pub String);
+
+impl fmt::Display for LabError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LabError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, LabError> {
+    Err(LabError(msg.into()))
+}
+
+fn ctx(what: impl FnOnce() -> String) -> impl FnOnce(io::Error) -> LabError {
+    move |e| LabError(format!("{}: {e}", what()))
+}
+
+/// One pod of a lab.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Pod {
+    /// The endpoint's name (`NS/NAME`, or `NS/KIND/NAME` for a workload template).
+    pub name: String,
+    /// Its endpoint id in the cluster the lab was made from.
+    pub endpoint: EndpointId,
+    /// Its network namespace.
+    pub netns: String,
+    /// Its node-side interface.
+    pub interface: String,
+    /// Its address.
+    pub address: IpAddr,
+    /// Whether the address was allocated by the lab (the endpoint had none).
+    pub allocated: bool,
+    /// The ports its responder serves: (protocol number, port).
+    pub ports: Vec<(u8, u16)>,
+}
+
+/// What a lab is: its name and pods. Saved as `/run/podwall/labs/NAME/state.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Lab {
+    /// The lab's name.
+    pub name: String,
+    /// Its node namespace.
+    pub node: String,
+    /// Its pods, in endpoint order.
+    pub pods: Vec<Pod>,
+}
+
+/// Checks a lab name: 1 to [`MAX_NAME`] characters of `a-z`, `0-9` and `-`, starting with a
+/// letter or digit. The dot that separates parts of namespace names cannot occur in it, so
+/// no lab's namespaces are mistaken for another's.
+pub fn check_name(name: &str) -> Result<(), LabError> {
+    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if name.is_empty() || name.len() > MAX_NAME || !ok_chars || name.starts_with('-') {
+        return err(format!(
+            "lab name {name:?}: must be 1 to {MAX_NAME} characters of a-z, 0-9 and '-', not starting with '-'"
+        ));
+    }
+    Ok(())
+}
+
+/// The prefix of every namespace of lab `name`.
+pub fn netns_prefix(name: &str) -> String {
+    format!("pw.{name}.")
+}
+
+/// The state folder of lab `name`.
+pub fn state_dir(name: &str) -> PathBuf {
+    PathBuf::from(STATE_DIR).join(name)
+}
+
+/// Fails unless the process runs as root (namespaces, mounts and nftables need it).
+pub fn require_root() -> Result<(), LabError> {
+    // SAFETY: geteuid(2) has no failure mode.
+    if unsafe { libc::geteuid() } != 0 {
+        return err("the lab needs root: it creates network namespaces and loads nftables rules (run it with sudo)");
+    }
+    Ok(())
+}
+
+/// The first address of the range the lab allocates from for endpoints without one:
+/// 198.18.0.0/15, the block RFC 2544 reserves for benchmarking, which no cluster routes.
+const ALLOC_BASE: u32 = u32::from_be_bytes([198, 18, 0, 1]);
+const ALLOC_SIZE: u32 = 1 << 17;
+
+/// The cluster as the lab runs it: every endpoint that is no host-network pod gets an
+/// address (its own, or one allocated from 198.18.0.0/15) and counts as one pod. The model
+/// the lab is compared with is this cluster, so allocated addresses are seen by both sides.
+pub fn lab_cluster(cluster: &Cluster) -> Result<(Cluster, Vec<bool>), LabError> {
+    let mut c = cluster.clone();
+    let mut taken: std::collections::HashMap<IpAddr, &str> = std::collections::HashMap::new();
+    for e in cluster.endpoints.iter().filter(|e| !e.host_network) {
+        if let Some(ip) = e.ip {
+            if let Some(other) = taken.insert(ip, &e.name) {
+                return err(format!(
+                    "pods {other} and {} have the same address {ip}; a lab needs one address per pod",
+                    e.name
+                ));
+            }
+        }
+    }
+    let mut next = 0u32;
+    let mut allocated = vec![false; c.endpoints.len()];
+    for (i, e) in c.endpoints.iter_mut().enumerate() {
+        if e.host_network || e.ip.is_some() {
+            continue;
+        }
+        let ip = loop {
+            if next >= ALLOC_SIZE {
+                return err("the lab ran out of addresses in 198.18.0.0/15");
+            }
+            let ip = IpAddr::V4(Ipv4Addr::from(ALLOC_BASE + next));
+            next += 1;
+            if !taken.contains_key(&ip) {
+                break ip;
+            }
+        };
+        e.ip = Some(ip);
+        // In the lab one namespace stands for the workload: a single pod.
+        e.kind = EndpointKind::Pod;
+        allocated[i] = true;
+    }
+    Ok((c, allocated))
+}
+
+/// Plans the lab: pods, names, addresses. Rejects what the lab cannot run.
+pub fn plan(name: &str, cluster: &Cluster, allocated: &[bool]) -> Result<Lab, LabError> {
+    check_name(name)?;
+    let mut pods = Vec::new();
+    let mut ifaces: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        if e.host_network {
+            continue;
+        }
+        let address = e.ip.expect("lab_cluster gave every endpoint an address");
+        let interface = podwall_nftables::interface_name(&e.name);
+        if let Some(other) = ifaces.insert(interface.clone(), &e.name) {
+            return err(format!("pods {other} and {} map to one interface name {interface}", e.name));
+        }
+        let mut ports = Vec::new();
+        for p in &e.ports {
+            if p.protocol != Protocol::TCP && p.protocol != Protocol::UDP {
+                return err(format!(
+                    "pod {}: container port {}/{}: the lab's responder serves TCP and UDP only",
+                    e.name, p.protocol, p.port
+                ));
+            }
+            if !ports.contains(&(p.protocol.0, p.port)) {
+                ports.push((p.protocol.0, p.port));
+            }
+        }
+        pods.push(Pod {
+            name: e.name.clone(),
+            endpoint: i,
+            netns: format!("{}{}", netns_prefix(name), pods.len()),
+            interface,
+            address,
+            allocated: allocated[i],
+            ports,
+        });
+    }
+    if pods.len() > 60_000 {
+        return err(format!("{} pods: the lab handles at most 60000", pods.len()));
+    }
+    Ok(Lab { name: name.into(), node: format!("{}node", netns_prefix(name)), pods })
+}
+
+/// Whether anything of lab `name` exists (namespaces or state).
+pub fn exists(name: &str) -> bool {
+    state_dir(name).exists() || !netns::list(&netns_prefix(name)).is_empty()
+}
+
+fn mac(side: u8, i: usize) -> netlink::Mac {
+    let i = i as u32;
+    [0x02, 0x70, 0x77, side, (i >> 8) as u8, i as u8]
+}
+
+/// The node-side link index of pod `i` (1 is the loopback).
+fn node_index(i: usize) -> i32 {
+    10 + i as i32
+}
+
+/// The pod side is `eth0`, index 2 in its namespace.
+const POD_INDEX: i32 = 2;
+
+/// Brings lab `lab` up: the node namespace with forwarding on, one namespace per pod
+/// wired to it, and the ruleset compiled from `cluster` loaded in the node. On failure
+/// everything made so far is removed. Responders are started separately ([`serve`]).
+pub fn up(lab: &Lab, cluster: &Cluster, force: bool) -> Result<(), LabError> {
+    require_root()?;
+    if exists(&lab.name) {
+        if !force {
+            return err(format!(
+                "lab {} exists; `lab down --name {}` removes it, --force replaces it",
+                lab.name, lab.name
+            ));
+        }
+        down(&lab.name)?;
+    }
+    let made = build(lab, cluster);
+    if made.is_err() {
+        let _ = down(&lab.name);
+    }
+    made
+}
+
+fn build(lab: &Lab, cluster: &Cluster) -> Result<(), LabError> {
+    let dir = state_dir(&lab.name);
+    std::fs::create_dir_all(&dir).map_err(ctx(|| dir.display().to_string()))?;
+    let state = serde_json::to_vec_pretty(lab).expect("plain data serializes");
+    std::fs::write(dir.join("state.json"), state).map_err(ctx(|| format!("{}/state.json", dir.display())))?;
+    let ruleset = compile(lab, cluster)?;
+
+    let mut node = netns::create(&lab.node, || {
+        let mut r = netlink::Rtnl::open()?;
+        r.link_up(1)?;
+        netns::sysctl("net.ipv4.ip_forward", "1")?;
+        netns::sysctl("net.ipv6.conf.all.forwarding", "1")?;
+        Ok(r)
+    })
+    .map_err(ctx(|| format!("lab {}: node namespace {}", lab.name, lab.node)))?;
+
+    for (i, pod) in lab.pods.iter().enumerate() {
+        let what = || format!("pod {} (namespace {}, {})", pod.name, pod.netns, pod.address);
+        let mut inside = netns::create(&pod.netns, || {
+            let r = netlink::Rtnl::open()?;
+            // Probes to pods that do not listen must come back refused, not be lost to
+            // ICMP rate limits; these sysctls are the pod namespace's own.
+            let _ = netns::sysctl("net.ipv4.icmp_ratelimit", "0");
+            let _ = netns::sysctl("net.ipv4.icmp_msgs_burst", "1000000");
+            let _ = netns::sysctl("net.ipv4.icmp_msgs_per_sec", "1000000");
+            let _ = netns::sysctl("net.ipv6.icmp.ratelimit", "0");
+            Ok(r)
+        })
+        .map_err(ctx(what))?;
+        let ns = netns::open(&pod.netns).map_err(ctx(what))?;
+        use std::os::fd::AsRawFd;
+        node.add_veth(&pod.interface, node_index(i), mac(0, i), "eth0", POD_INDEX, mac(1, i), ns.as_raw_fd())
+            .map_err(ctx(|| format!("{}: veth {}", what(), pod.interface)))?;
+        let gw = if pod.address.is_ipv4() { IpAddr::V4(GATEWAY4) } else { IpAddr::V6(GATEWAY6) };
+        let pod_side = (|| -> io::Result<()> {
+            node.link_up(node_index(i))?;
+            inside.link_up(1)?;
+            inside.link_up(POD_INDEX)?;
+            inside.add_address(POD_INDEX, pod.address)?;
+            inside.add_neighbour(POD_INDEX, gw, mac(0, i))?;
+            if pod.address.is_ipv4() {
+                inside.add_route(POD_INDEX, Some(gw), None)?;
+            }
+            inside.add_route(POD_INDEX, None, Some(gw))?;
+            node.add_route(node_index(i), Some(pod.address), None)?;
+            node.add_neighbour(node_index(i), pod.address, mac(1, i))
+        })();
+        pod_side.map_err(ctx(what))?;
+    }
+    load_ruleset(lab, &ruleset)
+}
+
+/// Compiles the ruleset for the lab's pods.
+pub fn compile(lab: &Lab, cluster: &Cluster) -> Result<String, LabError> {
+    let attachments: Vec<podwall_nftables::Attachment> = lab
+        .pods
+        .iter()
+        .map(|p| podwall_nftables::Attachment {
+            endpoint: p.endpoint,
+            interface: p.interface.clone(),
+            addresses: vec![p.address],
+        })
+        .collect();
+    let options = podwall_nftables::Options { table: TABLE.into() };
+    let rs = podwall_nftables::compile(cluster, &attachments, &options)
+        .map_err(|e| LabError(format!("lab {}: compiling the ruleset: {e}", lab.name)))?;
+    Ok(rs.render())
+}
+
+/// Runs `nft` with `args` in the node namespace of `lab`, `input` on its standard input.
+fn nft(lab: &Lab, args: &[&str], input: &str) -> Result<String, LabError> {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let input = input.to_string();
+    let out = netns::run_in(&lab.node, move || {
+        // A child process starts in the namespace of the thread that forks it.
+        let mut child = Command::new("nft")
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        use std::io::Write;
+        child.stdin.take().expect("piped").write_all(input.as_bytes())?;
+        child.wait_with_output()
+    })
+    .map_err(|e| LabError(format!("lab {}: running nft in {}: {e} (is nftables installed?)", lab.name, lab.node)))?;
+    if !out.status.success() {
+        return err(format!(
+            "lab {}: nft failed in {}: {}",
+            lab.name,
+            lab.node,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Loads `ruleset` (a complete script) in the node namespace, in one transaction.
+pub fn load_ruleset(lab: &Lab, ruleset: &str) -> Result<(), LabError> {
+    nft(lab, &["-f", "-"], ruleset).map(|_| ())
+}
+
+/// The ruleset installed in the node namespace (`nft list table inet podwall`).
+pub fn show(lab: &Lab) -> Result<String, LabError> {
+    nft(lab, &["list", "table", "inet", TABLE], "")
+}
+
+/// Reads the state of lab `name`.
+pub fn load(name: &str) -> Result<Lab, LabError> {
+    check_name(name)?;
+    let p = state_dir(name).join("state.json");
+    let text = std::fs::read(&p).map_err(|e| {
+        LabError(if e.kind() == io::ErrorKind::NotFound {
+            format!("no lab {name} (nothing at {})", p.display())
+        } else {
+            format!("{}: {e}", p.display())
+        })
+    })?;
+    serde_json::from_slice(&text).map_err(|e| LabError(format!("{}: {e}", p.display())))
+}
+
+/// Removes everything of lab `name`: its responder process, its namespaces (with their
+/// links, routes, rules and conntrack state) and its state folder. Works from whatever a
+/// crashed run left, since it finds the namespaces by name.
+pub fn down(name: &str) -> Result<(), LabError> {
+    check_name(name)?;
+    require_root()?;
+    let dir = state_dir(name);
+    serve::stop_process(name);
+    for ns in netns::list(&netns_prefix(name)) {
+        netns::remove(&ns).map_err(ctx(|| format!("lab {name}: namespace {ns}")))?;
+    }
+    match std::fs::remove_dir_all(&dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(LabError(format!("{}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}
+
+/// For tests that need root and `nft`: whether they can run here. Without either they
+/// skip, saying so on standard error, unless `PODWALL_REQUIRE_PRIVILEGED_TESTS=1`, where
+/// this panics so that the test fails.
+pub fn privileged_test(test: &str) -> bool {
+    let root = require_root().is_ok();
+    let nft = Command::new("nft").arg("--version").output().is_ok_and(|o| o.status.success());
+    if root && nft {
+        return true;
+    }
+    let why = if root { "nft is not installed" } else { "not running as root" };
+    if std::env::var("PODWALL_REQUIRE_PRIVILEGED_TESTS").as_deref() == Ok("1") {
+        panic!("{test}: {why}, and PODWALL_REQUIRE_PRIVILEGED_TESTS=1 requires the privileged tests to run");
+    }
+    eprintln!("SKIPPED {test}: {why} (set PODWALL_REQUIRE_PRIVILEGED_TESTS=1 to make this a failure)");
+    false
+}

@@ -1,0 +1,292 @@
+//! Just enough rtnetlink to build the lab: links (veth pairs), addresses, routes and
+//! neighbour entries, sent on a socket that belongs to one network namespace.
+//!
+//! A netlink socket talks to the namespace it was created in, whatever namespace the
+//! thread using it is in later; [`crate::netns`] creates each socket inside its namespace.
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+const RTM_NEWLINK: u16 = 16;
+const RTM_NEWADDR: u16 = 20;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_NEWNEIGH: u16 = 28;
+const NLMSG_ERROR: u16 = 2;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_REPLACE: u16 = 0x100;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_NET_NS_FD: u16 = 28;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const VETH_INFO_PEER: u16 = 1;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_F_NODAD: u8 = 0x02;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const NDA_DST: u16 = 1;
+const NDA_LLADDR: u16 = 2;
+const NUD_PERMANENT: u16 = 0x80;
+const RT_TABLE_MAIN: u8 = 254;
+const RTPROT_BOOT: u8 = 3;
+const RT_SCOPE_UNIVERSE: u8 = 0;
+const RT_SCOPE_LINK: u8 = 253;
+const RTN_UNICAST: u8 = 1;
+const IFF_UP: u32 = 0x1;
+
+/// A MAC address.
+pub type Mac = [u8; 6];
+
+/// One message under construction: header, fixed part, attributes.
+struct Msg {
+    buf: Vec<u8>,
+}
+
+impl Msg {
+    fn new(ty: u16, flags: u16) -> Self {
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // length, set in `finish`
+        buf.extend_from_slice(&ty.to_ne_bytes());
+        buf.extend_from_slice(&(flags | NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // sequence, set by `Rtnl::send`
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
+        Msg { buf }
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        self.pad();
+    }
+
+    fn pad(&mut self) {
+        while !self.buf.len().is_multiple_of(4) {
+            self.buf.push(0);
+        }
+    }
+
+    fn attr(&mut self, ty: u16, data: &[u8]) {
+        let len = u16::try_from(4 + data.len()).expect("small attribute");
+        self.buf.extend_from_slice(&len.to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.raw(data);
+    }
+
+    fn begin(&mut self, ty: u16) -> usize {
+        let at = self.buf.len();
+        self.attr(ty, &[]);
+        at
+    }
+
+    fn end(&mut self, at: usize) {
+        let len = u16::try_from(self.buf.len() - at).expect("small nest");
+        self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
+    }
+
+    fn ifname(&mut self, name: &str) {
+        let mut bytes = name.as_bytes().to_vec();
+        bytes.push(0);
+        self.attr(IFLA_IFNAME, &bytes);
+    }
+}
+
+fn ifinfomsg(index: i32, up: bool) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[4..8].copy_from_slice(&index.to_ne_bytes());
+    if up {
+        b[8..12].copy_from_slice(&IFF_UP.to_ne_bytes());
+        b[12..16].copy_from_slice(&IFF_UP.to_ne_bytes());
+    }
+    b
+}
+
+fn family(ip: &IpAddr) -> u8 {
+    (if ip.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 }) as u8
+}
+
+fn octets(ip: &IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+fn full_prefix(ip: &IpAddr) -> u8 {
+    if ip.is_ipv4() {
+        32
+    } else {
+        128
+    }
+}
+
+/// A route socket of one network namespace.
+pub struct Rtnl {
+    fd: OwnedFd,
+    seq: u32,
+}
+
+impl Rtnl {
+    /// Opens a route socket in the calling thread's network namespace.
+    pub fn open() -> io::Result<Self> {
+        // SAFETY: plain socket(2); the result is checked before it is owned.
+        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor nobody else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Rtnl { fd, seq: 0 })
+    }
+
+    /// Sends one request and waits for its acknowledgement.
+    fn send(&mut self, mut msg: Msg) -> io::Result<()> {
+        self.seq += 1;
+        let len = u32::try_from(msg.buf.len()).expect("small message");
+        msg.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        msg.buf[8..12].copy_from_slice(&self.seq.to_ne_bytes());
+        // SAFETY: zeroed sockaddr_nl is the kernel's address (pid 0, no groups).
+        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        // SAFETY: the buffer and address outlive the call; lengths are theirs.
+        let sent = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                msg.buf.as_ptr().cast(),
+                msg.buf.len(),
+                0,
+                (&raw const kernel).cast(),
+                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+            )
+        };
+        if sent < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut reply = [0u8; 4096];
+        loop {
+            // SAFETY: the buffer is ours and its length is given.
+            let got = unsafe { libc::recv(self.fd.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), 0) };
+            if got < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let got = got as usize;
+            let mut at = 0;
+            while at + 16 <= got {
+                let mlen = u32::from_ne_bytes(reply[at..at + 4].try_into().expect("4 bytes")) as usize;
+                let ty = u16::from_ne_bytes(reply[at + 4..at + 6].try_into().expect("2 bytes"));
+                let seq = u32::from_ne_bytes(reply[at + 8..at + 12].try_into().expect("4 bytes"));
+                if ty == NLMSG_ERROR && seq == self.seq && at + 20 <= got {
+                    let code = i32::from_ne_bytes(reply[at + 16..at + 20].try_into().expect("4 bytes"));
+                    return if code == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(-code)) };
+                }
+                if mlen < 16 {
+                    break;
+                }
+                at += (mlen + 3) & !3;
+            }
+        }
+    }
+
+    /// Creates a veth pair: `name` (index `index`, address `mac`) here, its peer
+    /// `peer_name` (index `peer_index`, address `peer_mac`) in the namespace open as
+    /// `peer_ns`. Both ends stay down: a veth end cannot come up before its peer exists
+    /// (the kernel says ENOTCONN), so [`Rtnl::link_up`] follows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_veth(
+        &mut self,
+        name: &str,
+        index: i32,
+        mac: Mac,
+        peer_name: &str,
+        peer_index: i32,
+        peer_mac: Mac,
+        peer_ns: RawFd,
+    ) -> io::Result<()> {
+        let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+        m.raw(&ifinfomsg(index, false));
+        m.ifname(name);
+        m.attr(IFLA_ADDRESS, &mac);
+        let info = m.begin(IFLA_LINKINFO);
+        m.attr(IFLA_INFO_KIND, b"veth");
+        let data = m.begin(IFLA_INFO_DATA);
+        let peer = m.begin(VETH_INFO_PEER);
+        m.raw(&ifinfomsg(peer_index, false));
+        m.ifname(peer_name);
+        m.attr(IFLA_ADDRESS, &peer_mac);
+        m.attr(IFLA_NET_NS_FD, &(peer_ns as u32).to_ne_bytes());
+        m.end(peer);
+        m.end(data);
+        m.end(info);
+        self.send(m)
+    }
+
+    /// Brings link `index` up.
+    pub fn link_up(&mut self, index: i32) -> io::Result<()> {
+        let mut m = Msg::new(RTM_NEWLINK, 0);
+        m.raw(&ifinfomsg(index, true));
+        self.send(m)
+    }
+
+    /// Adds `ip` as a host address (/32 or /128, no duplicate detection) on link `index`.
+    pub fn add_address(&mut self, index: i32, ip: IpAddr) -> io::Result<()> {
+        let mut m = Msg::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+        let mut head = [0u8; 8];
+        head[0] = family(&ip);
+        head[1] = full_prefix(&ip);
+        head[2] = IFA_F_NODAD;
+        head[3] = RT_SCOPE_UNIVERSE;
+        head[4..8].copy_from_slice(&(index as u32).to_ne_bytes());
+        m.raw(&head);
+        m.attr(IFA_LOCAL, &octets(&ip));
+        m.attr(IFA_ADDRESS, &octets(&ip));
+        self.send(m)
+    }
+
+    /// Adds a route out of link `index`: to `dst` (a host route), or the default route
+    /// when `dst` is `None`; through `gateway` if given, else on-link.
+    pub fn add_route(&mut self, index: i32, dst: Option<IpAddr>, gateway: Option<IpAddr>) -> io::Result<()> {
+        let fam_of = dst.or(gateway).expect("a route names a destination or a gateway");
+        let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+        let link_scope = gateway.is_none() && fam_of.is_ipv4();
+        m.raw(&[
+            family(&fam_of),
+            dst.as_ref().map_or(0, full_prefix),
+            0,
+            0,
+            RT_TABLE_MAIN,
+            RTPROT_BOOT,
+            if link_scope { RT_SCOPE_LINK } else { RT_SCOPE_UNIVERSE },
+            RTN_UNICAST,
+            0,
+            0,
+            0,
+            0,
+        ]);
+        if let Some(d) = dst {
+            m.attr(RTA_DST, &octets(&d));
+        }
+        if let Some(g) = gateway {
+            m.attr(RTA_GATEWAY, &octets(&g));
+        }
+        m.attr(RTA_OIF, &(index as u32).to_ne_bytes());
+        self.send(m)
+    }
+
+    /// Writes a permanent neighbour entry: `ip` is at `mac` on link `index`.
+    pub fn add_neighbour(&mut self, index: i32, ip: IpAddr, mac: Mac) -> io::Result<()> {
+        let mut m = Msg::new(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
+        let mut head = [0u8; 12];
+        head[0] = family(&ip);
+        head[4..8].copy_from_slice(&index.to_ne_bytes());
+        head[8..10].copy_from_slice(&NUD_PERMANENT.to_ne_bytes());
+        m.raw(&head);
+        m.attr(NDA_DST, &octets(&ip));
+        m.attr(NDA_LLADDR, &mac);
+        self.send(m)
+    }
+}
