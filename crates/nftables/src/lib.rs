@@ -27,6 +27,7 @@
 mod compile;
 mod ranges;
 mod render;
+mod simulate;
 
 use std::net::IpAddr;
 
@@ -34,6 +35,7 @@ use podwall_ir::{Cluster, Direction, EndpointId};
 
 pub use compile::compile;
 pub use render::render_rule;
+pub use simulate::{Probe, Step, Trace};
 
 /// What the data plane needs to know about each endpoint that lives on this node.
 #[derive(Clone, Debug, PartialEq, Eq)]
