@@ -399,18 +399,6 @@ pub fn compile(obj: &Object, baseline: bool, p: &anp::Policy, cluster: &mut Clus
     })
 }
 
-/// Keeps `compiled` as the policy named like `obj`; a second declaration replaces the
-/// first, with a warning.
-pub(crate) fn declare(policies: &mut BTreeMap<String, Policy>, obj: &Object, compiled: Policy, cluster: &mut Cluster) {
-    if policies.insert(obj.name.clone(), compiled).is_some() {
-        cluster.warnings.push(crate::notes::about(
-            crate::notes::DUPLICATE,
-            obj,
-            "declared again; the last declaration wins",
-        ));
-    }
-}
-
 /// Warns about policies of one tier that share a priority: upstream leaves their order
 /// undefined; the tier runs them by name.
 pub(crate) fn warn_shared_priorities(policies: &BTreeMap<String, Policy>, cluster: &mut Cluster) {
@@ -461,7 +449,8 @@ pub fn tiers(input: &Input, tiers: &mut BTreeMap<String, Tier>, cluster: &mut Cl
     for obj in &input.objects {
         let Resource::AdminPolicy { baseline: is_baseline, policy } = &obj.resource else { continue };
         let compiled = compile(obj, *is_baseline, policy, cluster)?;
-        declare(if *is_baseline { &mut baseline } else { &mut admin }, obj, compiled, cluster);
+        // `compile` keeps one object per kind and name, so names are unique here.
+        (if *is_baseline { &mut baseline } else { &mut admin }).insert(obj.name.clone(), compiled);
     }
     warn_shared_priorities(&admin, cluster);
     place(tiers, ADMIN_TIER, ADMIN_TIER_ORDER, admin);

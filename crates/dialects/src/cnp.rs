@@ -244,7 +244,7 @@ pub fn tiers(input: &Input, tiers: &mut BTreeMap<String, Tier>, cluster: &mut Cl
         let Resource::ClusterPolicy(policy) = &obj.resource else { continue };
         let (level, compiled) = compile(obj, policy, cluster)?;
         levels.insert(obj.name.clone(), level);
-        anp::declare(&mut declared, obj, compiled, cluster);
+        declared.insert(obj.name.clone(), compiled);
     }
     let (admin, baseline): (BTreeMap<_, _>, BTreeMap<_, _>) =
         declared.into_iter().partition(|(name, _)| levels.get(name) == Some(&Level::Admin));

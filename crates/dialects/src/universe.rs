@@ -176,24 +176,8 @@ pub fn build(input: &Input) -> Result<Cluster, InputError> {
         }
     }
     cluster.endpoints.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut deduped: Vec<Endpoint> = Vec::with_capacity(cluster.endpoints.len());
-    for ep in std::mem::take(&mut cluster.endpoints) {
-        if let Some(last) = deduped.last_mut() {
-            if last.name == ep.name {
-                let f = crate::notes::named(
-                    crate::notes::DUPLICATE,
-                    &ep.name,
-                    ep.source.as_ref(),
-                    "defined twice; the later definition wins",
-                );
-                cluster.warnings.push(f);
-                *last = ep;
-                continue;
-            }
-        }
-        deduped.push(ep);
-    }
-    cluster.endpoints = deduped;
+    // `compile` keeps one object per kind, namespace and name, so endpoint names are unique.
+    debug_assert!(cluster.endpoints.windows(2).all(|w| w[0].name != w[1].name));
     Ok(cluster)
 }
 
