@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod can_i;
 mod check;
 mod dataplane;
 mod diff;
@@ -89,6 +90,13 @@ enum Command {
     /// The nftables data plane: `dataplane compile` prints the ruleset that enforces the
     /// policies on a node.
     Dataplane(dataplane::Args),
+    /// Whether a user may do something, as the Kubernetes RBAC authorizer decides:
+    /// `kubectl auth can-i` from manifests. Prints yes (exit 0) or no (exit 1).
+    ///
+    /// Only RBAC objects and CustomResourceDefinitions are checked; other objects must be
+    /// well-formed YAML or JSON.
+    #[command(name = "can-i")]
+    CanI(can_i::Args),
     /// A lab on this machine: pods as network namespaces behind a node namespace that
     /// enforces the ruleset; real probes, compared with the model (needs root).
     Lab(lab::Args),
@@ -130,6 +138,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => diff::run(a),
         Command::Dataplane(a) => dataplane::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::CanI(a) => can_i::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {
