@@ -269,6 +269,7 @@ impl Input {
     }
 
     fn add_json(&mut self, file: &str, text: &str, mode: Mode<'_>) -> Result<(), InputError> {
+        unique_keys(file, text)?;
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
         loop {
             let offset = stream.byte_offset();
@@ -306,6 +307,117 @@ fn yaml_value(doc: &str) -> Result<Value, serde_yaml_ng::Error> {
     let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(doc)?;
     yaml.apply_merge()?;
     serde_yaml_ng::from_value(yaml)
+}
+
+/// Refuses a JSON text in which one object gives a key twice, as kubectl's strict
+/// decoding does (a tree, or a typed map, would keep the last silently). Syntax errors
+/// are left to the reader, which names them the same way.
+fn unique_keys(file: &str, text: &str) -> Result<(), InputError> {
+    for value in serde_json::Deserializer::from_str(text).into_iter::<Unique>() {
+        match value {
+            Ok(Unique) => {}
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg);
+                return Err(InputError::at(
+                    Source { file: file.to_string(), line: e.line() },
+                    format!("invalid JSON (column {}): {msg}", e.column()),
+                ));
+            }
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// A JSON value, read only to see that no object in it gives a key twice.
+struct Unique;
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+/// An object's key, borrowed from the text when it has no escapes.
+struct KeyText<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for KeyText<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = KeyText<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(KeyText(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(KeyText(v.to_string().into()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        while seq.next_element::<Unique>()?.is_some() {}
+        Ok(Unique)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        // Most objects have a few keys: a list is cheaper than a set until it is long.
+        const LISTED: usize = 16;
+        let mut keys: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut set: std::collections::HashSet<std::borrow::Cow<'de, str>> = Default::default();
+        while let Some(KeyText(key)) = map.next_key()? {
+            let again = match keys.len() < LISTED {
+                true => keys.contains(&key),
+                false => {
+                    if set.is_empty() {
+                        set.extend(keys.iter().cloned());
+                    }
+                    set.contains(&key)
+                }
+            };
+            if again {
+                return Err(serde::de::Error::custom(format!("duplicate entry with key {key:?}")));
+            }
+            match keys.len() < LISTED {
+                true => keys.push(key),
+                false => {
+                    set.insert(key);
+                }
+            }
+            map.next_value::<Unique>()?;
+        }
+        Ok(Unique)
+    }
 }
 
 /// For a key given twice, the parser points at the mapping; this finds the line of the
@@ -618,6 +730,31 @@ items:
         let in_list = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n  - name: b\n    image: y\n    name: c\n";
         let err = load_str("dup.yaml", in_list).expect_err("a duplicate key must be refused");
         assert_eq!(err.location.line, 10, "{err}");
+    }
+
+    #[test]
+    fn json_key_defined_twice_is_refused_with_its_line() {
+        // kubectl's strict decoding refuses it; a tree or a typed map would keep the last.
+        let text = "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"z\"}}\n{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\n    \"name\": \"a\",\n    \"labels\": {\"app\": \"x\",\n      \"app\": \"y\"}\n  }\n}\n";
+        let err = load_str("dup.json", text).expect_err("a duplicate key must be refused");
+        assert_eq!((err.location.file.as_str(), err.location.line), ("dup.json", 8), "{err}");
+        assert!(err.message.contains("duplicate") && err.message.contains("\"app\""), "{err}");
+        assert!(!err.message.contains(" at line "), "{err}");
+        // In a list, in an array of objects, with an escaped key, and past the first 16 keys.
+        let in_list = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a","n\u0061me":"b"}}]}"#;
+        assert!(load_str("l.json", in_list).expect_err("refused").message.contains("\"name\""));
+        let keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":\"v\"")).collect();
+        let many = |extra: &str| {
+            format!(
+                r#"[{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"a","labels":{{{}{extra}}}}}}}]"#,
+                keys.join(",")
+            )
+        };
+        assert!(load_str("m.json", &many(r#","k33":"w""#)).expect_err("refused").message.contains("\"k33\""));
+        assert_eq!(load_str("m.json", &many("")).expect("unique keys load").objects.len(), 1);
+        // The same key in different objects is fine.
+        let apart = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a","labels":{"name":"x"}}}"#;
+        assert_eq!(load_str("a.json", apart).expect("loads").objects.len(), 1);
     }
 
     #[test]
