@@ -47,15 +47,15 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let proto = protocol(&a.protocol)?;
     if proto.has_ports() && a.port.is_none() {
-        return Err(Failure(format!("--port is required for {proto}")));
+        return Err(Failure::Error(format!("--port is required for {proto}")));
     }
     if !proto.has_ports() && a.port.is_some() {
-        return Err(Failure(format!(
+        return Err(Failure::Error(format!(
             "--port does not apply to {proto}, which has no ports (give --icmp-type for ICMP)"
         )));
     }
     if proto.has_ports() && (a.icmp_type.is_some() || a.icmp_code != 0) {
-        return Err(Failure(format!("--icmp-type and --icmp-code apply to ICMP, not {proto}")));
+        return Err(Failure::Error(format!("--icmp-type and --icmp-code apply to ICMP, not {proto}")));
     }
     let (cluster, src, dst) = load_pair(&a.input, &a.from, &a.to)?;
     let port = match a.port.as_deref() {
@@ -70,7 +70,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 match declared {
                     Some(q) if p.parse::<u32>().is_err() => q.port,
                     _ => {
-                        return Err(Failure(format!(
+                        return Err(Failure::Error(format!(
                             "--port: {why}; the destination declares no {proto} port named {p:?}"
                         )))
                     }

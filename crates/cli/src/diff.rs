@@ -193,11 +193,11 @@ impl Report<'_> {
 /// Runs `diff`: exit 0 when reachability is unchanged, 1 when it changed.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     if a.input.files.iter().any(|f| f == "-") && a.to.iter().any(|f| f == "-") {
-        return Err(Failure("standard input (-) can be read once: give it to -f or to --to, not both".into()));
+        return Err(Failure::Error("standard input (-) can be read once: give it to -f or to --to, not both".into()));
     }
     let proto = protocol(&a.protocol)?;
     if !proto.has_ports() {
-        return Err(Failure(format!("diff needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
+        return Err(Failure::Error(format!("diff needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
     crate::input::size_threads(&[a.input.files.clone(), a.to.clone()].concat());
     let old = compile(&a.input.files, a.input.skip_invalid)?;

@@ -34,7 +34,7 @@ fn names(cluster: &Cluster, ids: &[EndpointId], limit: usize) -> String {
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let cluster = load(&a.input)?;
     let Addr::Endpoint(id) = resolve(&cluster, &a.pod)? else {
-        return Err(Failure(format!("{} is an address, not a pod: nothing applies to it", a.pod)));
+        return Err(Failure::Error(format!("{} is an address, not a pod: nothing applies to it", a.pod)));
     };
     let ep = &cluster.endpoints[id];
     let index = Index::new(&cluster);

@@ -135,7 +135,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let cluster = load(&a.input)?;
     let proto = protocol(a.protocol.as_deref().unwrap_or("TCP"))?;
     if !proto.has_ports() {
-        return Err(Failure(format!("matrix needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
+        return Err(Failure::Error(format!("matrix needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
     let index = Index::new(&cluster);
     let ports: Vec<(Protocol, u16)> = match a.port {

@@ -37,7 +37,7 @@ fn parse_failure(expr: &str, e: &ParseError) -> Failure {
     // Align the caret by characters; keep tabs so it lines up in a terminal.
     let pad: String =
         expr.char_indices().take_while(|(i, _)| *i < pos).map(|(_, c)| if c == '\t' { '\t' } else { ' ' }).collect();
-    Failure(format!("invalid selector {e}\n  {expr}\n  {pad}^"))
+    Failure::Error(format!("invalid selector {e}\n  {expr}\n  {pad}^"))
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
