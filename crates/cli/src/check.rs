@@ -2,10 +2,10 @@
 use std::process::ExitCode;
 
 use podwall_engine::{evaluate, HttpRequest, Packet};
-use serde_json::json;
 
 use crate::input::{load_pair, protocol};
-use crate::words::{direction_json, reason, rule_ref};
+use crate::output::{CheckOut, IcmpOut};
+use crate::words::{direction_out, reason, rule_ref};
 use crate::{Failure, Format, InputArgs};
 
 /// Flags of `check`.
@@ -87,17 +87,17 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let notes = crate::words::caveats(&cluster, src, dst);
     match a.format {
         Format::Json => {
-            let out = json!({
-                "allowed": v.allowed,
-                "from": sname,
-                "to": dname,
-                "protocol": proto.to_string(),
-                "port": pkt.port,
-                "icmp": pkt.icmp.map(|(t, c)| json!({"type": t, "code": c})),
-                "egress": direction_json(&cluster, &v.egress, &sname),
-                "ingress": direction_json(&cluster, &v.ingress, &dname),
-                "notes": notes,
-            });
+            let out = CheckOut {
+                allowed: v.allowed,
+                egress: direction_out(&cluster, &v.egress, &sname),
+                from: sname.clone(),
+                icmp: pkt.icmp.map(|(kind, code)| IcmpOut { code, kind }),
+                ingress: direction_out(&cluster, &v.ingress, &dname),
+                notes: notes.clone(),
+                port: pkt.port,
+                protocol: proto.to_string(),
+                to: dname.clone(),
+            };
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         Format::Text => {

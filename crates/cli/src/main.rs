@@ -11,6 +11,7 @@ mod explain;
 mod input;
 mod lab;
 mod matrix;
+mod output;
 mod selector;
 mod who_can;
 mod words;

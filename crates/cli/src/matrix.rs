@@ -65,14 +65,21 @@ fn write_summary(
         let e = &cluster.endpoints[i];
         let (gi, ge) = (index.isolated(i, Direction::Ingress), index.isolated(i, Direction::Egress));
         if json {
-            let per_port: Vec<serde_json::Value> = ports
-                .iter()
-                .zip(&sums)
-                .map(|((pr, p), s)| {
-                    serde_json::json!({"protocol": pr.to_string(), "port": p, "reaches": s[i].egress_peers, "reached_by": s[i].ingress_peers})
-                })
-                .collect();
-            let row = serde_json::json!({"pod": e.name, "isolated": {"ingress": gi, "egress": ge}, "ports": per_port});
+            let row = crate::output::SummaryRowOut {
+                isolated: crate::output::IsolationOut { egress: ge, ingress: gi },
+                pod: &e.name,
+                ports: ports
+                    .iter()
+                    .zip(&sums)
+                    .map(|(&(pr, p), s)| crate::output::PortReachOut {
+                        port: p,
+                        protocol: pr.to_string(),
+                        reached_by: s[i].ingress_peers,
+                        reaches: s[i].egress_peers,
+                    })
+                    .collect(),
+            };
+            let row = serde_json::to_string(&row)?;
             write!(out, "{}\n  {}", if i == 0 { "" } else { "," }, row)?;
         } else {
             let word = |g: bool| if g { "isolated" } else { "open" };
