@@ -131,7 +131,8 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
         let r = podwall_dialects::Relevance::between(&[sn, dn])
             .ok_or_else(|| Failure::Error(format!("endpoint names {sn:?}, {dn:?} have no known shape")))?;
         let part = podwall_dialects::compile(&podwall_load::load_paths_where(&[&a.dir], &|k| r.keeps(k))?)?;
-        let (s, d) = part.endpoint(sn).zip(part.endpoint(dn)).ok_or_else(|| Failure::Error("check lost its pair".into()))?;
+        let (s, d) =
+            part.endpoint(sn).zip(part.endpoint(dn)).ok_or_else(|| Failure::Error("check lost its pair".into()))?;
         std::hint::black_box(evaluate(&part, &Packet::new(Addr::Endpoint(s), Addr::Endpoint(d), Protocol::TCP, 80)));
         t.elapsed()
     } else {
@@ -178,7 +179,8 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
         use rayon::prelude::*;
         keys.par_iter().map(|&(pr, po)| index.matrix(pr, Some(po)).summary().len()).collect()
     };
-    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Failure::Error(e.to_string()))?;
+    let one_thread =
+        rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Failure::Error(e.to_string()))?;
     let t = Instant::now();
     std::hint::black_box(one_thread.install(summary_all));
     let single = t.elapsed();

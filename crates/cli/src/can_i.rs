@@ -25,9 +25,9 @@ impl Identity {
     pub fn user(&self) -> Result<User, Failure> {
         match &self.user {
             Some(u) if !u.is_empty() => Ok(User::impersonate(u, &self.groups)),
-            _ if !self.groups.is_empty() => {
-                Err(Failure::Error("--as-group needs --as: the API server refuses groups without impersonating a user".into()))
-            }
+            _ if !self.groups.is_empty() => Err(Failure::Error(
+                "--as-group needs --as: the API server refuses groups without impersonating a user".into(),
+            )),
             _ => Err(Failure::Error("--as is required: manifests have no current user to ask as".into())),
         }
     }

@@ -351,12 +351,7 @@ fn text_report(r: &Report, all: bool, verbose: bool) -> String {
                 let dir = dir.to_string();
                 match b.map(|b| &r.sayings.list[b as usize]) {
                     Some(b) => {
-                        let _ = writeln!(
-                            t,
-                            "    {dir:<8} was {:<8} {}",
-                            word(b.0.allowed),
-                            b.0.reason.render(local)
-                        );
+                        let _ = writeln!(t, "    {dir:<8} was {:<8} {}", word(b.0.allowed), b.0.reason.render(local));
                     }
                     None => {
                         let _ = writeln!(

@@ -191,7 +191,10 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
         .map(|e| e.name.as_str())
         .collect();
     if !workloads.is_empty() {
-        return Err(Failure::Error(format!("no pod or workload named {what:?}; did you mean {}?", workloads.join(" or "))));
+        return Err(Failure::Error(format!(
+            "no pod or workload named {what:?}; did you mean {}?",
+            workloads.join(" or ")
+        )));
     }
     const SHOWN: usize = 8;
     let near: Vec<&str> = cluster.endpoints.iter().filter(|e| e.namespace == ns).map(|e| e.name.as_str()).collect();

@@ -152,7 +152,9 @@ pub fn reason_of(cluster: &Cluster, v: &DirectionVerdict) -> Reason {
         names.join(", ")
     };
     match v.why(cluster) {
-        Why::NotAnEndpoint => Reason::about_local(format!(" is not a policy endpoint: nothing is enforced on its {dir}")),
+        Why::NotAnEndpoint => {
+            Reason::about_local(format!(" is not a policy endpoint: nothing is enforced on its {dir}"))
+        }
         Why::NoPolicy => Reason(vec![
             Part::Text("no policy selects ".into()),
             Part::Local,
