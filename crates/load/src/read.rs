@@ -86,13 +86,34 @@ fn keep_all(_: &Key<'_>) -> bool {
     true
 }
 
+fn keep_none(_: &Key<'_>) -> bool {
+    false
+}
+
+/// What to make of the objects of known kinds: which to type, and of which to keep the
+/// document as read ([`Object::raw`]; always kept for untyped kinds).
+#[derive(Clone, Copy)]
+pub struct Want<'f> {
+    /// Which objects to type; the others are counted in [`Input::unread`].
+    pub keep: Filter<'f>,
+    /// Which typed objects also keep their document, for checks that read more of
+    /// them than the typed projection holds (Pod Security reads whole pod specs).
+    pub raw: Filter<'f>,
+}
+
+impl Default for Want<'_> {
+    fn default() -> Self {
+        Want { keep: &keep_all, raw: &keep_none }
+    }
+}
+
 impl Input {
     /// How many objects were passed over.
     pub fn skipped_count(&self) -> usize {
         self.skipped.values().map(Vec::len).sum()
     }
 
-    fn add_value(&mut self, value: Value, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_value(&mut self, value: Value, source: &Source, keep: Want<'_>) -> Result<(), InputError> {
         if value.is_null() {
             return Ok(());
         }
@@ -112,7 +133,7 @@ impl Input {
 
     /// Reads one JSON value without building a `Value` tree: the head is read first,
     /// then the typed object straight from the text.
-    fn add_raw(&mut self, raw: &RawValue, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_raw(&mut self, raw: &RawValue, source: &Source, keep: Want<'_>) -> Result<(), InputError> {
         let text = raw.get();
         if text == "null" {
             return Ok(());
@@ -129,7 +150,7 @@ impl Input {
         self.add_object(head, Doc::Raw(text), source, keep)
     }
 
-    fn add_object(&mut self, head: Head, doc: Doc<'_>, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_object(&mut self, head: Head, doc: Doc<'_>, source: &Source, want: Want<'_>) -> Result<(), InputError> {
         let meta = head.metadata.unwrap_or_default();
         let (kind, api_version) = (head.kind, head.api_version);
         if kind.is_empty() || api_version.is_empty() {
@@ -153,22 +174,25 @@ impl Input {
         if name.is_empty() && info.name_required {
             return Err(InputError::field(source, &object, "metadata.name", "missing name"));
         }
-        if !keep(&Key { group, kind: &kind, namespace: namespace.as_deref(), name: &name }) {
+        let key = Key { group, kind: &kind, namespace: namespace.as_deref(), name: &name };
+        if !(want.keep)(&key) {
             self.unread += 1;
             return Ok(());
         }
         let raw = match info.reader {
-            Reader::Kept | Reader::Unevaluated => {
-                Some(doc.raw().map_err(|e| InputError::at(source.clone(), e.to_string()))?)
-            }
-            _ => None,
+            Reader::Kept | Reader::Unevaluated => true,
+            _ => (want.raw)(&key),
+        };
+        let raw = match raw {
+            true => Some(doc.raw().map_err(|e| InputError::at(source.clone(), e.to_string()))?),
+            false => None,
         };
         let resource = resource(info, doc, source, &object)?;
         self.objects.push(Object { source: source.clone(), api_version, kind, namespace, name, resource, raw });
         Ok(())
     }
 
-    fn add_text(&mut self, file: &str, text: &str, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_text(&mut self, file: &str, text: &str, keep: Want<'_>) -> Result<(), InputError> {
         self.files.push(file.to_string());
         // A byte-order mark is not content (editors on Windows write one; kubectl reads past it).
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -205,7 +229,7 @@ impl Input {
         Ok(())
     }
 
-    fn add_json(&mut self, file: &str, text: &str, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_json(&mut self, file: &str, text: &str, keep: Want<'_>) -> Result<(), InputError> {
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
         loop {
             let offset = stream.byte_offset();
@@ -303,7 +327,14 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
 /// Reads manifests from `text`, reported as coming from `file`.
 pub fn load_str(file: &str, text: &str) -> Result<Input, InputError> {
     let mut input = Input::default();
-    input.add_text(file, text, &keep_all)?;
+    input.add_text(file, text, Want::default())?;
+    Ok(input)
+}
+
+/// Like [`load_str`], with what to type and what to keep said by `want`.
+pub fn load_str_with(file: &str, text: &str, want: Want<'_>) -> Result<Input, InputError> {
+    let mut input = Input::default();
+    input.add_text(file, text, want)?;
     Ok(input)
 }
 
@@ -316,8 +347,9 @@ pub fn load_values(file: &str, values: Vec<Value>) -> Result<Input, InputError> 
 pub fn load_values_where(file: &str, values: Vec<Value>, keep: Filter<'_>) -> Result<Input, InputError> {
     let mut input = Input::default();
     input.files.push(file.to_string());
+    let want = Want { keep, ..Want::default() };
     for (i, v) in values.into_iter().enumerate() {
-        input.add_value(v, &Source { file: file.to_string(), line: i + 1 }, keep)?;
+        input.add_value(v, &Source { file: file.to_string(), line: i + 1 }, want)?;
     }
     Ok(input)
 }
@@ -378,6 +410,11 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
 /// question about a few objects need not type the rest. Every file is still parsed
 /// whole, so malformed text is still an error.
 pub fn load_paths_where<P: AsRef<Path>>(paths: &[P], keep: Filter<'_>) -> Result<Input, InputError> {
+    load_paths_with(paths, Want { keep, ..Want::default() })
+}
+
+/// Like [`load_paths`], with what to type and what to keep said by `want`.
+pub fn load_paths_with<P: AsRef<Path>>(paths: &[P], keep: Want<'_>) -> Result<Input, InputError> {
     let mut input = Input::default();
     for p in paths {
         let p = p.as_ref();
