@@ -6,12 +6,11 @@ use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use podwall_load::podspec::carries_pod_spec;
-use podwall_load::Want;
-use podwall_pod_security::pods::{subjects, Subject};
+use podwall_pod_security::pods::{subjects_lenient, Subject};
 use podwall_pod_security::{evaluate, Level, LevelVersion, Version, Violation};
 use serde_json::json;
 
-use crate::input::{report_skipped, size_threads};
+use crate::input::{count_invalid, report_skipped, size_threads};
 use crate::{Failure, Format, InputArgs};
 
 /// Flags of `pss`.
@@ -55,9 +54,18 @@ impl Entry<'_> {
 /// Runs `pss`: exit 0 when every Pod and template is allowed, 1 otherwise.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     size_threads(&a.input.files);
-    let input = podwall_load::load_paths_with(&a.input.files, Want { raw: &carries_pod_spec, ..Want::default() })?;
+    let options =
+        podwall_load::Options { raw: &carries_pod_spec, skip_invalid: a.input.skip_invalid, ..Default::default() };
+    let mut input = podwall_load::load_paths_with(&a.input.files, options)?;
+    let (subjects, passed) = subjects_lenient(&input.objects, &|f| input.lenient.contains(f))?;
+    let passed: Vec<_> = passed.into_iter().map(|error| podwall_load::Invalid { error, whole_file: false }).collect();
+    input.invalid.extend(passed);
+    for skip in &input.invalid {
+        let w = podwall_dialects::notes::invalid(skip);
+        eprintln!("warning[{}]: {w}", w.id);
+    }
+    count_invalid(&a.input, input.invalid.len());
     report_skipped(&input.skipped, a.input.verbose, "");
-    let subjects = subjects(&input.objects)?;
     let Some(level) = a.level else {
         return Err(Failure("give --level (privileged, baseline or restricted)".into()));
     };

@@ -132,3 +132,14 @@ fn pss_misspelt_security_context_field_is_exit_2_naming_file_line_and_field() {
         "{err}"
     );
 }
+
+#[test]
+fn pss_skip_invalid_passes_over_unreadable_pod_specs_in_folders_with_a_warning() {
+    let out = podwall(&["pss", "-f", "tests/pss", "--skip-invalid", "--level", "baseline", "-o", "json"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("warning[IN002]") && err.contains("allowPrivilegeEscalaton"), "{err}");
+    assert!(err.contains("tests/pss/wrong-type.yaml:1"), "{err}");
+    assert_eq!(json(&out).as_array().map(Vec::len), Some(4), "the seeds' four pods and templates");
+    let strict = podwall(&["pss", "-f", "tests/pss", "--skip-invalid", "--strict", "--level", "baseline"]);
+    assert_eq!(strict.status.code(), Some(2));
+}

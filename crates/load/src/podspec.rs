@@ -4,7 +4,7 @@
 //!
 //! The network model does not pay for it: `check` and `matrix` keep no documents and
 //! type only [`crate::pods`]. A command that needs whole pod specs loads with
-//! [`Want::raw`](crate::Want) set to [`carries_pod_spec`], then calls [`pod_spec`]
+//! [`Options::raw`](crate::Options) set to [`carries_pod_spec`], then calls [`pod_spec`]
 //! on each object. Every field of the pod spec (and the template's metadata) is
 //! checked: an unknown one is an error naming its path, as everywhere.
 use k8s_openapi::api::core::v1 as core;
@@ -42,7 +42,7 @@ pub fn pod_spec_path(group: &str, kind: &str) -> Option<&'static str> {
     })
 }
 
-/// Whether objects like this one carry a pod spec: the [`crate::Want::raw`] filter of
+/// Whether objects like this one carry a pod spec: the [`crate::Options::raw`] filter of
 /// commands that read them.
 pub fn carries_pod_spec(key: &Key<'_>) -> bool {
     pod_spec_path(key.group, key.kind).is_some()
@@ -130,10 +130,10 @@ pub fn pod_spec(object: &Object) -> Result<Option<PodSpecView>, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{load_str, load_str_with, Want};
+    use crate::{load_str, load_str_keeping};
 
     fn load(text: &str) -> Vec<Object> {
-        load_str_with("t.yaml", text, Want { raw: &carries_pod_spec, ..Want::default() }).expect("loads").objects
+        load_str_keeping("t.yaml", text, &carries_pod_spec).expect("loads").objects
     }
 
     #[test]

@@ -37,13 +37,25 @@ impl Subject<'_> {
 /// The objects must have been loaded keeping their documents
 /// ([`podwall_load::podspec::carries_pod_spec`]).
 pub fn subjects(objects: &[Object]) -> Result<Vec<Subject<'_>>, InputError> {
-    let mut out = Vec::new();
+    subjects_lenient(objects, &|_| false).map(|(s, _)| s)
+}
+
+/// Like [`subjects`], passing over (and returning) the objects whose pod spec does not
+/// read when they come from a file `lenient` accepts (`--skip-invalid`).
+pub fn subjects_lenient<'a>(
+    objects: &'a [Object],
+    lenient: &dyn Fn(&str) -> bool,
+) -> Result<(Vec<Subject<'a>>, Vec<InputError>), InputError> {
+    let (mut out, mut passed) = (Vec::new(), Vec::new());
     for object in objects {
-        if let Some(pod) = pod_spec(object)? {
-            out.push(Subject { object, pod });
+        match pod_spec(object) {
+            Ok(Some(pod)) => out.push(Subject { object, pod }),
+            Ok(None) => {}
+            Err(e) if lenient(&object.source.file) => passed.push(e),
+            Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    Ok((out, passed))
 }
 
 /// What to do about a failing check, in one line.
