@@ -207,7 +207,7 @@ fn by_labels(a: &Args, objects: &[Object], subjects: Vec<Subject<'_>>) -> Result
     }
     out.flush()?;
     if invalid_labels > 0 {
-        return Err(Failure(format!(
+        return Err(Failure::Error(format!(
             "{invalid_labels} pod-security label(s) the API server would refuse (see the warnings above)"
         )));
     }
