@@ -234,36 +234,7 @@ fn cluster_spec(rng: &mut SmallRng, ctx: &Ctx, tier: &str) -> Value {
     let mut spec = Map::new();
     spec.insert("tier".into(), tier.into());
     spec.insert("priority".into(), PRIORITIES.choose(rng).copied().unwrap_or(10).into());
-    let subject = if rng.random_bool(0.5) {
-        json!({ "namespaces": small::ns_selector(rng, ctx) })
-    } else {
-        json!({ "pods": anp_pods(rng, ctx) })
-    };
-    spec.insert("subject".into(), subject);
-    for (key, peers_key, p) in [("ingress", "from", 0.7), ("egress", "to", 0.6)] {
-        if !rng.random_bool(p) {
-            continue;
-        }
-        let mut rules = Vec::new();
-        for r in 0..rng.random_range(1..=3) {
-            let mut rule = Map::new();
-            if rng.random_bool(0.3) {
-                rule.insert("name".into(), format!("rule-{r}").into());
-            }
-            rule.insert("action".into(), ["Accept", "Deny", "Pass"].choose(rng).copied().unwrap_or("Accept").into());
-            let peers: Vec<Value> = (0..rng.random_range(1..=2)).map(|_| anp_peer(rng, ctx, key == "egress")).collect();
-            // Upstream forbids named ports with address peers: they have no named ports.
-            let named = !peers.iter().any(|p| p.get("networks").is_some() || p.get("nodes").is_some());
-            rule.insert(peers_key.into(), Value::Array(peers));
-            if rng.random_bool(0.5) {
-                let protocols: Vec<Value> = (0..rng.random_range(1..=2)).map(|_| cnp_protocol(rng, named)).collect();
-                rule.insert("protocols".into(), Value::Array(protocols));
-            }
-            rules.push(Value::Object(rule));
-        }
-        spec.insert(key.into(), Value::Array(rules));
-    }
-    Value::Object(spec)
+    subject_and_rules(rng, ctx, spec, &["Accept", "Deny", "Pass"], ("protocols", cnp_protocol))
 }
 
 fn random_ns<'a>(rng: &mut SmallRng, ctx: &'a Ctx) -> &'a str {
@@ -619,13 +590,26 @@ fn admin_spec(rng: &mut SmallRng, ctx: &Ctx, priority: Option<i64>) -> Value {
     if let Some(p) = priority {
         spec.insert("priority".into(), p.into());
     }
+    let actions: &[&str] = if priority.is_some() { &["Allow", "Deny", "Pass"] } else { &["Allow", "Deny"] };
+    subject_and_rules(rng, ctx, spec, actions, ("ports", anp_port))
+}
+
+/// Adds to an admin policy's `spec` (v1alpha1 or v1alpha2: the same subjects and peers)
+/// a subject and rules taking `actions`, with port entries drawn by `ports.1` (told
+/// whether named ports may be used) under the key `ports.0`.
+fn subject_and_rules(
+    rng: &mut SmallRng,
+    ctx: &Ctx,
+    mut spec: Map<String, Value>,
+    actions: &[&str],
+    ports: (&str, fn(&mut SmallRng, bool) -> Value),
+) -> Value {
     let subject = if rng.random_bool(0.5) {
         json!({ "namespaces": small::ns_selector(rng, ctx) })
     } else {
         json!({ "pods": anp_pods(rng, ctx) })
     };
     spec.insert("subject".into(), subject);
-    let actions: &[&str] = if priority.is_some() { &["Allow", "Deny", "Pass"] } else { &["Allow", "Deny"] };
     for (key, peers_key, p) in [("ingress", "from", 0.7), ("egress", "to", 0.6)] {
         if !rng.random_bool(p) {
             continue;
@@ -636,15 +620,15 @@ fn admin_spec(rng: &mut SmallRng, ctx: &Ctx, priority: Option<i64>) -> Value {
             if rng.random_bool(0.3) {
                 rule.insert("name".into(), format!("rule-{r}").into());
             }
-            rule.insert("action".into(), actions.choose(rng).copied().unwrap_or("Allow").into());
+            rule.insert("action".into(), actions.choose(rng).copied().unwrap_or(actions[0]).into());
             let egress = key == "egress";
             let peers: Vec<Value> = (0..rng.random_range(1..=2)).map(|_| anp_peer(rng, ctx, egress)).collect();
             // Upstream forbids named ports with address peers: they have no named ports.
             let named = !peers.iter().any(|p| p.get("networks").is_some() || p.get("nodes").is_some());
             rule.insert(peers_key.into(), Value::Array(peers));
             if rng.random_bool(0.5) {
-                let ports: Vec<Value> = (0..rng.random_range(1..=2)).map(|_| anp_port(rng, named)).collect();
-                rule.insert("ports".into(), Value::Array(ports));
+                let entries: Vec<Value> = (0..rng.random_range(1..=2)).map(|_| (ports.1)(rng, named)).collect();
+                rule.insert(ports.0.into(), Value::Array(entries));
             }
             rules.push(Value::Object(rule));
         }
