@@ -4,9 +4,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use podwall_rbac::escalate::Node;
-use serde_json::json;
 
 use crate::can_i::load_identities;
+use crate::output::{GrantOut, PathOut, RiskyOut, StepOut};
 use crate::{Failure, Format};
 
 /// Flags of `rbac`.
@@ -69,9 +69,9 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 seed: g.seed,
             });
             let n = items.len();
-            let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+            let list = podwall_rbac::synth::as_list(items);
             std::fs::write(&g.out, serde_json::to_vec(&list)?)
-                .map_err(|e| Failure(format!("{}: {e}", g.out.display())))?;
+                .map_err(|e| Failure::Error(format!("{}: {e}", g.out.display())))?;
             eprintln!("wrote {n} objects to {}", g.out.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -93,25 +93,24 @@ fn risky(a: RiskyArgs) -> Result<ExitCode, Failure> {
     let critical = findings.iter().chain(&escalations).any(|f| f.severity == podwall_findings::Severity::Critical);
     match a.format {
         Format::Json => {
-            let paths_json: Vec<serde_json::Value> = paths
+            let paths_out = paths
                 .iter()
-                .map(|p| {
-                    let steps: Vec<serde_json::Value> = p
+                .map(|p| PathOut {
+                    from: graph.nodes[p.from].display(),
+                    steps: p
                         .steps
                         .iter()
-                        .map(|e| {
-                            json!({
-                                "to": graph.nodes[e.to].display(),
-                                "text": rbac.step_text(&graph, e),
-                                "grant": e.via.map(|g| crate::can_i::grant_json(&rbac, &g)),
-                                "with": e.with.map(|g| crate::can_i::grant_json(&rbac, &g)),
-                            })
+                        .map(|e| StepOut {
+                            grant: e.via.map(|g| GrantOut::new(&rbac, &g)),
+                            text: rbac.step_text(&graph, e),
+                            to: graph.nodes[e.to].display(),
+                            with: e.with.map(|g| GrantOut::new(&rbac, &g)),
                         })
-                        .collect();
-                    json!({"from": graph.nodes[p.from].display(), "steps": steps})
+                        .collect(),
                 })
                 .collect();
-            crate::outln!("{}", json!({"findings": findings, "escalations": escalations, "paths": paths_json}));
+            let out = RiskyOut { escalations: escalations.clone(), findings: findings.clone(), paths: paths_out };
+            crate::outln!("{}", serde_json::to_string(&out)?);
         }
         Format::Text => {
             for f in &findings {

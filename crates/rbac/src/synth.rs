@@ -145,3 +145,8 @@ pub fn generate(s: Sizes) -> Vec<Value> {
     }
     out
 }
+
+/// The objects as one `kind: List`, as `kubectl get -o json` prints several.
+pub fn as_list(items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
