@@ -2,6 +2,7 @@
 //! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
 #![forbid(unsafe_code)]
 
+mod audit;
 mod bench;
 mod can_i;
 mod check;
@@ -115,6 +116,10 @@ enum Command {
     /// plugin would reject at a level and version, and why. Exit 0: all allowed; 1: some
     /// rejected.
     Pss(pss::Args),
+    /// The audit level the API server's policy checker gives a request: the first
+    /// matching rule of an audit.k8s.io/v1 Policy decides; no match is None.
+    #[command(name = "audit-level")]
+    AuditLevel(audit::LevelArgs),
 }
 
 /// Why a command ended early.
@@ -163,6 +168,7 @@ fn main() -> ExitCode {
         Command::Dataplane(a) => dataplane::run(a),
         Command::Lab(a) => lab::run(a),
         Command::Pss(a) => pss::run(a),
+        Command::AuditLevel(a) => audit::level(a),
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),

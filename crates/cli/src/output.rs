@@ -520,3 +520,18 @@ pub struct RiskyOut {
     /// The paths, step by step.
     pub paths: Vec<PathOut>,
 }
+
+/// `audit-level --format json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuditLevelOut {
+    /// The level events are written at.
+    pub level: podwall_audit::Level,
+    /// Whether managed fields are left out of logged bodies.
+    #[serde(rename = "omitManagedFields")]
+    pub omit_managed_fields: bool,
+    /// Stages at which no event is written, in the order they happen.
+    #[serde(rename = "omitStages")]
+    pub omit_stages: Vec<podwall_audit::Stage>,
+    /// The deciding rule, 1-based; `null` when none matched.
+    pub rule: Option<usize>,
+}

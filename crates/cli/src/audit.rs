@@ -1,0 +1,117 @@
+//! `podwall audit-level` and `podwall audit lint`: an audit policy as the API server's
+//! checker evaluates it. The evaluation and the findings are `podwall-audit`'s; this file
+//! reads flags and renders.
+use std::process::ExitCode;
+
+use podwall_audit::check::{Request, Target, User};
+use podwall_audit::Policy;
+
+use crate::output::AuditLevelOut;
+use crate::{Failure, Format};
+
+/// Flags of `audit-level`.
+#[derive(clap::Args)]
+pub struct LevelArgs {
+    /// The audit policy file (audit.k8s.io/v1 Policy), as given to `--audit-policy-file`.
+    #[arg(short = 'f', long = "filename")]
+    file: String,
+    /// The user name of the request.
+    #[arg(long)]
+    user: String,
+    /// A group the user is in; repeatable. Give them as authentication leaves them
+    /// (`system:authenticated` is not added).
+    #[arg(long = "group", value_name = "GROUP")]
+    groups: Vec<String>,
+    /// The verb: `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`,
+    /// `deletecollection`, ...; for a --path, the lower-case HTTP method.
+    #[arg(long)]
+    verb: String,
+    /// The resource, `RESOURCE` (core group) or `RESOURCE.GROUP` (`deployments.apps`).
+    #[arg(long, conflicts_with = "path")]
+    resource: Option<String>,
+    /// The subresource (`status`, `log`, `exec`).
+    #[arg(long, requires = "resource")]
+    subresource: Option<String>,
+    /// The object's name (none for list, watch and most creates).
+    #[arg(long, requires = "resource")]
+    name: Option<String>,
+    /// The namespace; without it the request is cluster-scoped (namespace `""`).
+    #[arg(short = 'n', long, requires = "resource")]
+    namespace: Option<String>,
+    /// A non-resource URL path (`/healthz`, `/metrics`).
+    #[arg(long)]
+    path: Option<String>,
+    /// Output format. JSON: `{"level", "omitManagedFields", "omitStages", "rule"}`, with
+    /// the deciding rule 1-based (`null` when none matched).
+    #[arg(short = 'o', long = "format", value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Loads the policy in `file`; exit 2 on anything the API server would refuse.
+fn load_policy(file: &str) -> Result<Policy, Failure> {
+    let input = podwall_load::load_paths(&[file])?;
+    Ok(podwall_audit::policy::from_objects(&input.objects, file)?)
+}
+
+impl LevelArgs {
+    fn request(&self) -> Result<Request, Failure> {
+        let target = match (&self.resource, &self.path) {
+            (Some(r), None) => {
+                let (resource, group) = r.split_once('.').unwrap_or((r.as_str(), ""));
+                if resource.is_empty() || resource.contains('/') {
+                    return Err(Failure::Error(format!(
+                        "--resource {r:?}: give RESOURCE or RESOURCE.GROUP; a subresource goes in --subresource"
+                    )));
+                }
+                Target::Resource {
+                    group: group.to_string(),
+                    resource: resource.to_string(),
+                    subresource: self.subresource.clone().unwrap_or_default(),
+                    name: self.name.clone().unwrap_or_default(),
+                    namespace: self.namespace.clone().unwrap_or_default(),
+                }
+            }
+            (None, Some(p)) => Target::NonResource { path: p.clone() },
+            _ => return Err(Failure::Error("give --resource (a resource request) or --path (a URL)".into())),
+        };
+        Ok(Request {
+            user: User { name: self.user.clone(), groups: self.groups.clone() },
+            verb: self.verb.clone(),
+            target,
+        })
+    }
+}
+
+/// Runs `audit-level`: prints the level (exit 0).
+pub fn level(a: LevelArgs) -> Result<ExitCode, Failure> {
+    let policy = load_policy(&a.file)?;
+    let request = a.request()?;
+    let d = policy.evaluate(&request);
+    match a.format {
+        Format::Json => {
+            let out = AuditLevelOut {
+                level: d.level,
+                omit_managed_fields: d.omit_managed_fields,
+                omit_stages: d.omit_stages.clone(),
+                rule: d.rule.map(|i| i + 1),
+            };
+            crate::outln!("{}", serde_json::to_string(&out)?);
+        }
+        Format::Text => {
+            crate::outln!("{}", d.level);
+            match d.rule {
+                Some(i) => crate::outln!(
+                    "  decided by rule {} ({}:{} rules[{i}])",
+                    i + 1,
+                    policy.source.file,
+                    policy.source.line
+                ),
+                None => crate::outln!("  no rule matches: level None"),
+            }
+            let stages: Vec<&str> = d.omit_stages.iter().map(|s| s.as_str()).collect();
+            crate::outln!("  omitStages: {}", if stages.is_empty() { "(none)".to_string() } else { stages.join(", ") });
+            crate::outln!("  omitManagedFields: {}", d.omit_managed_fields);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
