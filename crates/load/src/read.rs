@@ -553,13 +553,18 @@ fn decode(bytes: Vec<u8>) -> Result<String, String> {
             return Err("UTF-16 text (it starts with a UTF-16 byte-order mark) with an odd number of bytes".to_string());
         }
         let units: Vec<u16> = body.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
-        String::from_utf16(&units).map_err(|_| "invalid UTF-16 text (it starts with a UTF-16 byte-order mark)".to_string())
+        String::from_utf16(&units)
+            .map_err(|_| "invalid UTF-16 text (it starts with a UTF-16 byte-order mark)".to_string())
     };
     match bytes.as_slice() {
         [0xFF, 0xFE, body @ ..] => utf16(body, u16::from_le_bytes),
         [0xFE, 0xFF, body @ ..] => utf16(body, u16::from_be_bytes),
-        _ => String::from_utf8(bytes)
-            .map_err(|e| format!("not UTF-8 text (byte {} is invalid) nor UTF-16 with a byte-order mark", e.utf8_error().valid_up_to())),
+        _ => String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "not UTF-8 text (byte {} is invalid) nor UTF-16 with a byte-order mark",
+                e.utf8_error().valid_up_to()
+            )
+        }),
     }
 }
 
