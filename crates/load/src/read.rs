@@ -549,7 +549,7 @@ fn read_text(path: &Path) -> Result<String, InputError> {
 /// Text from bytes: UTF-16 (little- or big-endian) after its byte-order mark, else UTF-8.
 fn decode(bytes: Vec<u8>) -> Result<String, String> {
     let utf16 = |body: &[u8], unit: fn([u8; 2]) -> u16| {
-        if body.len() % 2 != 0 {
+        if !body.len().is_multiple_of(2) {
             return Err("UTF-16 text (it starts with a UTF-16 byte-order mark) with an odd number of bytes".to_string());
         }
         let units: Vec<u16> = body.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
