@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_dataplane;
 mod check;
 mod dataplane;
 mod diff;
