@@ -386,8 +386,10 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         return Err(Failure(format!("diff needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
     crate::input::size_threads(&[a.input.files.clone(), a.to.clone()].concat());
-    let (old, old_skipped) = compile(&a.input.files)?;
-    let (new, new_skipped) = compile(&a.to)?;
+    let old = compile(&a.input.files, a.input.skip_invalid)?;
+    let new = compile(&a.to, a.input.skip_invalid)?;
+    crate::input::count_invalid(&a.input, old.invalid + new.invalid);
+    let (old, old_skipped, new, new_skipped) = (old.cluster, old.skipped, new.cluster, new.skipped);
     // The new state's warnings, and those of the old state it no longer has.
     for w in &new.warnings {
         eprintln!("warning[{}]: {w}", w.id);

@@ -1,21 +1,39 @@
 //! Loading the cluster and resolving names the user types.
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use podwall_engine::Addr;
 use podwall_ir::{Cluster, Protocol};
 
 use crate::{Failure, InputArgs};
 
+/// Unreadable input skipped under `--strict`: the command answers, then exits 2.
+static STRICT_SKIPS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many files or objects were skipped under `--strict`.
+pub fn strict_skips() -> usize {
+    STRICT_SKIPS.load(Ordering::Relaxed)
+}
+
+/// Counts what `--skip-invalid` passed over, for `--strict`.
+pub fn count_invalid(args: &InputArgs, invalid: usize) {
+    if args.strict {
+        STRICT_SKIPS.fetch_add(invalid, Ordering::Relaxed);
+    }
+}
+
 /// Loads and compiles the input, printing warnings and the skipped-object count to stderr.
 pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
     size_threads(&args.files);
-    let (cluster, skipped) = compile(&args.files)?;
-    report(args, &cluster, &skipped)?;
-    Ok(cluster)
+    let loaded = compile(&args.files, args.skip_invalid)?;
+    report(args, &loaded.cluster, &loaded.skipped)?;
+    count_invalid(args, loaded.invalid);
+    Ok(loaded.cluster)
 }
 
-/// Prints the warnings and what was skipped; with `--fail-on-unknown-policy`, a policy
-/// podwall cannot evaluate ends the command.
+/// Prints the warnings (among them what `--skip-invalid` passed over) and what was
+/// skipped; with `--fail-on-unknown-policy`, a policy podwall cannot evaluate ends the
+/// command.
 fn report(args: &InputArgs, cluster: &Cluster, skipped: &Skipped) -> Result<(), Failure> {
     for w in &cluster.warnings {
         eprintln!("warning[{}]: {w}", w.id);
@@ -75,10 +93,12 @@ pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Add
     size_threads(&args.files);
     let names = endpoint_name(from).zip(endpoint_name(to));
     if let Some(r) = names.and_then(|(s, d)| podwall_dialects::Relevance::between(&[&s, &d])) {
-        let input = podwall_load::load_paths_where(&args.files, &|k| r.keeps(k))?;
-        let cluster = podwall_dialects::compile(&input)?;
+        let options = podwall_load::Options { keep: &|k| r.keeps(k), skip_invalid: args.skip_invalid };
+        let mut input = podwall_load::load_paths_with(&args.files, options)?;
+        let cluster = podwall_dialects::compile_lenient(&mut input)?;
         if let (Ok(s), Ok(d)) = (resolve(&cluster, from), resolve(&cluster, to)) {
             report(args, &cluster, &input.skipped)?;
+            count_invalid(args, input.invalid.len());
             if args.verbose {
                 eprintln!(
                     "note: {} object(s) cannot bear on this connection and were not read past their names",
@@ -96,11 +116,23 @@ pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Add
 /// Objects passed over because podwall does not read their kind: kind → where each was.
 pub type Skipped = std::collections::BTreeMap<String, Vec<podwall_ir::Source>>;
 
-/// Loads and compiles files, folders or `-`, printing nothing.
-pub fn compile(files: &[String]) -> Result<(Cluster, Skipped), Failure> {
-    let input = podwall_load::load_paths(files)?;
-    let cluster = podwall_dialects::compile(&input)?;
-    Ok((cluster, input.skipped))
+/// A compiled input and what reading it passed over.
+pub struct Loaded {
+    /// The cluster; its warnings name each file or object `--skip-invalid` skipped.
+    pub cluster: Cluster,
+    /// Objects of kinds podwall does not read.
+    pub skipped: Skipped,
+    /// How many files or objects `--skip-invalid` skipped.
+    pub invalid: usize,
+}
+
+/// Loads and compiles files, folders or `-`, printing nothing; `skip_invalid` passes
+/// over what cannot be read in the folders' files (see `--skip-invalid`).
+pub fn compile(files: &[String], skip_invalid: bool) -> Result<Loaded, Failure> {
+    let options = podwall_load::Options { skip_invalid, ..Default::default() };
+    let mut input = podwall_load::load_paths_with(files, options)?;
+    let cluster = podwall_dialects::compile_lenient(&mut input)?;
+    Ok(Loaded { cluster, skipped: input.skipped, invalid: input.invalid.len() })
 }
 
 /// Prints the skipped objects (`verbose`) or their count; `what` names the input when

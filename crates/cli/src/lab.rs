@@ -218,7 +218,9 @@ fn apply(input: &InputArgs, name: &str, established: EstablishedArg) -> Result<E
     let mut files = kept_inputs(name)?;
     files.extend(input.files.iter().cloned());
     crate::input::size_threads(&files);
-    let (cluster, skipped) = crate::input::compile(&files)?;
+    let loaded = crate::input::compile(&files, input.skip_invalid)?;
+    crate::input::count_invalid(input, loaded.invalid);
+    let (cluster, skipped) = (loaded.cluster, loaded.skipped);
     // The change replacing what the lab runs is the point, not a duplicate to warn about.
     let replaced = cluster.warnings.iter().filter(|w| w.id == podwall_dialects::notes::DUPLICATE).count();
     for w in cluster.warnings.iter().filter(|w| w.id != podwall_dialects::notes::DUPLICATE) {

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_dataplane;
+mod can_i;
 mod check;
 mod dataplane;
 mod diff;
@@ -53,6 +54,17 @@ pub struct InputArgs {
     /// out must not pass.
     #[arg(long)]
     pub fail_on_unknown_policy: bool,
+    /// In folders given to -f, skip what cannot be read instead of stopping with exit 2:
+    /// a file that is not Kubernetes manifests (a Helm template, an application's own
+    /// config) whole, an object the API server would refuse alone. Each one skipped is a
+    /// warning with its reason; answers leave it out. Files named directly, and standard
+    /// input, stop the run whatever this says. Without it (the default), the first
+    /// unreadable file ends the run with exit 2.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// With --skip-invalid: answer, then exit 2 if anything was skipped (for CI).
+    #[arg(long, requires = "skip_invalid")]
+    pub strict: bool,
 }
 
 #[derive(Subcommand)]
@@ -79,6 +91,13 @@ enum Command {
     /// The nftables data plane: `dataplane compile` prints the ruleset that enforces the
     /// policies on a node.
     Dataplane(dataplane::Args),
+    /// Whether a user may do something, as the Kubernetes RBAC authorizer decides:
+    /// `kubectl auth can-i` from manifests. Prints yes (exit 0) or no (exit 1).
+    ///
+    /// Only RBAC objects and CustomResourceDefinitions are checked; other objects must be
+    /// well-formed YAML or JSON.
+    #[command(name = "can-i")]
+    CanI(can_i::Args),
     /// A lab on this machine: pods as network namespaces behind a node namespace that
     /// enforces the ruleset; real probes, compared with the model (needs root).
     Lab(lab::Args),
@@ -120,8 +139,13 @@ fn main() -> ExitCode {
         Command::Diff(a) => diff::run(a),
         Command::Dataplane(a) => dataplane::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::CanI(a) => can_i::run(a),
     };
     match result {
+        Ok(_) if input::strict_skips() > 0 => {
+            eprintln!("error: {} unreadable file(s) or object(s) were skipped (--strict)", input::strict_skips());
+            ExitCode::from(2)
+        }
         Ok(code) => code,
         Err(Failure(msg)) if msg.is_empty() => ExitCode::SUCCESS,
         Err(Failure(msg)) => {

@@ -70,10 +70,11 @@ struct Bad {
 
 const NO: Bad = Bad { object: None, field: None, quotes: &[], problem: &[], lines: None };
 
-/// Runs `matrix` and `check` on `tests/bad/{name}.yaml` and checks the contract.
+/// Runs `matrix` and `check` on `tests/bad/{name}.yaml` (or `.json`) and checks the contract.
 #[track_caller]
 fn bad(name: &str, want: Bad) {
-    let file = format!("tests/bad/{name}.yaml");
+    let json = format!("tests/bad/{name}.json");
+    let file = if manifest_dir().join(&json).is_file() { json } else { format!("tests/bad/{name}.yaml") };
     assert!(manifest_dir().join(&file).is_file(), "missing fixture {file}");
     let runs = [
         podwall(&["matrix", "-f", &file, "--port", "80"]),
@@ -350,6 +351,12 @@ fn bad_duplicate_key_is_refused_with_its_line() {
     bad("duplicate-key", Bad { quotes: &["\"app\""], problem: &["duplicate"], lines: Some(8..=8), ..NO });
 }
 
+/// The same in JSON: kubectl's strict decoding refuses it too.
+#[test]
+fn bad_duplicate_key_in_json_is_refused_with_its_line() {
+    bad("duplicate-key-json", Bad { quotes: &["\"app\""], problem: &["duplicate"], lines: Some(9..=9), ..NO });
+}
+
 /// `Items:` is not `items:` (keys are case-sensitive): the list must not be passed over.
 #[test]
 fn bad_list_items_capitalised_is_refused_not_skipped() {
@@ -423,13 +430,14 @@ fn every_bad_fixture_has_a_test() {
         "cnp-priority-out-of-range",
         "unknown-field",
         "duplicate-key",
+        "duplicate-key-json",
         "list-items-capitalised",
         "lower-case-protocol",
     ];
     let mut found: Vec<String> = std::fs::read_dir(manifest_dir().join("tests/bad"))
         .expect("tests/bad")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "json"))
         .map(|p| p.file_stem().expect("stem").to_string_lossy().into_owned())
         .collect();
     found.sort();

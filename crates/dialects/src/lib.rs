@@ -89,6 +89,38 @@ pub fn compile(input: &Input) -> Result<Cluster, InputError> {
     }
 }
 
+/// Like [`compile`], passing over what [`podwall_load::Options::skip_invalid`] allows:
+/// an object of a [`Input::lenient`] file that does not compile (one the API server
+/// would refuse) is taken out of `input` and listed in `input.invalid`; an error about
+/// any other object still ends the compile. Everything passed over, by the reader or
+/// here, becomes a warning of the cluster.
+pub fn compile_lenient(input: &mut Input) -> Result<Cluster, InputError> {
+    let mut cluster = loop {
+        let error = match compile(input) {
+            Ok(cluster) => break cluster,
+            Err(e) => e,
+        };
+        let Some(object) = error.object.as_deref() else { return Err(error) };
+        if !input.lenient.contains(&error.location.file) {
+            return Err(error);
+        }
+        let before = input.objects.len();
+        input.objects.retain(|o| !(o.source == error.location && o.display() == object));
+        if input.objects.len() == before {
+            return Err(error);
+        }
+        input.invalid.push(podwall_load::Invalid { error, whole_file: false });
+    };
+    // In input order: by file as read, then by line.
+    let order: std::collections::HashMap<&str, usize> =
+        input.files.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
+    let mut passed: Vec<&podwall_load::Invalid> = input.invalid.iter().collect();
+    passed.sort_by_key(|i| (order.get(i.error.location.file.as_str()), i.error.location.line));
+    let passed: Vec<_> = passed.into_iter().map(notes::invalid).collect();
+    cluster.warnings.splice(0..0, passed);
+    Ok(cluster)
+}
+
 fn compile_unique(input: &Input) -> Result<Cluster, InputError> {
     let mut cluster = universe::build(input)?;
     let mut tiers: BTreeMap<String, Tier> = BTreeMap::new();
@@ -155,4 +187,34 @@ fn compile_unique(input: &Input) -> Result<Cluster, InputError> {
     }
     cluster.policies = PolicySet::new(tiers.into_values().collect());
     Ok(cluster)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWICE: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: n}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: n}\nspec:\n  podSelector: {}\n  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}]}]\n";
+
+    #[test]
+    fn an_invalid_later_copy_is_skipped_and_the_earlier_copy_is_used() {
+        // `kubectl apply` of both: the API server refuses the second, the first stays.
+        let mut input = podwall_load::load_str("a.yaml", TWICE).expect("loads");
+        input.lenient.insert("a.yaml".into());
+        let cluster = compile_lenient(&mut input).expect("the invalid copy is skipped");
+        assert_eq!(input.invalid.len(), 1);
+        assert_eq!(input.invalid[0].error.location.line, 8);
+        let policies: Vec<_> = cluster.policies.policies().map(|(_, p)| p).collect();
+        assert_eq!(policies.len(), 1);
+        assert_eq!(policies[0].source.as_ref().map(|s| s.line), Some(1));
+        assert_eq!(cluster.warnings[0].id, notes::OBJECT_SKIPPED);
+        assert!(cluster.warnings[0].message.contains("invalid CIDR"), "{}", cluster.warnings[0]);
+    }
+
+    #[test]
+    fn an_invalid_object_outside_lenient_files_is_still_an_error() {
+        let mut input = podwall_load::load_str("a.yaml", TWICE).expect("loads");
+        let err = compile_lenient(&mut input).expect_err("not lenient");
+        assert_eq!(err.location.line, 8);
+        assert!(input.invalid.is_empty());
+    }
 }

@@ -14,6 +14,10 @@ pub const UNMODELLED: &str = "NM004";
 pub const IGNORED: &str = "NM005";
 /// Admin policies of one tier sharing a priority: their order is undefined upstream.
 pub const SHARED_PRIORITY: &str = "NM006";
+/// A file passed over whole because it is not Kubernetes manifests (`--skip-invalid`).
+pub const FILE_SKIPPED: &str = "IN001";
+/// An object passed over because it is invalid (`--skip-invalid`).
+pub const OBJECT_SKIPPED: &str = "IN002";
 
 /// Every finding ID the network compiler emits, with its severity and meaning.
 pub const CATALOGUE: &[(&str, Severity, &str)] = &[
@@ -22,6 +26,8 @@ pub const CATALOGUE: &[(&str, Severity, &str)] = &[
     (STAGED, Severity::Info, "a staged policy, which is not enforced"),
     (UNMODELLED, Severity::Medium, "a policy feature podwall does not model"),
     (IGNORED, Severity::Medium, "a policy podwall ignores whole"),
+    (FILE_SKIPPED, Severity::Medium, "a file that is not Kubernetes manifests, passed over"),
+    (OBJECT_SKIPPED, Severity::High, "an invalid object, passed over; answers leave it out"),
     (
         SHARED_PRIORITY,
         Severity::Low,
@@ -50,5 +56,28 @@ pub fn named(id: &'static str, subject: &str, source: Option<&Source>, message: 
     match source {
         Some(s) => f.origin(s.origin()),
         None => f,
+    }
+}
+
+/// What the reader or the compiler passed over, and why.
+pub fn invalid(skip: &podwall_load::Invalid) -> Finding {
+    let e = &skip.error;
+    let why = match &e.field {
+        Some(field) => format!("{field}: {}", e.message),
+        None => e.message.clone(),
+    };
+    let (id, message) = match skip.whole_file {
+        true => (FILE_SKIPPED, format!("{why}; the file was skipped (--skip-invalid)")),
+        false => (OBJECT_SKIPPED, format!("{why}; the object was skipped (--skip-invalid): answers leave it out")),
+    };
+    let f = Finding::new(id, severity(id), message);
+    let f = match &e.object {
+        Some(o) => f.subject(o.clone()),
+        None => f,
+    };
+    match e.location.line {
+        // About a whole file that could not be read: no line to name.
+        0 => f.subject(e.location.file.clone()),
+        _ => f.origin(e.location.origin()),
     }
 }

@@ -145,6 +145,7 @@ pub static KINDS: &[KindInfo] = &[
     entry(RBAC, "RoleBinding", Namespaced, R::Kept),
     entry(RBAC, "ClusterRole", Cluster, R::Kept),
     entry(RBAC, "ClusterRoleBinding", Cluster, R::Kept),
+    entry(&["apiextensions.k8s.io"], "CustomResourceDefinition", Cluster, R::Kept),
     nameless(&["apiserver.config.k8s.io"], "EncryptionConfiguration"),
     nameless(&["audit.k8s.io"], "Policy"),
 ];

@@ -24,5 +24,6 @@ pub use kinds::{is_workload, kind_info, KindInfo, Reader, Scope};
 pub use object::{Object, RawDoc, Resource, Workload};
 pub use podwall_ir::Source;
 pub use read::{
-    load_paths, load_paths_where, load_str, load_values, load_values_where, manifest_files, Filter, Input, Key,
+    load_paths, load_paths_where, load_paths_with, load_str, load_values, load_values_where, manifest_files, Filter,
+    Input, Invalid, Key, Options,
 };

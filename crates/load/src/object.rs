@@ -91,6 +91,17 @@ impl Object {
     pub fn display(&self) -> String {
         display(&self.kind, self.namespace.as_deref(), &self.name)
     }
+
+    /// Types the object's kept document ([`Object::raw`]) as `T`, the way every kind the
+    /// loader types is typed: a missing or mistyped field is an error naming its path,
+    /// and so is a field `T` does not know (as with kubectl's `--validate=strict`). For
+    /// checks that read a [`Reader::Kept`] kind in their own types.
+    pub fn typed_document<T: DeserializeOwned>(&self) -> Result<T, InputError> {
+        let raw = self.raw.as_ref().ok_or_else(|| {
+            InputError::at(self.source.clone(), format!("internal: {} was not kept with its document", self.display()))
+        })?;
+        typed(Doc::Raw(raw.0.get()), &self.source, &self.display())
+    }
 }
 
 pub(crate) fn display(kind: &str, ns: Option<&str>, name: &str) -> String {

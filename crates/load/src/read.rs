@@ -1,5 +1,5 @@
 //! Files, documents, lists.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::Path;
 
@@ -68,6 +68,47 @@ pub struct Key<'a> {
 /// Which objects of known kinds to type; the others are counted in [`Input::unread`].
 pub type Filter<'f> = &'f (dyn Fn(&Key<'_>) -> bool + Sync);
 
+/// How [`load_paths_with`] reads.
+#[derive(Clone, Copy)]
+pub struct Options<'f> {
+    /// Which objects of known kinds to type.
+    pub keep: Filter<'f>,
+    /// In files found by walking a folder (never in files named directly, nor in standard
+    /// input), pass over what cannot be read instead of failing: a file that is not
+    /// Kubernetes manifests (bad syntax, a document with no `kind`) whole, an object the
+    /// API server would refuse alone. Each is listed in [`Input::invalid`].
+    pub skip_invalid: bool,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options { keep: &keep_all, skip_invalid: false }
+    }
+}
+
+/// How one file is read.
+#[derive(Clone, Copy)]
+struct Mode<'f> {
+    keep: Filter<'f>,
+    /// Pass over objects that cannot be typed (listing them) instead of failing.
+    skip_objects: bool,
+}
+
+impl<'f> Mode<'f> {
+    fn strict(keep: Filter<'f>) -> Self {
+        Mode { keep, skip_objects: false }
+    }
+}
+
+/// Input that was passed over because it cannot be read (see [`Options::skip_invalid`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid {
+    /// What is wrong, and where.
+    pub error: InputError,
+    /// The whole file was passed over (else only the object the error names).
+    pub whole_file: bool,
+}
+
 /// Everything read from the input.
 #[derive(Clone, Debug, Default)]
 pub struct Input {
@@ -80,6 +121,12 @@ pub struct Input {
     pub unread: usize,
     /// The files read.
     pub files: Vec<String>,
+    /// What was passed over because it cannot be read, in input order (only with
+    /// [`Options::skip_invalid`]).
+    pub invalid: Vec<Invalid>,
+    /// The files whose objects may be passed over when they turn out invalid later (when
+    /// compiled): the files found by walking a folder, with [`Options::skip_invalid`].
+    pub lenient: BTreeSet<String>,
 }
 
 fn keep_all(_: &Key<'_>) -> bool {
@@ -92,7 +139,7 @@ impl Input {
         self.skipped.values().map(Vec::len).sum()
     }
 
-    fn add_value(&mut self, value: Value, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_value(&mut self, value: Value, source: &Source, mode: Mode<'_>) -> Result<(), InputError> {
         if value.is_null() {
             return Ok(());
         }
@@ -103,16 +150,16 @@ impl Input {
                 return Err(InputError::at(source.clone(), format!("{}: `items` is not a list", head.kind)));
             };
             for item in items {
-                self.add_value(item, source, keep)?;
+                self.add_value(item, source, mode)?;
             }
             return Ok(());
         }
-        self.add_object(head, Doc::Value(value), source, keep)
+        self.add_object(head, Doc::Value(value), source, mode)
     }
 
     /// Reads one JSON value without building a `Value` tree: the head is read first,
     /// then the typed object straight from the text.
-    fn add_raw(&mut self, raw: &RawValue, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_raw(&mut self, raw: &RawValue, source: &Source, mode: Mode<'_>) -> Result<(), InputError> {
         let text = raw.get();
         if text == "null" {
             return Ok(());
@@ -122,19 +169,22 @@ impl Input {
             let items: ListItems<'_> = serde_json::from_str(text)
                 .map_err(|_| InputError::at(source.clone(), format!("{}: `items` is not a list", head.kind)))?;
             for item in items.items {
-                self.add_raw(item, source, keep)?;
+                self.add_raw(item, source, mode)?;
             }
             return Ok(());
         }
-        self.add_object(head, Doc::Raw(text), source, keep)
+        self.add_object(head, Doc::Raw(text), source, mode)
     }
 
-    fn add_object(&mut self, head: Head, doc: Doc<'_>, source: &Source, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_object(&mut self, head: Head, doc: Doc<'_>, source: &Source, mode: Mode<'_>) -> Result<(), InputError> {
         let meta = head.metadata.unwrap_or_default();
         let (kind, api_version) = (head.kind, head.api_version);
         if kind.is_empty() || api_version.is_empty() {
             let what = meta.name.map(|n| format!(" {n:?}")).unwrap_or_default();
-            return Err(InputError::at(source.clone(), format!("object{what} has no `kind` or no `apiVersion`")));
+            return Err(InputError::at(
+                source.clone(),
+                format!("object{what} has no `kind` or no `apiVersion`: not a Kubernetes object"),
+            ));
         }
         let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
         if kind.ends_with("List") && kind_info(group, &kind).is_none() {
@@ -151,9 +201,9 @@ impl Input {
             info.is_namespaced().then(|| meta.namespace.filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into()));
         let object = display(&kind, namespace.as_deref(), &name);
         if name.is_empty() && info.name_required {
-            return Err(InputError::field(source, &object, "metadata.name", "missing name"));
+            return self.refuse(InputError::field(source, &object, "metadata.name", "missing name"), mode);
         }
-        if !keep(&Key { group, kind: &kind, namespace: namespace.as_deref(), name: &name }) {
+        if !(mode.keep)(&Key { group, kind: &kind, namespace: namespace.as_deref(), name: &name }) {
             self.unread += 1;
             return Ok(());
         }
@@ -163,18 +213,31 @@ impl Input {
             }
             _ => None,
         };
-        let resource = resource(info, doc, source, &object)?;
+        let resource = match resource(info, doc, source, &object) {
+            Ok(r) => r,
+            Err(e) => return self.refuse(e, mode),
+        };
         self.objects.push(Object { source: source.clone(), api_version, kind, namespace, name, resource, raw });
         Ok(())
     }
 
-    fn add_text(&mut self, file: &str, text: &str, keep: Filter<'_>) -> Result<(), InputError> {
+    /// An object that cannot be typed: an error, or with `skip_objects` passed over
+    /// and listed.
+    fn refuse(&mut self, error: InputError, mode: Mode<'_>) -> Result<(), InputError> {
+        if !mode.skip_objects {
+            return Err(error);
+        }
+        self.invalid.push(Invalid { error, whole_file: false });
+        Ok(())
+    }
+
+    fn add_text(&mut self, file: &str, text: &str, mode: Mode<'_>) -> Result<(), InputError> {
         self.files.push(file.to_string());
         // A byte-order mark is not content (editors on Windows write one; kubectl reads past it).
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let trimmed = text.trim_start();
         if trimmed.starts_with('{') || trimmed.starts_with('[') {
-            return self.add_json(file, text, keep);
+            return self.add_json(file, text, mode);
         }
         for (line, doc) in split_documents(text) {
             let source = Source { file: file.to_string(), line };
@@ -196,16 +259,17 @@ impl Input {
             match value {
                 Value::Array(items) => {
                     for item in items {
-                        self.add_value(item, &source, keep)?;
+                        self.add_value(item, &source, mode)?;
                     }
                 }
-                other => self.add_value(other, &source, keep)?,
+                other => self.add_value(other, &source, mode)?,
             }
         }
         Ok(())
     }
 
-    fn add_json(&mut self, file: &str, text: &str, keep: Filter<'_>) -> Result<(), InputError> {
+    fn add_json(&mut self, file: &str, text: &str, mode: Mode<'_>) -> Result<(), InputError> {
+        unique_keys(file, text)?;
         let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
         loop {
             let offset = stream.byte_offset();
@@ -226,10 +290,10 @@ impl Input {
                 let items: Vec<&RawValue> = serde_json::from_str(value.get())
                     .map_err(|e| InputError::at(source.clone(), format!("invalid JSON: {e}")))?;
                 for item in items {
-                    self.add_raw(item, &source, keep)?;
+                    self.add_raw(item, &source, mode)?;
                 }
             } else {
-                self.add_raw(value, &source, keep)?;
+                self.add_raw(value, &source, mode)?;
             }
         }
     }
@@ -243,6 +307,117 @@ fn yaml_value(doc: &str) -> Result<Value, serde_yaml_ng::Error> {
     let mut yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(doc)?;
     yaml.apply_merge()?;
     serde_yaml_ng::from_value(yaml)
+}
+
+/// Refuses a JSON text in which one object gives a key twice, as kubectl's strict
+/// decoding does (a tree, or a typed map, would keep the last silently). Syntax errors
+/// are left to the reader, which names them the same way.
+fn unique_keys(file: &str, text: &str) -> Result<(), InputError> {
+    for value in serde_json::Deserializer::from_str(text).into_iter::<Unique>() {
+        match value {
+            Ok(Unique) => {}
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg);
+                return Err(InputError::at(
+                    Source { file: file.to_string(), line: e.line() },
+                    format!("invalid JSON (column {}): {msg}", e.column()),
+                ));
+            }
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
+/// A JSON value, read only to see that no object in it gives a key twice.
+struct Unique;
+
+impl<'de> Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+/// An object's key, borrowed from the text when it has no escapes.
+struct KeyText<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for KeyText<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = KeyText<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(KeyText(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(KeyText(v.to_string().into()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        while seq.next_element::<Unique>()?.is_some() {}
+        Ok(Unique)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        // Most objects have a few keys: a list is cheaper than a set until it is long.
+        const LISTED: usize = 16;
+        let mut keys: Vec<std::borrow::Cow<'de, str>> = Vec::new();
+        let mut set: std::collections::HashSet<std::borrow::Cow<'de, str>> = Default::default();
+        while let Some(KeyText(key)) = map.next_key()? {
+            let again = match keys.len() < LISTED {
+                true => keys.contains(&key),
+                false => {
+                    if set.is_empty() {
+                        set.extend(keys.iter().cloned());
+                    }
+                    set.contains(&key)
+                }
+            };
+            if again {
+                return Err(serde::de::Error::custom(format!("duplicate entry with key {key:?}")));
+            }
+            match keys.len() < LISTED {
+                true => keys.push(key),
+                false => {
+                    set.insert(key);
+                }
+            }
+            map.next_value::<Unique>()?;
+        }
+        Ok(Unique)
+    }
 }
 
 /// For a key given twice, the parser points at the mapping; this finds the line of the
@@ -303,7 +478,7 @@ fn split_documents(text: &str) -> Vec<(usize, &str)> {
 /// Reads manifests from `text`, reported as coming from `file`.
 pub fn load_str(file: &str, text: &str) -> Result<Input, InputError> {
     let mut input = Input::default();
-    input.add_text(file, text, &keep_all)?;
+    input.add_text(file, text, Mode::strict(&keep_all))?;
     Ok(input)
 }
 
@@ -317,7 +492,7 @@ pub fn load_values_where(file: &str, values: Vec<Value>, keep: Filter<'_>) -> Re
     let mut input = Input::default();
     input.files.push(file.to_string());
     for (i, v) in values.into_iter().enumerate() {
-        input.add_value(v, &Source { file: file.to_string(), line: i + 1 }, keep)?;
+        input.add_value(v, &Source { file: file.to_string(), line: i + 1 }, Mode::strict(keep))?;
     }
     Ok(input)
 }
@@ -378,6 +553,11 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
 /// question about a few objects need not type the rest. Every file is still parsed
 /// whole, so malformed text is still an error.
 pub fn load_paths_where<P: AsRef<Path>>(paths: &[P], keep: Filter<'_>) -> Result<Input, InputError> {
+    load_paths_with(paths, Options { keep, skip_invalid: false })
+}
+
+/// Reads every path as [`load_paths`] does, the way `options` say.
+pub fn load_paths_with<P: AsRef<Path>>(paths: &[P], options: Options<'_>) -> Result<Input, InputError> {
     let mut input = Input::default();
     for p in paths {
         let p = p.as_ref();
@@ -386,7 +566,7 @@ pub fn load_paths_where<P: AsRef<Path>>(paths: &[P], keep: Filter<'_>) -> Result
             std::io::stdin()
                 .read_to_string(&mut text)
                 .map_err(|e| InputError::at(Source { file: "-".into(), line: 0 }, e.to_string()))?;
-            input.add_text("-", &text, keep)?;
+            input.add_text("-", &text, Mode::strict(options.keep))?;
             continue;
         }
         let files = manifest_files(p)?;
@@ -396,16 +576,40 @@ pub fn load_paths_where<P: AsRef<Path>>(paths: &[P], keep: Filter<'_>) -> Result
                 "no manifests found (.yaml, .yml or .json files)",
             ));
         }
+        // A file named directly is always read strictly; files found in a folder may be
+        // passed over.
+        let lenient = options.skip_invalid && p.is_dir();
+        let mode = Mode { keep: options.keep, skip_objects: lenient };
         // Files are read and parsed in parallel, then merged in order; the first error
         // in file order is reported.
         let parts: Vec<Result<Input, InputError>> = files
             .par_iter()
             .map(|f| {
                 let name = f.display().to_string();
-                let text = std::fs::read_to_string(f).map_err(|e| io_error(f, &e))?;
                 let mut one = Input::default();
-                one.add_text(&name, &text, keep)?;
-                Ok(one)
+                let read = std::fs::read_to_string(f).map_err(|e| io_error(f, &e)).and_then(|text| {
+                    one.add_text(&name, &text, mode).map_err(|mut e| {
+                        if text.contains("{{") {
+                            e.message.push_str(
+                                " (the file looks like a template: render it first, e.g. with `helm template`)",
+                            );
+                        }
+                        e
+                    })
+                });
+                match read {
+                    Ok(()) if lenient => {
+                        one.lenient.insert(name);
+                        Ok(one)
+                    }
+                    Ok(()) => Ok(one),
+                    Err(error) if lenient => Ok(Input {
+                        files: vec![name],
+                        invalid: vec![Invalid { error, whole_file: true }],
+                        ..Input::default()
+                    }),
+                    Err(error) => Err(error),
+                }
             })
             .collect();
         for part in parts {
@@ -424,6 +628,8 @@ impl Input {
             self.skipped.entry(k).or_default().extend(v);
         }
         self.files.extend(other.files);
+        self.invalid.extend(other.invalid);
+        self.lenient.extend(other.lenient);
     }
 }
 
@@ -524,6 +730,31 @@ items:
         let in_list = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n  - name: b\n    image: y\n    name: c\n";
         let err = load_str("dup.yaml", in_list).expect_err("a duplicate key must be refused");
         assert_eq!(err.location.line, 10, "{err}");
+    }
+
+    #[test]
+    fn json_key_defined_twice_is_refused_with_its_line() {
+        // kubectl's strict decoding refuses it; a tree or a typed map would keep the last.
+        let text = "{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {\"name\": \"z\"}}\n{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {\n    \"name\": \"a\",\n    \"labels\": {\"app\": \"x\",\n      \"app\": \"y\"}\n  }\n}\n";
+        let err = load_str("dup.json", text).expect_err("a duplicate key must be refused");
+        assert_eq!((err.location.file.as_str(), err.location.line), ("dup.json", 8), "{err}");
+        assert!(err.message.contains("duplicate") && err.message.contains("\"app\""), "{err}");
+        assert!(!err.message.contains(" at line "), "{err}");
+        // In a list, in an array of objects, with an escaped key, and past the first 16 keys.
+        let in_list = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a","n\u0061me":"b"}}]}"#;
+        assert!(load_str("l.json", in_list).expect_err("refused").message.contains("\"name\""));
+        let keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":\"v\"")).collect();
+        let many = |extra: &str| {
+            format!(
+                r#"[{{"apiVersion":"v1","kind":"Namespace","metadata":{{"name":"a","labels":{{{}{extra}}}}}}}]"#,
+                keys.join(",")
+            )
+        };
+        assert!(load_str("m.json", &many(r#","k33":"w""#)).expect_err("refused").message.contains("\"k33\""));
+        assert_eq!(load_str("m.json", &many("")).expect("unique keys load").objects.len(), 1);
+        // The same key in different objects is fine.
+        let apart = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a","labels":{"name":"x"}}}"#;
+        assert_eq!(load_str("a.json", apart).expect("loads").objects.len(), 1);
     }
 
     #[test]

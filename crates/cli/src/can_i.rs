@@ -1,0 +1,248 @@
+//! `podwall can-i`: `kubectl auth can-i` answered from manifests.
+use std::process::ExitCode;
+
+use podwall_rbac::{Decision, Rbac, Request, User};
+use serde_json::json;
+
+use crate::{Failure, Format};
+
+/// Where the RBAC objects come from, and as whom to ask.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Identity {
+    /// A manifest file, a folder (read recursively) or `-` for standard input; repeatable.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<String>,
+    /// The user to ask as (`jane`, `system:serviceaccount:NS:NAME`).
+    #[arg(long = "as", value_name = "USER")]
+    pub user: Option<String>,
+    /// A group to ask as; repeatable. Given groups replace a service account's own.
+    #[arg(long = "as-group", value_name = "GROUP")]
+    pub groups: Vec<String>,
+}
+
+impl Identity {
+    /// The user, built as the API server's impersonation builds it.
+    pub fn user(&self) -> Result<User, Failure> {
+        match &self.user {
+            Some(u) if !u.is_empty() => Ok(User::impersonate(u, &self.groups)),
+            _ if !self.groups.is_empty() => {
+                Err(Failure("--as-group needs --as: the API server refuses groups without impersonating a user".into()))
+            }
+            _ => Err(Failure("--as is required: manifests have no current user to ask as".into())),
+        }
+    }
+}
+
+/// Flags of `can-i`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// VERB and TYPE, TYPE/NAME or NONRESOURCEURL (a path starting with `/`). TYPE is a
+    /// resource (`pods`), its singular, short name or kind (`po`, `Pod`), optionally with
+    /// `.group` (`deployments.apps`) or `.version.group`; `*` is every resource. The part
+    /// after the first `/` is the object's name: subresources go in `--subresource`.
+    #[arg(value_name = "VERB TYPE")]
+    args: Vec<String>,
+    #[command(flatten)]
+    identity: Identity,
+    /// The namespace of the request.
+    #[arg(short = 'n', long, default_value = "default")]
+    namespace: String,
+    /// Ask cluster-wide (no namespace: only ClusterRoleBindings count).
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+    /// The subresource (`log`, `exec`, `scale`).
+    #[arg(long)]
+    subresource: Option<String>,
+    /// Print everything the user may do in the namespace.
+    #[arg(long)]
+    list: bool,
+    /// Print nothing; the exit code is the answer.
+    #[arg(short, long)]
+    quiet: bool,
+    /// With --list, leave out the header line.
+    #[arg(long)]
+    no_headers: bool,
+    /// Output format: with --list, `json` prints the SelfSubjectRulesReview the API server
+    /// would return; otherwise `{"allowed", "reason", "grantedBy"}`.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Reads the RBAC objects (and CRDs) only: other kinds are parsed, not checked.
+pub fn load_rules(files: &[String]) -> Result<Rbac, Failure> {
+    crate::input::size_threads(files);
+    let input = podwall_load::load_paths_where(files, &podwall_rbac::needs_rules)?;
+    finish(&input)
+}
+
+fn finish(input: &podwall_load::Input) -> Result<Rbac, Failure> {
+    let rbac = Rbac::from_input(input)?;
+    for f in &rbac.findings {
+        eprintln!("warning[{}]: {f}", f.id);
+    }
+    Ok(rbac)
+}
+
+/// kubectl's verbs; others are warned about (the authorizer compares verbs exactly, so a
+/// misspelt verb is always `no`).
+const RESOURCE_VERBS: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "use",
+    "bind",
+    "impersonate",
+    "*",
+    "approve",
+    "sign",
+    "escalate",
+    "attest",
+];
+const URL_VERBS: &[&str] = &["get", "put", "post", "head", "options", "delete", "patch", "*"];
+
+/// Runs `can-i`: exit 0 for yes, 1 for no.
+pub fn run(a: Args) -> Result<ExitCode, Failure> {
+    if a.list {
+        if !a.args.is_empty() {
+            return Err(Failure("list option must be specified with no arguments".into()));
+        }
+        if a.quiet || a.all_namespaces || a.subresource.is_some() {
+            return Err(Failure(
+                "list option can't be specified with neither quiet, all-namespaces nor subresource options".into(),
+            ));
+        }
+        return list(&a);
+    }
+    let [verb, target] = &a.args[..] else {
+        return Err(Failure(
+            "you must specify two arguments: verb resource or verb resource/resourceName.\n\
+             See 'podwall can-i -h' for help and examples."
+                .into(),
+        ));
+    };
+    if a.no_headers {
+        return Err(Failure("--no-headers cannot be set without --list specified".into()));
+    }
+    let user = a.identity.user()?;
+    let rbac = load_rules(&a.identity.files)?;
+    let namespace = if a.all_namespaces { "" } else { a.namespace.as_str() };
+    let request = if target.starts_with('/') {
+        if a.subresource.is_some() {
+            return Err(Failure("--subresource can not be used with NonResourceURL".into()));
+        }
+        if !URL_VERBS.contains(&verb.as_str()) {
+            eprintln!("Warning: verb '{verb}' is not a known verb");
+        }
+        Request::url(verb, target)
+    } else {
+        let (ty, name) = target.split_once('/').unwrap_or((target, ""));
+        let resolved = rbac.resources.resolve(ty).map_err(Failure)?;
+        if !a.all_namespaces && resolved.namespaced == Some(false) {
+            match resolved.group.as_str() {
+                "" => eprintln!("Warning: resource '{}' is not namespace scoped", resolved.resource),
+                g => eprintln!("Warning: resource '{}' is not namespace scoped in group '{g}'", resolved.resource),
+            }
+        }
+        if !RESOURCE_VERBS.contains(&verb.as_str()) {
+            eprintln!("Warning: verb '{verb}' is not a known verb");
+        }
+        let sub = a.subresource.as_deref().unwrap_or_default();
+        Request::resource(verb, namespace, &resolved.group, &resolved.resource, sub, name)
+    };
+    let decision = rbac.authorize(&user, &request);
+    if !a.quiet {
+        match a.format {
+            Format::Json => {
+                let granted = match &decision {
+                    Decision::Masters => json!({"group": podwall_rbac::user::MASTERS}),
+                    Decision::Allowed(g) => grant_json(&rbac, g),
+                    Decision::Denied { .. } => serde_json::Value::Null,
+                };
+                crate::outln!(
+                    "{}",
+                    json!({"allowed": decision.allowed(), "reason": decision.reason(), "grantedBy": granted, "user": user})
+                );
+            }
+            Format::Text => match decision.reason() {
+                _ if decision.allowed() => crate::outln!("yes"),
+                Some(r) => crate::outln!("no - {r}"),
+                None => crate::outln!("no"),
+            },
+        }
+    }
+    Ok(if decision.allowed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// A grant as JSON: binding, role, rule (1-based) and the subject that named the user.
+pub fn grant_json(rbac: &Rbac, g: &podwall_rbac::Grant) -> serde_json::Value {
+    let b = &rbac.bindings[g.binding];
+    let r = &rbac.roles[g.role];
+    json!({
+        "binding": {"kind": b.kind.as_str(), "namespace": b.namespace, "name": b.name, "source": b.source.to_string()},
+        "role": {"kind": r.kind.as_str(), "namespace": r.namespace, "name": r.name, "source": r.source.to_string()},
+        "rule": g.rule + 1,
+        "policyRule": r.rules[g.rule],
+        "subject": b.subjects[g.subject],
+    })
+}
+
+fn list(a: &Args) -> Result<ExitCode, Failure> {
+    let user = a.identity.user()?;
+    let rbac = load_rules(&a.identity.files)?;
+    let (rules, errors) = rbac.rules_for(&user, Some(&a.namespace));
+    let evaluation_error = match errors.len() {
+        0 => None,
+        1 => Some(errors[0].clone()),
+        _ => Some(format!("[{}]", errors.join(", "))),
+    };
+    match a.format {
+        Format::Json => {
+            use k8s_openapi::api::authorization::v1 as authz;
+            let some = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+            let status = authz::SubjectRulesReviewStatus {
+                resource_rules: rules
+                    .iter()
+                    .filter(|(_, r)| !r.resources.is_empty())
+                    .map(|(_, r)| authz::ResourceRule {
+                        verbs: r.verbs.clone(),
+                        api_groups: some(&r.api_groups),
+                        resources: some(&r.resources),
+                        resource_names: some(&r.resource_names),
+                    })
+                    .collect(),
+                non_resource_rules: rules
+                    .iter()
+                    .filter(|(_, r)| !r.non_resource_urls.is_empty())
+                    .map(|(_, r)| authz::NonResourceRule {
+                        verbs: r.verbs.clone(),
+                        non_resource_urls: some(&r.non_resource_urls),
+                    })
+                    .collect(),
+                incomplete: !errors.is_empty(),
+                evaluation_error: evaluation_error.clone(),
+            };
+            let review = authz::SelfSubjectRulesReview {
+                spec: authz::SelfSubjectRulesReviewSpec { namespace: Some(a.namespace.clone()) },
+                status: Some(status),
+                ..Default::default()
+            };
+            crate::outln!("{}", serde_json::to_string_pretty(&review)?);
+        }
+        Format::Text => {
+            if let Some(e) = &evaluation_error {
+                eprintln!("Warning: the list may be incomplete: {e}");
+            }
+            // The authorizer reports resource rules and URL rules apart; a rule with both
+            // cannot be admitted, so splitting changes nothing here.
+            let rows = podwall_rbac::list::rows(rules.iter().map(|(_, r)| *r));
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, podwall_rbac::list::table(&rows, !a.no_headers).as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
