@@ -75,6 +75,13 @@ pub fn load_rules(files: &[String]) -> Result<Rbac, Failure> {
     finish(&input)
 }
 
+/// Reads the RBAC objects with the service accounts and pods they bear on.
+pub fn load_identities(files: &[String]) -> Result<Rbac, Failure> {
+    crate::input::size_threads(files);
+    let input = podwall_load::load_paths_where(files, &podwall_rbac::needs_identities)?;
+    finish(&input)
+}
+
 fn finish(input: &podwall_load::Input) -> Result<Rbac, Failure> {
     let rbac = Rbac::from_input(input)?;
     for f in &rbac.findings {
@@ -105,6 +112,40 @@ const RESOURCE_VERBS: &[&str] = &[
 ];
 const URL_VERBS: &[&str] = &["get", "put", "post", "head", "options", "delete", "patch", "*"];
 
+/// The request `VERB TARGET` names, as kubectl builds it: a URL when TARGET starts with
+/// `/`, else `TYPE[/NAME]` with TYPE resolved. Prints kubectl's warnings (unknown verb,
+/// a cluster-scoped type asked about in a namespace).
+pub fn parse_request(
+    rbac: &Rbac,
+    verb: &str,
+    target: &str,
+    namespace: &str,
+    subresource: Option<&str>,
+    in_namespace: bool,
+) -> Result<Request, Failure> {
+    if target.starts_with('/') {
+        if subresource.is_some() {
+            return Err(Failure("--subresource can not be used with NonResourceURL".into()));
+        }
+        if !URL_VERBS.contains(&verb) {
+            eprintln!("Warning: verb '{verb}' is not a known verb");
+        }
+        return Ok(Request::url(verb, target));
+    }
+    let (ty, name) = target.split_once('/').unwrap_or((target, ""));
+    let resolved = rbac.resources.resolve(ty).map_err(Failure)?;
+    if in_namespace && resolved.namespaced == Some(false) {
+        match resolved.group.as_str() {
+            "" => eprintln!("Warning: resource '{}' is not namespace scoped", resolved.resource),
+            g => eprintln!("Warning: resource '{}' is not namespace scoped in group '{g}'", resolved.resource),
+        }
+    }
+    if !RESOURCE_VERBS.contains(&verb) {
+        eprintln!("Warning: verb '{verb}' is not a known verb");
+    }
+    Ok(Request::resource(verb, namespace, &resolved.group, &resolved.resource, subresource.unwrap_or_default(), name))
+}
+
 /// Runs `can-i`: exit 0 for yes, 1 for no.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     if a.list {
@@ -131,29 +172,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let user = a.identity.user()?;
     let rbac = load_rules(&a.identity.files)?;
     let namespace = if a.all_namespaces { "" } else { a.namespace.as_str() };
-    let request = if target.starts_with('/') {
-        if a.subresource.is_some() {
-            return Err(Failure("--subresource can not be used with NonResourceURL".into()));
-        }
-        if !URL_VERBS.contains(&verb.as_str()) {
-            eprintln!("Warning: verb '{verb}' is not a known verb");
-        }
-        Request::url(verb, target)
-    } else {
-        let (ty, name) = target.split_once('/').unwrap_or((target, ""));
-        let resolved = rbac.resources.resolve(ty).map_err(Failure)?;
-        if !a.all_namespaces && resolved.namespaced == Some(false) {
-            match resolved.group.as_str() {
-                "" => eprintln!("Warning: resource '{}' is not namespace scoped", resolved.resource),
-                g => eprintln!("Warning: resource '{}' is not namespace scoped in group '{g}'", resolved.resource),
-            }
-        }
-        if !RESOURCE_VERBS.contains(&verb.as_str()) {
-            eprintln!("Warning: verb '{verb}' is not a known verb");
-        }
-        let sub = a.subresource.as_deref().unwrap_or_default();
-        Request::resource(verb, namespace, &resolved.group, &resolved.resource, sub, name)
-    };
+    let request = parse_request(&rbac, verb, target, namespace, a.subresource.as_deref(), !a.all_namespaces)?;
     let decision = rbac.authorize(&user, &request);
     if !a.quiet {
         match a.format {

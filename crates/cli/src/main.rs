@@ -13,6 +13,7 @@ mod input;
 mod lab;
 mod matrix;
 mod selector;
+mod who_can;
 mod words;
 
 use std::process::ExitCode;
@@ -98,6 +99,10 @@ enum Command {
     /// well-formed YAML or JSON.
     #[command(name = "can-i")]
     CanI(can_i::Args),
+    /// Who may do something: every subject some binding grants it, with the path
+    /// binding → role → rule and the pods that run as it. Exit 1 when nobody is granted it.
+    #[command(name = "who-can")]
+    WhoCan(who_can::Args),
     /// A lab on this machine: pods as network namespaces behind a node namespace that
     /// enforces the ruleset; real probes, compared with the model (needs root).
     Lab(lab::Args),
@@ -140,6 +145,7 @@ fn main() -> ExitCode {
         Command::Dataplane(a) => dataplane::run(a),
         Command::Lab(a) => lab::run(a),
         Command::CanI(a) => can_i::run(a),
+        Command::WhoCan(a) => who_can::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {

@@ -75,6 +75,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             "note: global() is true on its own; it means \"no namespace\" only in a namespaceSelector (see --namespace-selector)"
         );
     }
+    let expr = podwall_dialects::calico_selector(expr);
     let endpoints: Vec<&str> = (0..cluster.endpoints.len())
         .filter(|&i| !cluster.endpoints[i].host_network && expr.matches(&cluster.view(i)))
         .map(|i| cluster.endpoints[i].name.as_str())

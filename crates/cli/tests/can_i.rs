@@ -188,3 +188,21 @@ fn a_subject_of_unknown_kind_is_refused_as_the_api_server_does() {
     let err = bad("unknown-subject-kind.yaml");
     assert!(err.contains("subjects[0].kind: Unsupported value: \"Robot\""), "{err}");
 }
+
+#[test]
+fn who_can_names_each_subject_with_binding_role_rule_and_its_pods() {
+    let out = podwall(&["who-can", "get", "secrets", "-n", "prod", "-f", "tests/rbac"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with(
+        "ServiceAccount prod/api\n  via RoleBinding prod/api-reads-secrets → Role prod/secret-reader → rule 1 (get,list secrets (apiGroups core))\n  pods running as it: prod/api-0\n"
+    ), "{text}");
+    let out =
+        podwall(&["who-can", "get", "pods", "--subresource", "log", "-A", "-f", "tests/rbac", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["subjects"][0]["subject"]["name"], "devs");
+    assert_eq!(v["subjects"][0]["grants"][0]["binding"]["name"], "devs-debug");
+    assert_eq!(v["subjects"][0]["grants"][0]["rule"], 1);
+    let out = podwall(&["who-can", "delete", "nodes", "-A", "-f", "tests/rbac"]);
+    assert_eq!(out.status.code(), Some(1), "nobody");
+}

@@ -106,23 +106,42 @@ fn the_semantic_core_depends_only_on_the_core_and_small_pure_crates() {
 
 #[test]
 fn no_dialect_is_named_outside_the_loader_and_the_dialects() {
-    // API groups and label conventions that belong to one dialect.
-    let dialect_words = ["projectcalico.org", "policy.networking.k8s.io", "cilium.io", "\"pcns.", "\"pcsa."];
-    // The one place left to move: Calico's endpoint label view is still built in the IR
-    // (`EndpointView` and friends read `projectcalico.org/*`, `pcns.*`, `pcsa.*` keys).
-    let known = [Path::new("crates/ir/src/cluster.rs")];
+    // API groups, label conventions and tier names that belong to one dialect.
+    let dialect_words = [
+        "projectcalico.org",
+        "policy.networking.k8s.io",
+        "cilium.io",
+        "\"pcns.",
+        "\"pcsa.",
+        "pcns.\"",
+        "pcsa.\"",
+        "\"adminnetworkpolicy\"",
+        "\"baselineadminnetworkpolicy\"",
+        "\"clusternetworkpolicy-",
+    ];
     let mut found = Vec::new();
     for krate in ["selector", "ir", "engine", "nftables"] {
         if !workspace().join("crates").join(krate).exists() {
             continue;
         }
-        let files: Vec<(PathBuf, String)> =
-            sources(krate).into_iter().filter(|(p, _)| !known.iter().any(|k| p.ends_with(k))).collect();
+        let files = sources(krate);
         for w in dialect_words {
             found.extend(code_hits(&files, w));
         }
     }
     assert!(found.is_empty(), "a dialect named outside crates/load and crates/dialects:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_intermediate_form_places_no_dialect_in_a_tier() {
+    // Which tier a dialect's policies land in, and at what order, is the dialect's
+    // decision (`crates/dialects/src/tiers.rs`); the IR only sorts tiers by order.
+    let files = sources("ir");
+    let mut found = Vec::new();
+    for needle in ["_TIER:", "_TIER_ORDER", "_POLICY_ORDER", "\"default\""] {
+        found.extend(code_hits(&files, needle));
+    }
+    assert!(found.is_empty(), "a dialect's tier placement in the IR:\n{}", found.join("\n"));
 }
 
 #[test]

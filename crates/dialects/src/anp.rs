@@ -18,9 +18,10 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use podwall_ir::{
-    Action, Cluster, Expr, Peer, Policy, PolicyKind, PortMatch, Ports, Protocol, Rule, Scope, Source, Tier,
-    TierDefault, ADMIN_TIER, ADMIN_TIER_ORDER, BASELINE_TIER, BASELINE_TIER_ORDER,
+    Action, Cluster, Expr, Peer, Policy, PolicyKind, PortMatch, Ports, Protocol, Rule, Scope, Source, Tier, TierDefault,
 };
+
+use crate::tiers::{ADMIN_TIER, ADMIN_TIER_ORDER, BASELINE_TIER, BASELINE_TIER_ORDER};
 use podwall_load::anp;
 use podwall_load::{Input, InputError, Object, Resource};
 use podwall_selector::Labels;

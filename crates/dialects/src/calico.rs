@@ -8,16 +8,27 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use podwall_ir::{
-    Action, Cluster, Entity, Expr, HttpMatch, Icmp, IpVersion, Label, NetworkSet, PathMatch, Peer, PolicyKind,
-    PortMatch, Ports, Protocol, Rule, Source, Tier, TierDefault, DEFAULT_TIER,
+    Action, Cluster, Context, Entity, Expr, HttpMatch, Icmp, IpVersion, Label, NetworkSet, PathMatch, Peer, PolicyKind,
+    PortMatch, Ports, Protocol, Rule, Scope, Source, Tier, TierDefault,
 };
+
+use crate::tiers::DEFAULT_TIER;
 use podwall_load::calico::{EntityRule, NumOrString, Policy as WirePolicy, Rule as WireRule};
 use podwall_load::{InputError, Object, Resource};
 
 use crate::k8s::parse_cidr;
 
+// Calico's endpoint label view: the reserved keys Calico sets on every workload
+// endpoint, and the prefixes under which it inherits namespace and service account labels.
 const NS_LABEL: &str = "projectcalico.org/namespace";
 const SA_LABEL: &str = "projectcalico.org/serviceaccount";
+const ORCHESTRATOR_LABEL: &str = "projectcalico.org/orchestrator";
+/// Under a prefix, the inherited object's own name.
+const NAME_LABEL: &str = "projectcalico.org/name";
+const NS_PREFIX: &str = "pcns.";
+const SA_PREFIX: &str = "pcsa.";
+/// Calico sets `projectcalico.org/serviceaccount` only for names shorter than 63 bytes.
+const SA_LABEL_MAX: u8 = 62;
 
 struct Ctx<'a> {
     src: &'a Source,
@@ -47,29 +58,74 @@ impl Ctx<'_> {
 /// Rewrites a selector to read namespace labels (`pcns.`), as Calico does for every
 /// `namespaceSelector`: `all()` means "in some namespace", `global()` "in none".
 pub fn namespace_view(e: Expr) -> Expr {
-    prefixed(e, "pcns.", Expr::Has(Label::calico(NS_LABEL)), Expr::not(Expr::Has(Label::calico(NS_LABEL))))
+    prefixed(e, NS_PREFIX, Expr::Has(Label::calico(NS_LABEL)), Expr::not(Expr::Has(Label::calico(NS_LABEL))))
 }
 
 /// Rewrites a selector to read service account labels (`pcsa.`).
 fn service_account_view(e: Expr) -> Expr {
-    let has_sa = Expr::Has(Label::calico("pcsa.projectcalico.org/name"));
-    prefixed(e, "pcsa.", has_sa.clone(), has_sa)
+    let has_sa = Expr::Has(Label::calico(&format!("{SA_PREFIX}{NAME_LABEL}")));
+    prefixed(e, SA_PREFIX, has_sa.clone(), has_sa)
+}
+
+/// What a key of Calico's endpoint label view reads: a reserved key or an inherited
+/// (prefixed) label becomes the context fact it stands for, any other key the object's
+/// own label. The key stays as written, so the expression renders as the user wrote it.
+fn resolve_label(l: Label) -> Label {
+    if l.scope != Scope::Calico {
+        return l;
+    }
+    let scope = match l.key.as_str() {
+        NS_LABEL => Scope::Context(Context::NamespaceName),
+        ORCHESTRATOR_LABEL => Scope::Context(Context::Orchestrator),
+        SA_LABEL => Scope::Context(Context::RunsAs { max: SA_LABEL_MAX }),
+        k => match (k.strip_prefix(NS_PREFIX), k.strip_prefix(SA_PREFIX)) {
+            (Some(NAME_LABEL), _) => Scope::Context(Context::NamespaceName),
+            (Some(_), _) => Scope::Context(Context::NamespaceLabel(NS_PREFIX.len() as u8)),
+            (_, Some(NAME_LABEL)) => Scope::Context(Context::ServiceAccountName),
+            (_, Some(_)) => Scope::Context(Context::ServiceAccountLabel(SA_PREFIX.len() as u8)),
+            (None, None) => Scope::Pod,
+        },
+    };
+    Label { scope, key: l.key }
+}
+
+/// Resolves every label of a Calico selector (after [`namespace_view`] and the other
+/// rewrites) into what it reads in the intermediate form, which knows no Calico key.
+pub fn resolve(e: Expr) -> Expr {
+    relabel(e, &resolve_label, &Expr::All, &Expr::Global)
+}
+
+/// Resolves the labels of every selector of a compiled Calico policy.
+fn resolve_policy(p: &mut podwall_ir::Policy) {
+    p.selector = resolve(std::mem::replace(&mut p.selector, Expr::All));
+    for rules in [&mut p.ingress, &mut p.egress].into_iter().flatten() {
+        for r in rules {
+            for peer in r.source.peers.iter_mut().chain(r.destination.peers.iter_mut()) {
+                peer.selector = peer.selector.take().map(resolve);
+                peer.not_selector = peer.not_selector.take().map(resolve);
+            }
+        }
+    }
 }
 
 fn prefixed(e: Expr, prefix: &str, all: Expr, global: Expr) -> Expr {
-    let lab = |l: Label| Label { scope: l.scope, key: format!("{prefix}{}", l.key) };
-    let rec = |x: Expr| prefixed(x, prefix, all.clone(), global.clone());
+    relabel(e, &|l: Label| Label { scope: l.scope, key: format!("{prefix}{}", l.key) }, &all, &global)
+}
+
+/// `e` with every label mapped by `f`, `all()` replaced by `all` and `global()` by `global`.
+fn relabel(e: Expr, f: &impl Fn(Label) -> Label, all: &Expr, global: &Expr) -> Expr {
+    let rec = |x: Expr| relabel(x, f, all, global);
     match e {
         Expr::All => all.clone(),
         Expr::Global => global.clone(),
-        Expr::Has(l) => Expr::Has(lab(l)),
-        Expr::Eq(l, v) => Expr::Eq(lab(l), v),
-        Expr::Ne(l, v) => Expr::Ne(lab(l), v),
-        Expr::In(l, v) => Expr::In(lab(l), v),
-        Expr::NotIn(l, v) => Expr::NotIn(lab(l), v),
-        Expr::Contains(l, v) => Expr::Contains(lab(l), v),
-        Expr::StartsWith(l, v) => Expr::StartsWith(lab(l), v),
-        Expr::EndsWith(l, v) => Expr::EndsWith(lab(l), v),
+        Expr::Has(l) => Expr::Has(f(l)),
+        Expr::Eq(l, v) => Expr::Eq(f(l), v),
+        Expr::Ne(l, v) => Expr::Ne(f(l), v),
+        Expr::In(l, v) => Expr::In(f(l), v),
+        Expr::NotIn(l, v) => Expr::NotIn(f(l), v),
+        Expr::Contains(l, v) => Expr::Contains(f(l), v),
+        Expr::StartsWith(l, v) => Expr::StartsWith(f(l), v),
+        Expr::EndsWith(l, v) => Expr::EndsWith(f(l), v),
         Expr::InNamespace(n) => Expr::InNamespace(n),
         Expr::Not(x) => Expr::not(rec(*x)),
         Expr::And(xs) => Expr::And(xs.into_iter().map(rec).collect()),
@@ -472,19 +528,18 @@ pub fn compile(
     let ingress = compile_dir("ingress", &spec.ingress, types.iter().any(|t| t == "Ingress"))?;
     let egress = compile_dir("egress", &spec.egress, types.iter().any(|t| t == "Egress"))?;
     cluster.warnings.append(&mut cx.warnings);
-    Ok(Some((
-        tier,
-        podwall_ir::Policy {
-            kind: if global { PolicyKind::CalicoGlobalNetworkPolicy } else { PolicyKind::CalicoNetworkPolicy },
-            namespace,
-            name: obj.name.clone(),
-            source: Some(obj.source.clone()),
-            order: spec.order,
-            selector: Expr::and(selector),
-            ingress,
-            egress,
-        },
-    )))
+    let mut policy = podwall_ir::Policy {
+        kind: if global { PolicyKind::CalicoGlobalNetworkPolicy } else { PolicyKind::CalicoNetworkPolicy },
+        namespace,
+        name: obj.name.clone(),
+        source: Some(obj.source.clone()),
+        order: spec.order,
+        selector: Expr::and(selector),
+        ingress,
+        egress,
+    };
+    resolve_policy(&mut policy);
+    Ok(Some((tier, policy)))
 }
 
 #[cfg(test)]
@@ -503,6 +558,72 @@ mod tests {
     fn global_in_namespace_selector_means_no_namespace() {
         let e = namespace_view(Expr::Global);
         assert_eq!(e, Expr::not(Expr::Has(Label::calico(NS_LABEL))));
+    }
+
+    fn view_cluster() -> Cluster {
+        use podwall_ir::{Endpoint, EndpointKind, Namespace, ServiceAccount};
+        let labels = |kv: &[(&str, &str)]| kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut c = Cluster::default();
+        let mut ns = Namespace::implied("prod");
+        ns.labels.insert("env".into(), "live".into());
+        c.namespaces.insert("prod".into(), ns);
+        let endpoint = |name: &str, sa: &str| Endpoint {
+            name: format!("prod/{name}"),
+            namespace: "prod".into(),
+            labels: labels(&[("app", "web")]),
+            ip: None,
+            addresses: vec![],
+            ports: vec![],
+            service_account: sa.into(),
+            host_network: false,
+            kind: EndpointKind::Pod,
+            owner: None,
+            source: None,
+        };
+        c.endpoints = vec![endpoint("a", "api"), endpoint("b", &"s".repeat(63))];
+        c.service_accounts.insert(
+            ("prod".into(), "api".into()),
+            ServiceAccount { namespace: "prod".into(), name: "api".into(), labels: labels(&[("role", "db")]) },
+        );
+        c.network_sets.push(NetworkSet {
+            name: "prod/set".into(),
+            namespace: Some("prod".into()),
+            labels: labels(&[("pcsa.role", "db"), ("projectcalico.org/orchestrator", "other")]),
+            nets: vec![],
+        });
+        c
+    }
+
+    /// Calico's endpoint label view (libcalico-go `lib/backend/k8s/conversion`): the
+    /// namespace, orchestrator and service account as reserved keys (the service account
+    /// only under 63 bytes), namespace labels under `pcns.`, service account labels under
+    /// `pcsa.`, each with `projectcalico.org/name`; a network set has only its own labels
+    /// and its namespace's.
+    #[test]
+    fn calico_view_keys_resolve_to_what_calico_gives_each_object() {
+        let c = view_cluster();
+        let sel = |s: &str| resolve(podwall_selector::parse(s).expect("parses"));
+        let on_endpoint = |s: &str, i: usize| sel(s).matches(&c.view(i));
+        assert!(on_endpoint("projectcalico.org/namespace == 'prod'", 0));
+        assert!(on_endpoint("projectcalico.org/orchestrator == 'k8s'", 0));
+        assert!(on_endpoint("projectcalico.org/serviceaccount == 'api'", 0));
+        assert!(!on_endpoint("has(projectcalico.org/serviceaccount)", 1), "a 63-byte name is not a label value");
+        assert!(on_endpoint("pcns.env == 'live' && pcns.projectcalico.org/name == 'prod'", 0));
+        assert!(on_endpoint("pcsa.role == 'db' && pcsa.projectcalico.org/name == 'api'", 0));
+        assert!(!on_endpoint("has(pcsa.projectcalico.org/name)", 1), "no ServiceAccount object");
+        assert!(on_endpoint("app == 'web' && !has(env)", 0));
+        let on_set = |s: &str| sel(s).matches(&c.network_set_view(0));
+        assert!(on_set("projectcalico.org/namespace == 'prod' && pcns.env == 'live'"));
+        assert!(on_set("pcsa.role == 'db' && projectcalico.org/orchestrator == 'other'"), "own labels");
+        let ns = c.namespace_view("prod").expect("exists");
+        assert!(resolve(namespace_view(podwall_selector::parse("env == 'live'").expect("parses"))).matches(&ns));
+        assert!(!sel("app == 'web'").matches(&ns));
+    }
+
+    #[test]
+    fn a_resolved_selector_renders_as_written() {
+        let text = "projectcalico.org/namespace == 'a' && pcns.env == 'b' && pcsa.x == 'c' && app == 'd'";
+        assert_eq!(resolve(podwall_selector::parse(text).expect("parses")).to_string(), text);
     }
 
     /// libcalico-go `lib/numorstring/protocol.go`: the protocol names are TCP, UDP, ICMP,

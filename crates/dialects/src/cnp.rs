@@ -40,14 +40,7 @@ use podwall_load::{Input, InputError, Object, Resource};
 use crate::anp::{self, Ctx, RuleHead};
 use crate::k8s;
 
-/// The tier holding Admin-tier ClusterNetworkPolicies.
-pub const CNP_ADMIN_TIER: &str = "clusternetworkpolicy-admin";
-/// Its order: before the AdminNetworkPolicy tier (1,000).
-pub const CNP_ADMIN_TIER_ORDER: f64 = 900.0;
-/// The tier holding Baseline-tier ClusterNetworkPolicies.
-pub const CNP_BASELINE_TIER: &str = "clusternetworkpolicy-baseline";
-/// Its order: after the BaselineAdminNetworkPolicy tier (10,000,000).
-pub const CNP_BASELINE_TIER_ORDER: f64 = 20_000_000.0;
+use crate::tiers::{CNP_ADMIN_TIER, CNP_ADMIN_TIER_ORDER, CNP_BASELINE_TIER, CNP_BASELINE_TIER_ORDER};
 
 /// The CRD's `maxItems` for rules, peers and protocols.
 const MAX_ITEMS: usize = 25;

@@ -6,9 +6,9 @@
 use ipnet::IpNet;
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use podwall_ir::{
-    Action, Entity, Expr, Peer, PolicyKind, PortMatch, Ports, Protocol, Rule, Scope, Source, K8S_POLICY_ORDER,
-};
+use podwall_ir::{Action, Entity, Expr, Peer, PolicyKind, PortMatch, Ports, Protocol, Rule, Scope, Source};
+
+use crate::tiers::K8S_POLICY_ORDER;
 use podwall_load::{InputError, Object};
 
 use crate::labels;

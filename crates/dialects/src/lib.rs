@@ -15,21 +15,28 @@ mod k8s;
 mod labels;
 pub mod notes;
 mod relevance;
+mod tiers;
 mod universe;
 
 use std::collections::BTreeMap;
 
-pub use cnp::{CNP_ADMIN_TIER, CNP_ADMIN_TIER_ORDER, CNP_BASELINE_TIER, CNP_BASELINE_TIER_ORDER};
 pub use relevance::Relevance;
+pub use tiers::*;
 
-use podwall_ir::{Cluster, PolicySet, Tier, TierDefault, DEFAULT_TIER, DEFAULT_TIER_ORDER};
+use podwall_ir::{Cluster, PolicySet, Tier, TierDefault};
 use podwall_load::{Input, InputError, Resource};
 use rayon::prelude::*;
+
+/// Reads a parsed Calico selector in Calico's endpoint label view, as a policy's
+/// `selector` is (evaluate the result on an endpoint's or a network set's view).
+pub fn calico_selector(e: podwall_ir::Expr) -> podwall_ir::Expr {
+    calico::resolve(e)
+}
 
 /// Reads a Calico selector as a `namespaceSelector`: its labels become namespace labels
 /// (evaluate the result on [`Cluster::namespace_view`] or on an endpoint's view).
 pub fn calico_namespace_selector(e: podwall_ir::Expr) -> podwall_ir::Expr {
-    calico::namespace_view(e)
+    calico::resolve(calico::namespace_view(e))
 }
 
 /// The objects of `input` with one object per (API group, kind, namespace, name): the

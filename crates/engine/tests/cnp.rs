@@ -463,9 +463,9 @@ fn tiers_nest_admin_anp_networkpolicy_banp_baseline() {
         names,
         [
             podwall_dialects::CNP_ADMIN_TIER,
-            podwall_ir::ADMIN_TIER,
-            podwall_ir::DEFAULT_TIER,
-            podwall_ir::BASELINE_TIER,
+            podwall_dialects::ADMIN_TIER,
+            podwall_dialects::DEFAULT_TIER,
+            podwall_dialects::BASELINE_TIER,
             podwall_dialects::CNP_BASELINE_TIER
         ]
     );

@@ -2,8 +2,9 @@
 //! cluster from scratch (reference evaluator) — verdicts and per-endpoint counts.
 use std::sync::Arc;
 
+use podwall_dialects::DEFAULT_TIER;
 use podwall_engine::{evaluate, Addr, Live, Packet};
-use podwall_ir::{Cluster, Policy, Protocol, DEFAULT_TIER};
+use podwall_ir::{Cluster, Policy, Protocol};
 
 fn compile(values: Vec<serde_json::Value>) -> Cluster {
     let input = podwall_load::load_values("generated", values).unwrap_or_else(|e| panic!("load: {e}"));
@@ -156,7 +157,7 @@ spec:
     let mut bare = full.clone();
     bare.policies = podwall_ir::PolicySet::new(vec![podwall_ir::Tier {
         name: DEFAULT_TIER.into(),
-        order: Some(podwall_ir::DEFAULT_TIER_ORDER),
+        order: Some(podwall_dialects::DEFAULT_TIER_ORDER),
         default_action: podwall_ir::TierDefault::Deny,
         policies: vec![],
     }]);

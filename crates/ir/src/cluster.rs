@@ -4,7 +4,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use podwall_selector::{LabelSource, Scope};
+use podwall_selector::{Context, LabelSource, Scope};
 
 use crate::{NamedPort, PolicySet};
 
@@ -232,11 +232,6 @@ impl Cluster {
     }
 }
 
-const CALICO_NS: &str = "projectcalico.org/namespace";
-const CALICO_ORCH: &str = "projectcalico.org/orchestrator";
-const CALICO_SA: &str = "projectcalico.org/serviceaccount";
-const CALICO_NAME: &str = "projectcalico.org/name";
-
 /// An endpoint with its namespace and service account, as selectors see it.
 pub struct EndpointView<'a> {
     /// The endpoint.
@@ -247,33 +242,27 @@ pub struct EndpointView<'a> {
     pub service_account: Option<&'a ServiceAccount>,
 }
 
+/// `key` without its first `n` bytes (empty when it is shorter).
+fn after(key: &str, n: u8) -> &str {
+    key.get(usize::from(n)..).unwrap_or_default()
+}
+
 impl LabelSource for EndpointView<'_> {
     fn label(&self, scope: Scope, key: &str) -> Option<&str> {
         let ep = self.endpoint;
         match scope {
-            Scope::Pod => ep.labels.get(key).map(String::as_str),
+            Scope::Pod | Scope::Calico => ep.labels.get(key).map(String::as_str),
             Scope::Namespace => self.namespace.and_then(|n| n.labels.get(key)).map(String::as_str),
             Scope::ServiceAccount => self.service_account.and_then(|s| s.labels.get(key)).map(String::as_str),
-            Scope::Calico => match key {
-                CALICO_NS => Some(ep.namespace.as_str()),
-                CALICO_ORCH => Some("k8s"),
-                CALICO_SA => (ep.service_account.len() < 63).then_some(ep.service_account.as_str()),
-                _ => {
-                    if let Some(k) = key.strip_prefix("pcns.") {
-                        if k == CALICO_NAME {
-                            return Some(ep.namespace.as_str());
-                        }
-                        return self.label(Scope::Namespace, k);
-                    }
-                    if let Some(k) = key.strip_prefix("pcsa.") {
-                        let sa = self.service_account?;
-                        if k == CALICO_NAME {
-                            return Some(sa.name.as_str());
-                        }
-                        return sa.labels.get(k).map(String::as_str);
-                    }
-                    ep.labels.get(key).map(String::as_str)
+            Scope::Context(c) => match c {
+                Context::NamespaceName => Some(ep.namespace.as_str()),
+                Context::NamespaceLabel(n) => self.label(Scope::Namespace, after(key, n)),
+                Context::Orchestrator => Some("k8s"),
+                Context::RunsAs { max } => {
+                    (ep.service_account.len() <= usize::from(max)).then_some(ep.service_account.as_str())
                 }
+                Context::ServiceAccountName => self.service_account.map(|s| s.name.as_str()),
+                Context::ServiceAccountLabel(n) => self.label(Scope::ServiceAccount, after(key, n)),
             },
         }
     }
@@ -295,20 +284,17 @@ impl LabelSource for NetworkSetView<'_> {
     fn label(&self, scope: Scope, key: &str) -> Option<&str> {
         let set = self.set;
         match scope {
-            Scope::Pod => set.labels.get(key).map(String::as_str),
+            Scope::Pod | Scope::Calico => set.labels.get(key).map(String::as_str),
             Scope::Namespace => self.namespace.and_then(|n| n.labels.get(key)).map(String::as_str),
             Scope::ServiceAccount => None,
-            Scope::Calico => match key {
-                CALICO_NS => set.namespace.as_deref(),
-                _ => {
-                    if let Some(k) = key.strip_prefix("pcns.") {
-                        if k == CALICO_NAME {
-                            return set.namespace.as_deref();
-                        }
-                        return self.label(Scope::Namespace, k);
-                    }
-                    set.labels.get(key).map(String::as_str)
-                }
+            Scope::Context(c) => match c {
+                Context::NamespaceName => set.namespace.as_deref(),
+                Context::NamespaceLabel(n) => self.label(Scope::Namespace, after(key, n)),
+                // Facts only endpoints have: a network set reads its own label.
+                Context::Orchestrator
+                | Context::RunsAs { .. }
+                | Context::ServiceAccountName
+                | Context::ServiceAccountLabel(_) => set.labels.get(key).map(String::as_str),
             },
         }
     }
@@ -318,8 +304,8 @@ impl LabelSource for NetworkSetView<'_> {
     }
 }
 
-/// A namespace as a Calico namespaceSelector sees it, once its labels are rewritten to
-/// `pcns.<key>`: the labels of a namespace that is itself "in a namespace".
+/// A namespace as a namespace selector sees it once the dialect has turned its labels
+/// into namespace labels: the labels of a namespace that is itself "in a namespace".
 pub struct NamespaceView<'a> {
     /// The namespace.
     pub namespace: &'a Namespace,
@@ -329,17 +315,15 @@ impl LabelSource for NamespaceView<'_> {
     fn label(&self, scope: Scope, key: &str) -> Option<&str> {
         let ns = self.namespace;
         match scope {
-            Scope::Pod | Scope::ServiceAccount => None,
+            Scope::Pod | Scope::Calico | Scope::ServiceAccount => None,
             Scope::Namespace => ns.labels.get(key).map(String::as_str),
-            Scope::Calico => match key {
-                CALICO_NS => Some(ns.name.as_str()),
-                _ => {
-                    let k = key.strip_prefix("pcns.")?;
-                    if k == CALICO_NAME {
-                        return Some(ns.name.as_str());
-                    }
-                    ns.labels.get(k).map(String::as_str)
-                }
+            Scope::Context(c) => match c {
+                Context::NamespaceName => Some(ns.name.as_str()),
+                Context::NamespaceLabel(n) => ns.labels.get(after(key, n)).map(String::as_str),
+                Context::Orchestrator
+                | Context::RunsAs { .. }
+                | Context::ServiceAccountName
+                | Context::ServiceAccountLabel(_) => None,
             },
         }
     }

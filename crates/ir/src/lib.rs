@@ -16,6 +16,6 @@ mod proto;
 
 pub use cluster::*;
 pub use podwall_findings::{Finding, ObjectRef, Origin, Severity};
-pub use podwall_selector::{Expr, Label, LabelSource, Scope};
+pub use podwall_selector::{Context, Expr, Label, LabelSource, Scope};
 pub use policy::*;
 pub use proto::*;

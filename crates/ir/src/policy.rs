@@ -279,21 +279,6 @@ pub struct Tier {
     pub policies: Vec<Policy>,
 }
 
-/// The name of Calico's default tier, which holds Kubernetes NetworkPolicies.
-pub const DEFAULT_TIER: &str = "default";
-/// The default tier's order.
-pub const DEFAULT_TIER_ORDER: f64 = 1_000_000.0;
-/// The order Kubernetes NetworkPolicies take inside the default tier.
-pub const K8S_POLICY_ORDER: f64 = 1000.0;
-/// The name of the tier holding AdminNetworkPolicies.
-pub const ADMIN_TIER: &str = "adminnetworkpolicy";
-/// Its order.
-pub const ADMIN_TIER_ORDER: f64 = 1_000.0;
-/// The name of the tier holding the BaselineAdminNetworkPolicy.
-pub const BASELINE_TIER: &str = "baselineadminnetworkpolicy";
-/// Its order.
-pub const BASELINE_TIER_ORDER: f64 = 10_000_000.0;
-
 fn cmp_order(a: Option<f64>, b: Option<f64>) -> Ordering {
     match (a, b) {
         (Some(x), Some(y)) => x.total_cmp(&y),

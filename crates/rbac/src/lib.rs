@@ -35,6 +35,7 @@ mod names;
 pub mod objects;
 pub mod resources;
 pub mod user;
+pub mod whocan;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -30,10 +30,41 @@ pub enum Scope {
     Namespace,
     /// The labels of the object's service account (known only from ServiceAccount objects).
     ServiceAccount,
-    /// Calico's view of an endpoint: own labels plus `projectcalico.org/namespace`,
-    /// `projectcalico.org/orchestrator`, `projectcalico.org/serviceaccount`, and the
-    /// inherited `pcns.<key>` / `pcsa.<key>` labels.
+    /// A key as written in a Calico selector, before the Calico dialect resolves it into
+    /// the object's own labels or a [`Scope::Context`] fact. Unresolved, it reads the
+    /// object's own labels.
     Calico,
+    /// A fact of the object's context rather than one of its own labels, shown under the
+    /// key as written (a dialect's reserved key or prefix names it; the key is kept only
+    /// to render the expression as the user wrote it, and to read prefixed labels).
+    Context(Context),
+}
+
+/// A fact of an object's context that a selector can read like a label.
+///
+/// Each is defined for endpoints; network sets and namespaces read the ones that make
+/// sense for them, and for the facts only endpoints have ([`Context::Orchestrator`],
+/// [`Context::RunsAs`], [`Context::ServiceAccountName`], [`Context::ServiceAccountLabel`])
+/// a network set reads its own label under the key as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// The name of the namespace the object is in (a namespace: its own name).
+    NamespaceName,
+    /// A label of the object's namespace: the key as written without its first `n` bytes.
+    NamespaceLabel(u8),
+    /// The orchestrator that made the endpoint: always `k8s`.
+    Orchestrator,
+    /// The name of the service account the endpoint runs as, when it has at most `max`
+    /// bytes.
+    RunsAs {
+        /// The longest name that is shown.
+        max: u8,
+    },
+    /// The name of the endpoint's service account, when a ServiceAccount object is given.
+    ServiceAccountName,
+    /// A label of the endpoint's service account (when a ServiceAccount object is given):
+    /// the key as written without its first `n` bytes.
+    ServiceAccountLabel(u8),
 }
 
 /// A label key read in a given scope.
@@ -184,7 +215,7 @@ fn quote(s: &str) -> String {
 impl fmt::Display for Label {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.scope {
-            Scope::Pod | Scope::Calico => write!(f, "{}", self.key),
+            Scope::Pod | Scope::Calico | Scope::Context(_) => write!(f, "{}", self.key),
             Scope::Namespace => write!(f, "namespace:{}", self.key),
             Scope::ServiceAccount => write!(f, "serviceaccount:{}", self.key),
         }
