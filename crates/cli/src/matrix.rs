@@ -20,8 +20,9 @@ pub struct Args {
     /// --port, only the declared ports of this protocol.
     #[arg(long)]
     protocol: Option<String>,
-    /// Output format. JSON: `{"port", "protocol", "pods", "allowed"}` with `allowed[i][j]`
-    /// meaning pods[i] → pods[j]; an array of those without --port.
+    /// Output format. JSON: `{"version": 2, "port", "protocol", "pods", "allowed"}` with
+    /// `allowed[i][j]` meaning pods[i] → pods[j]; an array of those without --port. The
+    /// port is a number (version 1 gave it as a string).
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Per pod instead of per pair: isolated or not in each direction, and how many pods

@@ -445,3 +445,57 @@ spec:
     assert!(line(&plain).contains("a/web is isolated for ingress by NetworkPolicy a/web"), "{plain}");
     assert_eq!(line(&plain), line(&mixed), "{mixed}");
 }
+
+/// Every `port` key in a JSON document, with where it is.
+fn ports_in(v: &serde_json::Value, at: &str, out: &mut Vec<(String, serde_json::Value)>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                if k == "port" {
+                    out.push((format!("{at}.port"), x.clone()));
+                }
+                ports_in(x, &format!("{at}.{k}"), out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| ports_in(x, &format!("{at}[{i}]"), out)),
+        _ => {}
+    }
+}
+
+/// One type for a port in every JSON output: a number (the matrix form says so with
+/// `"version": 2`).
+#[test]
+fn every_json_output_gives_the_port_as_a_number() {
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let runs: [&[&str]; 6] = [
+        &["matrix", "--port", "8080", "-o", "json"],
+        &["matrix", "-o", "json"],
+        &["matrix", "--summary", "-o", "json"],
+        &["check", "--from", "shop/frontend", "--to", "shop/api", "--port", "8080", "-o", "json"],
+        &["explain", "shop/api", "-o", "json"],
+        &[
+            "diff",
+            "--to",
+            examples,
+            "--to",
+            &format!("{examples}/../crates/cli/tests/diff/default-deny.yaml"),
+            "-o",
+            "json",
+        ],
+    ];
+    for args in runs {
+        let (code, out, err) = examples_run(args);
+        assert!(matches!(code, Some(0 | 1)), "{args:?}: exit {code:?}: {err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"));
+        let mut ports = Vec::new();
+        ports_in(&v, "", &mut ports);
+        assert!(!ports.is_empty(), "{args:?}: no port in {v}");
+        for (at, p) in ports {
+            assert!(p.as_u64().is_some_and(|n| (1..=65535).contains(&n)), "{args:?}: {at} is {p}, not a port number");
+        }
+        if args[0] == "matrix" && !args.contains(&"--summary") {
+            let matrices = v.as_array().cloned().unwrap_or_else(|| vec![v.clone()]);
+            assert!(matrices.iter().all(|m| m["version"] == 2), "{args:?}: {v}");
+        }
+    }
+}

@@ -523,8 +523,9 @@ fn matrix_json_shape() {
     let obj = v.as_object().expect("an object");
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["allowed", "pods", "port", "protocol"], "{v:#}");
-    assert_eq!(v["port"], Value::String("8080".into()), "port is a string");
+    assert_eq!(keys, ["allowed", "pods", "port", "protocol", "version"], "{v:#}");
+    assert_eq!(v["version"], 2, "the form's version: 2 since the port is a number");
+    assert_eq!(v["port"], 8080, "port is a number, as in every other JSON output");
     assert_eq!(v["protocol"], Value::String("TCP".into()));
     let pods: Vec<&str> = v["pods"].as_array().expect("pods").iter().map(|p| p.as_str().expect("name")).collect();
     let mut sorted = pods.clone();

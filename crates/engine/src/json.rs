@@ -1,10 +1,15 @@
 //! The JSON form of one reachability matrix, shared by everything that prints one (the
 //! model's `matrix` and the lab's probes), so both are the same shape:
-//! `{"port": "P", "protocol": "TCP", "pods": [...], "allowed": [[...], ...]}` with
-//! `allowed[i][j]` meaning pods[i] → pods[j].
+//! `{"version": 2, "port": 8080, "protocol": "TCP", "pods": [...], "allowed": [[...], ...]}`
+//! with `allowed[i][j]` meaning pods[i] → pods[j]. The port is a number, as in every
+//! other JSON podwall prints; version 1 (no `version` key) gave it as a string.
 use std::io::{self, Write};
 
 use podwall_ir::Protocol;
+
+/// The version of the matrix JSON form, its `version` key: 2 since the port became a
+/// number.
+pub const MATRIX_VERSION: u32 = 2;
 
 /// Writes the matrix of `protocol`/`port` over `pods`; `row(i)` gives pod i's row. Rows
 /// are streamed: the whole document is never built in memory.
@@ -15,7 +20,7 @@ pub fn write_matrix<W: Write, R: IntoIterator<Item = bool>>(
     pods: &[&str],
     mut row: impl FnMut(usize) -> R,
 ) -> io::Result<()> {
-    write!(out, "{{\"port\": \"{port}\", \"protocol\": \"{protocol}\", \"pods\": ")?;
+    write!(out, "{{\"version\": {MATRIX_VERSION}, \"port\": {port}, \"protocol\": \"{protocol}\", \"pods\": ")?;
     let mut names = Vec::new();
     names.push(b'[');
     for (i, p) in pods.iter().enumerate() {
@@ -70,7 +75,8 @@ mod tests {
         let rows = [[true, false], [false, true]];
         write_matrix(&mut out, Protocol::UDP, 53, &["a/\"x\"", "b\\\n"], |i| rows[i]).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(v["port"], "53");
+        assert_eq!(v["version"], MATRIX_VERSION);
+        assert_eq!(v["port"], 53);
         assert_eq!(v["protocol"], "UDP");
         assert_eq!(v["pods"][0], "a/\"x\"");
         assert_eq!(v["pods"][1], "b\\\n");
