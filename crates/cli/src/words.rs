@@ -1,5 +1,5 @@
 //! Decisions, policies and rules in words (and in JSON).
-use podwall_engine::{Decision, DirectionVerdict, RuleRef};
+use podwall_engine::{Decision, DirectionVerdict, RuleRef, Why};
 use podwall_ir::{Cluster, Direction, Entity, PathMatch, Policy, Rule, TierDefault};
 use serde_json::{json, Value};
 
@@ -102,45 +102,33 @@ fn tier_words(cluster: &Cluster, ti: usize) -> String {
     }
 }
 
-/// Whether the policies of tier `ti` that applied are all Kubernetes NetworkPolicies: the
-/// tier's end is then Kubernetes isolation, and is worded so whatever other tiers did.
-fn only_k8s(cluster: &Cluster, v: &DirectionVerdict, ti: usize) -> bool {
-    v.applied
-        .iter()
-        .filter(|(t, _)| *t == ti)
-        .all(|&(t, p)| cluster.policies.tiers()[t].policies[p].kind == podwall_ir::PolicyKind::NetworkPolicy)
-}
-
 /// Why a direction ended as it did, in one sentence.
 pub fn reason(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> String {
     let dir = v.direction;
-    match v.decision {
-        Decision::NotAnEndpoint => format!("{local} is not a policy endpoint: nothing is enforced on its {dir}"),
-        Decision::NoPolicy => format!("no policy selects {local} for {dir}: not isolated, everything is allowed"),
-        Decision::Passed => "every tier that applies passed it on: the namespace profile allows".into(),
-        Decision::OwnTraffic => format!("{local} talking to itself: a pod cannot block access to itself"),
-        Decision::Rule(r) => format!("{}: {}", tier_words(cluster, r.tier), rule_ref(cluster, &r, dir)),
-        Decision::TierDefault(ti) => {
-            let names: Vec<String> = v
-                .applied
-                .iter()
-                .filter(|(t, _)| *t == ti)
-                .map(|&(t, p)| cluster.policies.tiers()[t].policies[p].display_name())
-                .collect();
-            if only_k8s(cluster, v, ti) {
-                format!("{local} is isolated for {dir} by {} and no rule admits this connection", names.join(", "))
-            } else {
-                let t = &cluster.policies.tiers()[ti];
-                let d = match t.default_action {
-                    TierDefault::Deny => "Deny",
-                    TierDefault::Pass => "Pass",
-                };
-                format!(
-                    "end of {}: no rule of {} matched (default action {d})",
-                    tier_words(cluster, ti),
-                    names.join(", ")
-                )
-            }
+    let names = |policies: &[(usize, usize)]| -> String {
+        let names: Vec<String> =
+            policies.iter().map(|&(t, p)| cluster.policies.tiers()[t].policies[p].display_name()).collect();
+        names.join(", ")
+    };
+    match v.why(cluster) {
+        Why::NotAnEndpoint => format!("{local} is not a policy endpoint: nothing is enforced on its {dir}"),
+        Why::NoPolicy => format!("no policy selects {local} for {dir}: not isolated, everything is allowed"),
+        Why::Passed => "every tier that applies passed it on: the namespace profile allows".into(),
+        Why::OwnTraffic => format!("{local} talking to itself: a pod cannot block access to itself"),
+        Why::Rule(r) => format!("{}: {}", tier_words(cluster, r.tier), rule_ref(cluster, &r, dir)),
+        Why::Isolated { policies, .. } => {
+            format!("{local} is isolated for {dir} by {} and no rule admits this connection", names(&policies))
+        }
+        Why::TierEnd { tier, policies, default } => {
+            let d = match default {
+                TierDefault::Deny => "Deny",
+                TierDefault::Pass => "Pass",
+            };
+            format!(
+                "end of {}: no rule of {} matched (default action {d})",
+                tier_words(cluster, tier),
+                names(&policies)
+            )
         }
     }
 }

@@ -173,3 +173,17 @@ fn heavy_dependencies_stay_out_of_the_core() {
         }
     }
 }
+
+#[test]
+fn the_cli_decides_nothing() {
+    // Judging is the engine's: which policies apply, what the evaluator says of a
+    // direction, which remote ends the index judges alike, and what a reason is by the
+    // kind of policy (`engine::Why`). The CLI words and prints what the engine decided.
+    let judging = ["evaluate_direction_with", "applicable_policies", ".alike(", "PolicyKind::", "only_k8s"];
+    let files = sources("cli");
+    let mut found = Vec::new();
+    for needle in judging {
+        found.extend(code_hits(&files, needle));
+    }
+    assert!(found.is_empty(), "judging in the CLI (it belongs in crates/engine):\n{}", found.join("\n"));
+}

@@ -76,6 +76,63 @@ pub struct Verdict {
     pub ingress: DirectionVerdict,
 }
 
+/// Why a direction ended as it did: the [`Decision`] with what a reason names, so that
+/// every answer words it from the same facts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// The local end is no policy endpoint.
+    NotAnEndpoint,
+    /// No policy selects the local end in this direction.
+    NoPolicy,
+    /// Every applicable tier passed the connection on.
+    Passed,
+    /// A pod talking to itself.
+    OwnTraffic,
+    /// This rule decided.
+    Rule(RuleRef),
+    /// Kubernetes isolation: the policies of tier `tier` that apply (`policies`) are all
+    /// Kubernetes NetworkPolicies, none of whose rules admits the connection. Worded so
+    /// whatever earlier tiers did.
+    Isolated {
+        /// The tier.
+        tier: usize,
+        /// Its policies that apply, (tier, policy), in order.
+        policies: Vec<(usize, usize)>,
+    },
+    /// Tier `tier` applied, no rule of its `policies` decided, and its default action
+    /// (`default`) ended the walk.
+    TierEnd {
+        /// The tier.
+        tier: usize,
+        /// Its policies that apply, (tier, policy), in order.
+        policies: Vec<(usize, usize)>,
+        /// The tier's default action.
+        default: TierDefault,
+    },
+}
+
+impl DirectionVerdict {
+    /// Why this direction ended as it did.
+    pub fn why(&self, cluster: &Cluster) -> Why {
+        match self.decision {
+            Decision::NotAnEndpoint => Why::NotAnEndpoint,
+            Decision::NoPolicy => Why::NoPolicy,
+            Decision::Passed => Why::Passed,
+            Decision::OwnTraffic => Why::OwnTraffic,
+            Decision::Rule(r) => Why::Rule(r),
+            Decision::TierDefault(tier) => {
+                let policies: Vec<(usize, usize)> = self.applied.iter().copied().filter(|(t, _)| *t == tier).collect();
+                let tiers = cluster.policies.tiers();
+                if policies.iter().all(|&(t, p)| tiers[t].policies[p].kind == podwall_ir::PolicyKind::NetworkPolicy) {
+                    Why::Isolated { tier, policies }
+                } else {
+                    Why::TierEnd { tier, policies, default: tiers[tier].default_action }
+                }
+            }
+        }
+    }
+}
+
 /// Whether a connection is a pod's traffic to itself, which no policy governs. (A
 /// template stands for many pods; its pair with itself is replica to replica and is
 /// judged by the policies.)

@@ -1681,3 +1681,37 @@ fn a_deny_tier_with_a_pass_rule_still_reaches_later_tiers() {
     let (_, allow_only) = governing("{action: Allow, source: {selector: app == 'client'}}");
     assert_eq!(allow_only, [("platform".into(), None), ("default".into(), Some("platform".into()))]);
 }
+
+/// A tier's end that only Kubernetes NetworkPolicies reached is Kubernetes isolation,
+/// whatever tiers ran before; once a Calico policy of that tier applies too, it is the
+/// tier's default action.
+#[test]
+fn a_tier_end_reached_only_by_network_policies_is_kubernetes_isolation() {
+    let why = |extra: &[String]| {
+        let mut objects = vec![
+            tier("platform", "order: 200\ndefaultAction: Pass"),
+            gnp("platform.pass", "tier: platform\nselector: app == 'web'\ningress: [{action: Pass}]"),
+            knp("a", "web", "podSelector: {matchLabels: {app: web}}\ningress: [{from: [{podSelector: {matchLabels: {app: nobody}}}]}]"),
+        ];
+        objects.extend_from_slice(extra);
+        let c = with(&objects);
+        let pkt = Packet::new(addr(&c, "a/client"), addr(&c, "a/web"), TCP, 80);
+        let v = podwall_engine::evaluate(&c, &pkt).ingress;
+        assert!(!v.allowed);
+        let named = |ps: &[(usize, usize)]| -> Vec<String> {
+            ps.iter().map(|&(t, p)| c.policies.tiers()[t].policies[p].name.clone()).collect()
+        };
+        match v.why(&c) {
+            podwall_engine::Why::Isolated { policies, .. } => ("isolated", named(&policies)),
+            podwall_engine::Why::TierEnd { policies, default, .. } => {
+                assert_eq!(default, podwall_ir::TierDefault::Deny);
+                ("tier end", named(&policies))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(why(&[]), ("isolated", vec!["web".to_string()]));
+    let calico = gnp("default.log", "selector: app == 'web'\ningress: [{action: Log}]");
+    // The Calico policy has no order: it sorts after the NetworkPolicy (order 1000).
+    assert_eq!(why(&[calico]), ("tier end", vec!["web".to_string(), "default.log".to_string()]));
+}

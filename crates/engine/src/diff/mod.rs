@@ -6,6 +6,8 @@
 //! asked about, applies those changes one by one — in place where `Live` can, with a
 //! rebuild that says why where it cannot — and compares the answers before and after
 //! per equivalence class ([`Live::changes_since`]).
+pub mod judge;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
