@@ -12,12 +12,10 @@
 //!   one rule per policy, ingress rule and port (`ip daddr { pods it selects } … accept`),
 //!   the bench pair's rule last, the structure of iptables-based enforcers.
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use podwall_engine::Index;
-use podwall_ir::{Cluster, Direction, PolicySet, PortMatch, Ports, Protocol};
+use podwall_ir::Cluster;
 use podwall_lab::traffic::{median, Pair};
 use podwall_nftables::{compile, default_attachments, Installed, Options, Ruleset};
 use serde::Serialize;
@@ -169,45 +167,6 @@ fn table_script(body: &str) -> String {
 
 const BASE: &str = "\t\ttype filter hook forward priority filter; policy accept;\n\t\tct state established,related accept\n\t\tct state invalid drop\n";
 
-/// The cluster's ingress policies as one linear chain (see the module's documentation).
-fn linear(cluster: &Cluster) -> (String, usize) {
-    let index = Index::new(cluster);
-    let mut selected: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
-    for (id, e) in cluster.endpoints.iter().enumerate() {
-        let Some(ip) = e.ip.filter(|ip| ip.is_ipv4()) else { continue };
-        if e.namespace == "bench" {
-            continue;
-        }
-        for key in index.applicable_policies(id, Direction::Ingress) {
-            selected.entry(key).or_default().push(ip.to_string());
-        }
-    }
-    let mut s = format!("table inet {} {{\n\tchain forward {{\n{BASE}", podwall_lab::TABLE);
-    let mut rules = 3;
-    for (&(ti, pi), ips) in &selected {
-        let policy = &cluster.policies.tiers()[ti].policies[pi];
-        for rule in policy.rules(Direction::Ingress).unwrap_or_default() {
-            let ports: Vec<String> = rule
-                .destination
-                .ports
-                .iter()
-                .filter_map(|pm: &PortMatch| match (&pm.ports, pm.protocol) {
-                    (Ports::Range(lo, hi), Some(p)) if p.has_ports() => {
-                        Some(format!("meta l4proto {} th dport {lo}-{hi}", p.0))
-                    }
-                    _ => None,
-                })
-                .collect();
-            for port in if ports.is_empty() { vec![String::new()] } else { ports } {
-                let _ = writeln!(s, "\t\tip daddr {{ {} }} {port} accept", ips.join(", "));
-                rules += 1;
-            }
-        }
-    }
-    s.push_str("\t\tip saddr 10.200.0.1 ip daddr 10.200.0.2 accept\n\t\tip daddr 10.200.0.2 drop\n\t}\n}\n");
-    (table_script(&s), rules + 2)
-}
-
 fn rule_count(r: &Ruleset) -> usize {
     r.chains.iter().map(|c| c.rules.len()).sum::<usize>() + 6
 }
@@ -220,23 +179,6 @@ fn load(lab: &podwall_lab::Lab, script: &str) -> Result<f64, Failure> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-/// One policy with an ingress rule that selects pods, its first rule's ports changed.
-fn edited(cluster: &Cluster) -> Option<Cluster> {
-    let index = Index::new(cluster);
-    let target = (0..cluster.endpoints.len())
-        .filter(|&e| cluster.endpoints[e].namespace != "bench")
-        .flat_map(|e| index.applicable_policies(e, Direction::Ingress))
-        .find(|&(ti, pi)| {
-            cluster.policies.tiers()[ti].policies[pi].rules(Direction::Ingress).is_some_and(|r| !r.is_empty())
-        })?;
-    let mut tiers = cluster.policies.tiers().to_vec();
-    let rules = tiers[target.0].policies[target.1].ingress.as_mut()?;
-    rules[0].destination.ports = vec![PortMatch { protocol: Some(Protocol::TCP), ports: Ports::Range(4242, 4242) }];
-    let mut c = cluster.clone();
-    c.policies = PolicySet::new(tiers);
-    Some(c)
 }
 
 /// A pod relabelled so that only set elements change, if one of the first few does
@@ -277,11 +219,24 @@ fn change(
     let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure("no delta".into()))?;
     let netlink = forth.elements_only() && back.elements_only();
     let mut sends = Vec::new();
-    for _ in 0..times {
-        for d in [&forth, &back] {
-            let t = Instant::now();
-            send(lab, d, netlink)?;
-            sends.push(ms(t.elapsed()));
+    if netlink {
+        // The socket is opened once, as a node agent keeps it: the figure is the batch.
+        let mut sock = podwall_lab::apply::node_socket(lab)?;
+        let batches = [podwall_lab::nf_tables::Batch::of(&forth)?, podwall_lab::nf_tables::Batch::of(&back)?];
+        for _ in 0..times {
+            for b in &batches {
+                let t = Instant::now();
+                podwall_lab::apply::send_batch(lab, &mut sock, b)?;
+                sends.push(ms(t.elapsed()));
+            }
+        }
+    } else {
+        for _ in 0..times {
+            for d in [&forth, &back] {
+                let t = Instant::now();
+                send(lab, d, netlink)?;
+                sends.push(ms(t.elapsed()));
+            }
         }
     }
     Ok(Change {
@@ -333,7 +288,8 @@ fn measure(a: &Args) -> Result<Report, Failure> {
         let compile_ms = ms(t.elapsed());
         configs.push((format!("podwall-{n}"), r.render(), rule_count(&r)));
         if n > 0 {
-            let (script, rules) = linear(&cluster);
+            let tail = "\t\tip saddr 10.200.0.1 ip daddr 10.200.0.2 accept\n\t\tip daddr 10.200.0.2 drop\n";
+            let (script, rules) = podwall_lab::bench::linear(&cluster, "bench", BASE, tail);
             configs.push((format!("linear-{n}"), script, rules));
         }
         compiled.insert(n, (cluster, r, compile_ms));
@@ -365,7 +321,7 @@ fn measure(a: &Args) -> Result<Report, Failure> {
     if let Some((cluster, base, _)) = compiled.iter().next_back().map(|(_, v)| v) {
         let n = *compiled.keys().next_back().unwrap_or(&0);
         podwall_lab::load_ruleset(&lab, &base.render())?;
-        if let Some(c) = edited(cluster) {
+        if let Some(c) = podwall_lab::bench::edited(cluster, "bench") {
             let t = Instant::now();
             let r = compile(&c, &default_attachments(&c), &Options::default())?;
             let cm = ms(t.elapsed());

@@ -106,9 +106,22 @@ pub fn replan(old: &Lab, cluster: &Cluster, allocated: &[bool]) -> Result<Lab, L
 /// the lab's node.
 pub fn send_elements(lab: &Lab, delta: &podwall_nftables::Delta) -> Result<(), LabError> {
     let batch = crate::nf_tables::Batch::of(delta).map_err(|e| LabError(format!("lab {}: {e}", lab.name)))?;
-    let mut sock = crate::netns::run_in(&lab.node, crate::nf_tables::Socket::open)
-        .map_err(|e| LabError(format!("lab {}: netfilter socket in {}: {e}", lab.name, lab.node)))?;
-    sock.send(&batch).map_err(|e| LabError(format!("lab {}: nf_tables batch in {}: {e}", lab.name, lab.node)))
+    send_batch(lab, &mut node_socket(lab)?, &batch)
+}
+
+/// A netfilter netlink socket in the lab's node.
+pub fn node_socket(lab: &Lab) -> Result<crate::nf_tables::Socket, LabError> {
+    crate::netns::run_in(&lab.node, crate::nf_tables::Socket::open)
+        .map_err(|e| LabError(format!("lab {}: netfilter socket in {}: {e}", lab.name, lab.node)))
+}
+
+/// Sends `batch` on `sock` (a socket of the lab's node).
+pub fn send_batch(
+    lab: &Lab,
+    sock: &mut crate::nf_tables::Socket,
+    batch: &crate::nf_tables::Batch,
+) -> Result<(), LabError> {
+    sock.send(batch).map_err(|e| LabError(format!("lab {}: nf_tables batch in {}: {e}", lab.name, lab.node)))
 }
 
 /// Applies `cluster`'s policies to the running lab `lab` (from [`replan`]) as one

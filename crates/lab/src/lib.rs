@@ -10,6 +10,7 @@
 //! `unsafe` is confined to [`netlink`], [`nf_tables`], [`netns`] and the socket and process calls of
 //! [`serve`]; each use says why it is sound.
 pub mod apply;
+pub mod bench;
 pub mod conntrack;
 pub mod netlink;
 pub mod netns;

@@ -343,7 +343,13 @@ struct Compiler<'a> {
     shapes: HashMap<Vec<(Direction, usize, Vec<Rule>)>, usize>,
     list: Vec<Situation>,
     warnings: BTreeMap<(usize, usize, Direction, usize), String>,
+    /// Each rule's alternatives, once per rule (and, for ingress, per set of declared
+    /// ports of the local endpoint, which its named ports resolve on): a policy that
+    /// applies in many situations is compiled once.
+    alts: HashMap<AltsKey, Vec<Alt>>,
 }
+
+type AltsKey = (usize, usize, usize, Direction, Vec<podwall_ir::NamedPort>);
 
 impl<'a> Compiler<'a> {
     fn new(cluster: &'a Cluster, attachments: &[Attachment]) -> Self {
@@ -380,6 +386,7 @@ impl<'a> Compiler<'a> {
             shapes: HashMap::new(),
             list: Vec::new(),
             warnings: BTreeMap::new(),
+            alts: HashMap::new(),
         }
     }
 
@@ -473,7 +480,7 @@ impl<'a> Compiler<'a> {
                 let policy = &tier.policies[pi];
                 for rule in policy.rules(dir).unwrap_or_default() {
                     let what = format!("{}: {} {dir} rule {}", tier.name, policy_name(policy), rule.index + 1);
-                    let alts = self.rule_alts(rule, dir, local);
+                    let alts = self.rule_alts_memo(ti, pi, rule, dir, local);
                     if rule.http.is_some() && !alts.is_empty() {
                         self.warnings.entry((ti, pi, dir, rule.index)).or_insert_with(|| {
                             format!(
@@ -521,6 +528,28 @@ impl<'a> Compiler<'a> {
                 next: names.get(k + 1).cloned(),
             });
         }
+    }
+
+    /// [`Compiler::rule_alts`] of rule `rule` of policy `pi` of tier `ti`, computed once.
+    fn rule_alts_memo(
+        &mut self,
+        ti: usize,
+        pi: usize,
+        rule: &podwall_ir::Rule,
+        dir: Direction,
+        local: EndpointId,
+    ) -> Vec<Alt> {
+        let ports = match dir {
+            Direction::Ingress => self.cluster.endpoints[local].ports.clone(),
+            Direction::Egress => Vec::new(),
+        };
+        let key = (ti, pi, rule.index, dir, ports);
+        if let Some(a) = self.alts.get(&key) {
+            return a.clone();
+        }
+        let a = self.rule_alts(rule, dir, local);
+        self.alts.insert(key, a.clone());
+        a
     }
 
     /// The rule as disjoint alternatives, each one nft rule; none when it never matches.

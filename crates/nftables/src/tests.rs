@@ -530,3 +530,13 @@ fn a_set_that_starts_holding_cidrs_is_another_set() {
     let rs = build(&c);
     assert!(rs.sets.iter().all(|s| s.interval == s.name.starts_with("a4i_")), "{:?}", rs.sets);
 }
+
+#[test]
+fn sctp_ports_are_enforced_as_sctp_dport() {
+    let mut r = rule(IrAction::Allow, 0);
+    r.destination.ports = vec![PortMatch { protocol: Some(Protocol::SCTP), ports: Ports::Range(3868, 3868) }];
+    let p = policy("p", 1.0, app("web"), Some(vec![r]), None);
+    let c = cluster(vec![pod("web", "10.0.0.1", "web")], vec![tier("t", 1.0, TierDefault::Deny, vec![p])]);
+    let text = build(&c).render();
+    assert!(text.contains("sctp dport 3868 accept"), "{text}");
+}
