@@ -93,7 +93,8 @@ pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Add
     size_threads(&args.files);
     let names = endpoint_name(from).zip(endpoint_name(to));
     if let Some(r) = names.and_then(|(s, d)| podwall_dialects::Relevance::between(&[&s, &d])) {
-        let options = podwall_load::Options { keep: &|k| r.keeps(k), skip_invalid: args.skip_invalid };
+        let options =
+            podwall_load::Options { keep: &|k| r.keeps(k), skip_invalid: args.skip_invalid, ..Default::default() };
         let mut input = podwall_load::load_paths_with(&args.files, options)?;
         let cluster = podwall_dialects::compile_lenient(&mut input)?;
         if let (Ok(s), Ok(d)) = (resolve(&cluster, from), resolve(&cluster, to)) {

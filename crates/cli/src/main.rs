@@ -12,6 +12,7 @@ mod explain;
 mod input;
 mod lab;
 mod matrix;
+mod pss;
 mod selector;
 mod who_can;
 mod words;
@@ -106,6 +107,10 @@ enum Command {
     /// A lab on this machine: pods as network namespaces behind a node namespace that
     /// enforces the ruleset; real probes, compared with the model (needs root).
     Lab(lab::Args),
+    /// Pod Security Standards: which Pods and pod templates the PodSecurity admission
+    /// plugin would reject at a level and version, and why. Exit 0: all allowed; 1: some
+    /// rejected.
+    Pss(pss::Args),
 }
 
 /// An error that ends the command with exit code 2. An empty message is the one case
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => diff::run(a),
         Command::Dataplane(a) => dataplane::run(a),
         Command::Lab(a) => lab::run(a),
+        Command::Pss(a) => pss::run(a),
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
     };

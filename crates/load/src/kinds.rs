@@ -126,6 +126,9 @@ pub static KINDS: &[KindInfo] = &[
     entry(&["apps"], "DaemonSet", Namespaced, R::Workload),
     entry(&["batch"], "Job", Namespaced, R::Workload),
     entry(&["batch"], "CronJob", Namespaced, R::Workload),
+    // A pod template of its own makes no pods: nothing for the network model, a pod
+    // spec for Pod Security (`crate::podspec`).
+    entry(CORE, "PodTemplate", Namespaced, R::Kept),
     policy(&["networking.k8s.io"], "NetworkPolicy", Namespaced, R::NetworkPolicy),
     entry(CALICO, "Tier", Cluster, R::CalicoTier),
     policy(CALICO, "NetworkPolicy", Namespaced, R::CalicoPolicy { global: false, staged: false }),
@@ -148,6 +151,8 @@ pub static KINDS: &[KindInfo] = &[
     entry(&["apiextensions.k8s.io"], "CustomResourceDefinition", Cluster, R::Kept),
     nameless(&["apiserver.config.k8s.io"], "EncryptionConfiguration"),
     nameless(&["audit.k8s.io"], "Policy"),
+    nameless(&["apiserver.config.k8s.io", "apiserver.k8s.io"], "AdmissionConfiguration"),
+    nameless(&["pod-security.admission.config.k8s.io"], "PodSecurityConfiguration"),
 ];
 
 /// What podwall knows of this API group and kind; `None` for kinds it does not read.

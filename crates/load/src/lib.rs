@@ -16,6 +16,7 @@ mod error;
 pub mod kinds;
 mod object;
 pub mod pods;
+pub mod podspec;
 mod read;
 mod strict;
 
@@ -24,6 +25,6 @@ pub use kinds::{is_workload, kind_info, KindInfo, Reader, Scope};
 pub use object::{Object, RawDoc, Resource, Workload};
 pub use podwall_ir::Source;
 pub use read::{
-    load_paths, load_paths_where, load_paths_with, load_str, load_values, load_values_where, manifest_files, Filter,
-    Input, Invalid, Key, Options,
+    load_paths, load_paths_where, load_paths_with, load_str, load_str_keeping, load_values, load_values_where,
+    manifest_files, Filter, Input, Invalid, Key, Options,
 };

@@ -134,7 +134,12 @@ fn typed<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str) -> Re
 }
 
 /// Types `T`, refusing fields `schema` does not know (see [`crate::strict`]).
-fn typed_as<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str, schema: Schema) -> Result<T, InputError> {
+pub(crate) fn typed_as<T: DeserializeOwned>(
+    doc: Doc<'_>,
+    source: &Source,
+    object: &str,
+    schema: Schema,
+) -> Result<T, InputError> {
     let mut unknown: Option<(String, String)> = None;
     let mut seen = |path: serde_ignored::Path<'_>| {
         if unknown.is_none() {
@@ -166,7 +171,7 @@ fn typed_as<T: DeserializeOwned>(doc: Doc<'_>, source: &Source, object: &str, sc
 
 /// The full Kubernetes type of a workload kind, the schema its projection is checked
 /// against.
-fn workload_schema(kind: &str) -> Option<Schema> {
+pub(crate) fn workload_schema(kind: &str) -> Option<Schema> {
     use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch};
     Some(match kind {
         "Deployment" => fields_at::<apps::Deployment>,

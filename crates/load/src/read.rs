@@ -78,11 +78,15 @@ pub struct Options<'f> {
     /// Kubernetes manifests (bad syntax, a document with no `kind`) whole, an object the
     /// API server would refuse alone. Each is listed in [`Input::invalid`].
     pub skip_invalid: bool,
+    /// Which typed objects also keep their document ([`Object::raw`]; untyped kinds
+    /// always do), for checks that read more of them than the typed projection holds:
+    /// Pod Security reads whole pod specs ([`crate::podspec`]).
+    pub raw: Filter<'f>,
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { keep: &keep_all, skip_invalid: false }
+        Options { keep: &keep_all, skip_invalid: false, raw: &keep_none }
     }
 }
 
@@ -92,11 +96,12 @@ struct Mode<'f> {
     keep: Filter<'f>,
     /// Pass over objects that cannot be typed (listing them) instead of failing.
     skip_objects: bool,
+    raw: Filter<'f>,
 }
 
 impl<'f> Mode<'f> {
     fn strict(keep: Filter<'f>) -> Self {
-        Mode { keep, skip_objects: false }
+        Mode { keep, skip_objects: false, raw: &keep_none }
     }
 }
 
@@ -131,6 +136,10 @@ pub struct Input {
 
 fn keep_all(_: &Key<'_>) -> bool {
     true
+}
+
+fn keep_none(_: &Key<'_>) -> bool {
+    false
 }
 
 impl Input {
@@ -203,15 +212,18 @@ impl Input {
         if name.is_empty() && info.name_required {
             return self.refuse(InputError::field(source, &object, "metadata.name", "missing name"), mode);
         }
-        if !(mode.keep)(&Key { group, kind: &kind, namespace: namespace.as_deref(), name: &name }) {
+        let key = Key { group, kind: &kind, namespace: namespace.as_deref(), name: &name };
+        if !(mode.keep)(&key) {
             self.unread += 1;
             return Ok(());
         }
         let raw = match info.reader {
-            Reader::Kept | Reader::Unevaluated => {
-                Some(doc.raw().map_err(|e| InputError::at(source.clone(), e.to_string()))?)
-            }
-            _ => None,
+            Reader::Kept | Reader::Unevaluated => true,
+            _ => (mode.raw)(&key),
+        };
+        let raw = match raw {
+            true => Some(doc.raw().map_err(|e| InputError::at(source.clone(), e.to_string()))?),
+            false => None,
         };
         let resource = match resource(info, doc, source, &object) {
             Ok(r) => r,
@@ -482,6 +494,13 @@ pub fn load_str(file: &str, text: &str) -> Result<Input, InputError> {
     Ok(input)
 }
 
+/// Like [`load_str`], keeping the documents `raw` accepts (see [`Options::raw`]).
+pub fn load_str_keeping(file: &str, text: &str, raw: Filter<'_>) -> Result<Input, InputError> {
+    let mut input = Input::default();
+    input.add_text(file, text, Mode { raw, ..Mode::strict(&keep_all) })?;
+    Ok(input)
+}
+
 /// Reads already-parsed objects (generated clusters, tests), reported as coming from `file`.
 pub fn load_values(file: &str, values: Vec<Value>) -> Result<Input, InputError> {
     load_values_where(file, values, &keep_all)
@@ -553,7 +572,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Input, InputError> {
 /// question about a few objects need not type the rest. Every file is still parsed
 /// whole, so malformed text is still an error.
 pub fn load_paths_where<P: AsRef<Path>>(paths: &[P], keep: Filter<'_>) -> Result<Input, InputError> {
-    load_paths_with(paths, Options { keep, skip_invalid: false })
+    load_paths_with(paths, Options { keep, ..Options::default() })
 }
 
 /// Reads every path as [`load_paths`] does, the way `options` say.
@@ -566,7 +585,7 @@ pub fn load_paths_with<P: AsRef<Path>>(paths: &[P], options: Options<'_>) -> Res
             std::io::stdin()
                 .read_to_string(&mut text)
                 .map_err(|e| InputError::at(Source { file: "-".into(), line: 0 }, e.to_string()))?;
-            input.add_text("-", &text, Mode::strict(options.keep))?;
+            input.add_text("-", &text, Mode { raw: options.raw, ..Mode::strict(options.keep) })?;
             continue;
         }
         let files = manifest_files(p)?;
@@ -579,7 +598,7 @@ pub fn load_paths_with<P: AsRef<Path>>(paths: &[P], options: Options<'_>) -> Res
         // A file named directly is always read strictly; files found in a folder may be
         // passed over.
         let lenient = options.skip_invalid && p.is_dir();
-        let mode = Mode { keep: options.keep, skip_objects: lenient };
+        let mode = Mode { keep: options.keep, skip_objects: lenient, raw: options.raw };
         // Files are read and parsed in parallel, then merged in order; the first error
         // in file order is reported.
         let parts: Vec<Result<Input, InputError>> = files
