@@ -246,15 +246,17 @@ fn a_foreign_table_in_the_node_survives_apply_and_a_whole_reload() {
     }
     let mut r = up("t-foreign", &cluster_of(&format!("{}{DB_FROM_A}", pods("batch"))));
     // Another tool's table in the node, with a base chain on the same hook.
-    let foreign = "table inet othertool {\n\tchain fwd {\n\t\ttype filter hook forward priority 10; policy accept;\n\t\tcounter\n\t}\n}\n";
+    let foreign = "table inet othertool {\n\tchain filter_forward {\n\t\ttype filter hook forward priority 10; policy accept;\n\t\tcounter\n\t}\n}\n";
     podwall_lab::nft(&r.lab, &["-f", "-"], foreign).expect("foreign table");
-    let listed = || podwall_lab::nft(&r.lab, &["list", "table", "inet", "othertool"], "").expect("othertool is there");
-    let before = listed().replace(|c: char| c.is_ascii_digit(), "");
+    let listed = |r: &Running| {
+        podwall_lab::nft(&r.lab, &["list", "table", "inet", "othertool"], "").expect("othertool is there")
+    };
+    let before = listed(&r).replace(|c: char| c.is_ascii_digit(), "");
     let done = apply(&mut r, &cluster_of(&format!("{}{DB_FROM_B_CLIENT}", pods("batch"))), Established::Keep);
     assert_eq!(done.path, podwall_lab::apply::Path::NftDelta);
     let ruleset = podwall_lab::compile(&r.lab, &r.cluster).expect("compile");
     podwall_lab::load_ruleset(&r.lab, &ruleset.render()).expect("whole reload");
     assert_kernel_is_model("with a foreign table in the node", &r);
     // Its counter moved (it saw the probes); its rules are as they were.
-    assert_eq!(listed().replace(|c: char| c.is_ascii_digit(), ""), before, "the foreign table is untouched");
+    assert_eq!(listed(&r).replace(|c: char| c.is_ascii_digit(), ""), before, "the foreign table is untouched");
 }
