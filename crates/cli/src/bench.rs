@@ -108,7 +108,7 @@ fn parse_only(dir: &std::path::Path) -> Result<usize, Failure> {
             Ok(v.as_object().map(|o| o.len()).unwrap_or(0))
         })
         .collect();
-    sizes.into_iter().sum::<Result<usize, String>>().map_err(Failure)
+    sizes.into_iter().sum::<Result<usize, String>>().map_err(Failure::Error)
 }
 
 fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
@@ -133,9 +133,10 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
         let (sn, dn) = (&cluster.endpoints[0].name, &cluster.endpoints[n - 1].name);
         let t = Instant::now();
         let r = podwall_dialects::Relevance::between(&[sn, dn])
-            .ok_or_else(|| Failure(format!("endpoint names {sn:?}, {dn:?} have no known shape")))?;
+            .ok_or_else(|| Failure::Error(format!("endpoint names {sn:?}, {dn:?} have no known shape")))?;
         let part = podwall_dialects::compile(&podwall_load::load_paths_where(&[&a.dir], &|k| r.keeps(k))?)?;
-        let (s, d) = part.endpoint(sn).zip(part.endpoint(dn)).ok_or_else(|| Failure("check lost its pair".into()))?;
+        let (s, d) =
+            part.endpoint(sn).zip(part.endpoint(dn)).ok_or_else(|| Failure::Error("check lost its pair".into()))?;
         std::hint::black_box(evaluate(&part, &Packet::new(Addr::Endpoint(s), Addr::Endpoint(d), Protocol::TCP, 80)));
         t.elapsed()
     } else {
@@ -182,7 +183,8 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
         use rayon::prelude::*;
         keys.par_iter().map(|&(pr, po)| index.matrix(pr, Some(po)).summary().len()).collect()
     };
-    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Failure(e.to_string()))?;
+    let one_thread =
+        rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Failure::Error(e.to_string()))?;
     let t = Instant::now();
     std::hint::black_box(one_thread.install(summary_all));
     let single = t.elapsed();
@@ -253,7 +255,7 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
         changed.egress = changed.egress.map(|_| vec![]);
         for p in [changed, original] {
             let t = Instant::now();
-            let u = live.upsert_policy(&tier, p).map_err(Failure)?;
+            let u = live.upsert_policy(&tier, p).map_err(Failure::Error)?;
             times.push(t.elapsed());
             touched.push(u.endpoints);
             rebuilt += u.rebuilt.is_some() as usize;

@@ -25,10 +25,10 @@ impl Identity {
     pub fn user(&self) -> Result<User, Failure> {
         match &self.user {
             Some(u) if !u.is_empty() => Ok(User::impersonate(u, &self.groups)),
-            _ if !self.groups.is_empty() => {
-                Err(Failure("--as-group needs --as: the API server refuses groups without impersonating a user".into()))
-            }
-            _ => Err(Failure("--as is required: manifests have no current user to ask as".into())),
+            _ if !self.groups.is_empty() => Err(Failure::Error(
+                "--as-group needs --as: the API server refuses groups without impersonating a user".into(),
+            )),
+            _ => Err(Failure::Error("--as is required: manifests have no current user to ask as".into())),
         }
     }
 }
@@ -125,7 +125,7 @@ pub fn parse_request(
 ) -> Result<Request, Failure> {
     if target.starts_with('/') {
         if subresource.is_some() {
-            return Err(Failure("--subresource can not be used with NonResourceURL".into()));
+            return Err(Failure::Error("--subresource can not be used with NonResourceURL".into()));
         }
         if !URL_VERBS.contains(&verb) {
             eprintln!("Warning: verb '{verb}' is not a known verb");
@@ -133,7 +133,7 @@ pub fn parse_request(
         return Ok(Request::url(verb, target));
     }
     let (ty, name) = target.split_once('/').unwrap_or((target, ""));
-    let resolved = rbac.resources.resolve(ty).map_err(Failure)?;
+    let resolved = rbac.resources.resolve(ty).map_err(Failure::Error)?;
     if in_namespace && resolved.namespaced == Some(false) {
         match resolved.group.as_str() {
             "" => eprintln!("Warning: resource '{}' is not namespace scoped", resolved.resource),
@@ -150,24 +150,24 @@ pub fn parse_request(
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     if a.list {
         if !a.args.is_empty() {
-            return Err(Failure("list option must be specified with no arguments".into()));
+            return Err(Failure::Error("list option must be specified with no arguments".into()));
         }
         if a.quiet || a.all_namespaces || a.subresource.is_some() {
-            return Err(Failure(
+            return Err(Failure::Error(
                 "list option can't be specified with neither quiet, all-namespaces nor subresource options".into(),
             ));
         }
         return list(&a);
     }
     let [verb, target] = &a.args[..] else {
-        return Err(Failure(
+        return Err(Failure::Error(
             "you must specify two arguments: verb resource or verb resource/resourceName.\n\
              See 'podwall can-i -h' for help and examples."
                 .into(),
         ));
     };
     if a.no_headers {
-        return Err(Failure("--no-headers cannot be set without --list specified".into()));
+        return Err(Failure::Error("--no-headers cannot be set without --list specified".into()));
     }
     let user = a.identity.user()?;
     let rbac = load_rules(&a.identity.files)?;

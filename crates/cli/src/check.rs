@@ -2,10 +2,10 @@
 use std::process::ExitCode;
 
 use podwall_engine::{evaluate, HttpRequest, Packet};
-use serde_json::json;
 
 use crate::input::{load_pair, protocol};
-use crate::words::{direction_json, reason, rule_ref};
+use crate::output::{CheckOut, IcmpOut};
+use crate::words::{direction_out, reason, rule_ref};
 use crate::{Failure, Format, InputArgs};
 
 /// Flags of `check`.
@@ -47,15 +47,15 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let proto = protocol(&a.protocol)?;
     if proto.has_ports() && a.port.is_none() {
-        return Err(Failure(format!("--port is required for {proto}")));
+        return Err(Failure::Error(format!("--port is required for {proto}")));
     }
     if !proto.has_ports() && a.port.is_some() {
-        return Err(Failure(format!(
+        return Err(Failure::Error(format!(
             "--port does not apply to {proto}, which has no ports (give --icmp-type for ICMP)"
         )));
     }
     if proto.has_ports() && (a.icmp_type.is_some() || a.icmp_code != 0) {
-        return Err(Failure(format!("--icmp-type and --icmp-code apply to ICMP, not {proto}")));
+        return Err(Failure::Error(format!("--icmp-type and --icmp-code apply to ICMP, not {proto}")));
     }
     let (cluster, src, dst) = load_pair(&a.input, &a.from, &a.to)?;
     let port = match a.port.as_deref() {
@@ -70,7 +70,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 match declared {
                     Some(q) if p.parse::<u32>().is_err() => q.port,
                     _ => {
-                        return Err(Failure(format!(
+                        return Err(Failure::Error(format!(
                             "--port: {why}; the destination declares no {proto} port named {p:?}"
                         )))
                     }
@@ -87,17 +87,17 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let notes = crate::words::caveats(&cluster, src, dst);
     match a.format {
         Format::Json => {
-            let out = json!({
-                "allowed": v.allowed,
-                "from": sname,
-                "to": dname,
-                "protocol": proto.to_string(),
-                "port": pkt.port,
-                "icmp": pkt.icmp.map(|(t, c)| json!({"type": t, "code": c})),
-                "egress": direction_json(&cluster, &v.egress, &sname),
-                "ingress": direction_json(&cluster, &v.ingress, &dname),
-                "notes": notes,
-            });
+            let out = CheckOut {
+                allowed: v.allowed,
+                egress: direction_out(&cluster, &v.egress, &sname),
+                from: sname.clone(),
+                icmp: pkt.icmp.map(|(kind, code)| IcmpOut { code, kind }),
+                ingress: direction_out(&cluster, &v.ingress, &dname),
+                notes: notes.clone(),
+                port: pkt.port,
+                protocol: proto.to_string(),
+                to: dname.clone(),
+            };
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         Format::Text => {

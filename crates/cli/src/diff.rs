@@ -16,10 +16,12 @@ use podwall_engine::diff::judge::{judge, Saying, Sayings, Shown, States};
 use podwall_engine::diff::{Diff, How, Object, ObjectChange};
 use podwall_engine::{DirectionVerdict, Index, RowSummary};
 use podwall_ir::{Cluster, Direction, EndpointId, Protocol};
-use serde_json::{json, Value};
 
 use crate::input::{compile, protocol, report_skipped};
-use crate::words::{direction_json, reason};
+use crate::output::{
+    ChangeOut, DiffOut, DiffPortOut, DirectionOut, LoneEndpointOut, ObjectOut, PortReachOut, TurnOut, UpdateOut,
+};
+use crate::words::{direction_of, Reason};
 use crate::{Failure, Format, InputArgs};
 
 /// Flags of `diff`.
@@ -52,39 +54,37 @@ const NAMES_SHOWN: usize = 3;
 const OBJECTS_SHOWN: usize = 30;
 const ENDPOINTS_SHOWN: usize = 20;
 
-/// Stands for the local endpoint's name in a reason until the group it explains is known.
-const LOCAL: &str = "\u{1}";
-
-/// One direction of one pair in one state: verdict, reason in words, and the whole
-/// verdict as JSON (what `check -o json` says of it).
+/// One direction of one pair in one state, as `check -o json` says it, the local end
+/// left to name until the group it explains is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Said {
-    allowed: bool,
-    reason: String,
-    json: Value,
-}
+struct Said(DirectionOut<Reason>);
 
 /// Equal sayings have equal verdicts and reasons: hashing those is enough.
 impl std::hash::Hash for Said {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.allowed.hash(h);
-        self.reason.hash(h);
+        self.0.allowed.hash(h);
+        self.0.reason.hash(h);
     }
 }
 
 impl Said {
     fn new(cluster: &Cluster, v: &DirectionVerdict) -> Self {
-        Said { allowed: v.allowed, reason: reason(cluster, v, LOCAL), json: direction_json(cluster, v, LOCAL) }
+        Said(direction_of(cluster, v))
+    }
+
+    /// The saying, its local end named `local`.
+    fn named(&self, local: &str) -> DirectionOut<String> {
+        self.0.clone().map_reason(|r| r.render(local))
     }
 }
 
 impl Saying for Said {
-    type Words = (bool, String);
+    type Words = (bool, Reason);
     fn allowed(&self) -> bool {
-        self.allowed
+        self.0.allowed
     }
-    fn words(&self) -> (bool, String) {
-        (self.allowed, self.reason.clone())
+    fn words(&self) -> (bool, Reason) {
+        (self.0.allowed, self.0.reason.clone())
     }
 }
 
@@ -106,16 +106,6 @@ fn local_name<'c>(cluster: &'c Cluster, ids: &[EndpointId], dir: Direction) -> &
         ([one], _) => cluster.endpoints[*one].name.as_str(),
         (_, Direction::Egress) => "the source",
         (_, Direction::Ingress) => "the destination",
-    }
-}
-
-/// Replaces `LOCAL` in every string of a JSON value.
-fn name_local(v: &mut Value, name: &str) {
-    match v {
-        Value::String(s) if s.contains(LOCAL) => *s = s.replace(LOCAL, name),
-        Value::Array(a) => a.iter_mut().for_each(|x| name_local(x, name)),
-        Value::Object(o) => o.values_mut().for_each(|x| name_local(x, name)),
-        _ => {}
     }
 }
 
@@ -144,7 +134,7 @@ fn sign(how: How) -> char {
     }
 }
 
-fn object_json(c: &ObjectChange) -> Value {
+fn object_out(c: &ObjectChange) -> ObjectOut {
     let (kind, namespace, name) = match &c.object {
         Object::Tier(n) => ("Tier".to_string(), None, n.clone()),
         Object::Policy { kind, namespace, name } => (kind.to_string(), namespace.clone(), name.clone()),
@@ -157,7 +147,7 @@ fn object_json(c: &ObjectChange) -> Value {
         Object::ServiceAccount { namespace, name } => ("ServiceAccount".into(), Some(namespace.clone()), name.clone()),
         Object::Node(n) => ("Node".into(), None, n.clone()),
     };
-    json!({"kind": kind, "namespace": namespace, "name": name, "change": c.how.to_string(), "detail": c.detail})
+    ObjectOut { change: c.how.to_string(), detail: c.detail.clone(), kind, name, namespace }
 }
 
 /// Endpoints of `cluster` the other state lacks, with what each reaches and is reached
@@ -193,11 +183,11 @@ impl Report<'_> {
 /// Runs `diff`: exit 0 when reachability is unchanged, 1 when it changed.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     if a.input.files.iter().any(|f| f == "-") && a.to.iter().any(|f| f == "-") {
-        return Err(Failure("standard input (-) can be read once: give it to -f or to --to, not both".into()));
+        return Err(Failure::Error("standard input (-) can be read once: give it to -f or to --to, not both".into()));
     }
     let proto = protocol(&a.protocol)?;
     if !proto.has_ports() {
-        return Err(Failure(format!("diff needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
+        return Err(Failure::Error(format!("diff needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
     crate::input::size_threads(&[a.input.files.clone(), a.to.clone()].concat());
     let old = compile(&a.input.files, a.input.skip_invalid)?;
@@ -361,18 +351,17 @@ fn text_report(r: &Report, all: bool, verbose: bool) -> String {
                 let dir = dir.to_string();
                 match b.map(|b| &r.sayings.list[b as usize]) {
                     Some(b) => {
-                        let _ =
-                            writeln!(t, "    {dir:<8} was {:<8} {}", word(b.allowed), b.reason.replace(LOCAL, local));
+                        let _ = writeln!(t, "    {dir:<8} was {:<8} {}", word(b.0.allowed), b.0.reason.render(local));
                     }
                     None => {
                         let _ = writeln!(
                             t,
                             "    {dir:<8} was {:<8} (for reasons that differ between these pairs)",
-                            word(!f.allowed)
+                            word(!f.0.allowed)
                         );
                     }
                 }
-                let _ = writeln!(t, "    {:<8} now {:<8} {}", "", word(f.allowed), f.reason.replace(LOCAL, local));
+                let _ = writeln!(t, "    {:<8} now {:<8} {}", "", word(f.0.allowed), f.0.reason.render(local));
             }
         }
         if groups.len() > cap {
@@ -410,87 +399,84 @@ fn text_report(r: &Report, all: bool, verbose: bool) -> String {
     t
 }
 
-fn json_report(r: &Report) -> Value {
+fn json_report(r: &Report) -> DiffOut {
     let new = r.new;
     let name_list =
         |c: &Cluster, ids: &[EndpointId]| -> Vec<String> { ids.iter().map(|&i| c.endpoints[i].name.clone()).collect() };
-    let said = |id: u32, local: &str| -> Value {
-        let mut v = r.sayings.list[id as usize].json.clone();
-        name_local(&mut v, local);
-        v
-    };
-    let per_port: Vec<Value> = r
+    let said = |id: u32, local: &str| r.sayings.list[id as usize].named(local);
+    let ports = r
         .shown
         .iter()
         .zip(r.ports)
         .map(|(groups, &(proto, port))| {
             let sum = |allowed: bool| groups.iter().filter(|g| g.allowed == allowed).map(|g| g.pairs).sum::<usize>();
-            let changes: Vec<Value> = groups
+            let changes = groups
                 .iter()
                 .map(|g| {
                     let dirs = [(Direction::Egress, &g.sources), (Direction::Ingress, &g.destinations)];
-                    let turns: Vec<Value> = g
-                        .turns
-                        .iter()
-                        .zip(dirs)
-                        .map(|(turn, (dir, ids))| match turn {
-                            None => Value::Null,
-                            Some((b, f)) => {
-                                let local = local_name(new, ids, dir);
-                                json!({"before": b.map(|b| said(b, local)), "after": said(*f, local)})
-                            }
+                    let [egress, ingress] = [0, 1].map(|d| {
+                        let (dir, ids) = dirs[d];
+                        g.turns[d].map(|(b, f)| {
+                            let local = local_name(new, ids, dir);
+                            TurnOut { after: said(f, local), before: b.map(|b| said(b, local)) }
                         })
-                        .collect();
-                    json!({
-                        "allowed": g.allowed,
-                        "pairs": g.pairs,
-                        "from": name_list(new, &g.sources),
-                        "to": name_list(new, &g.destinations),
-                        "egress": turns[0],
-                        "ingress": turns[1],
-                    })
+                    });
+                    ChangeOut {
+                        allowed: g.allowed,
+                        egress,
+                        from: name_list(new, &g.sources),
+                        ingress,
+                        pairs: g.pairs,
+                        to: name_list(new, &g.destinations),
+                    }
                 })
                 .collect();
-            json!({
-                "protocol": proto.to_string(),
-                "port": port,
-                "newly_allowed": sum(true),
-                "newly_denied": sum(false),
-                "changes": changes,
-            })
+            DiffPortOut {
+                changes,
+                newly_allowed: sum(true),
+                newly_denied: sum(false),
+                port,
+                protocol: proto.to_string(),
+            }
         })
         .collect();
-    let endpoints = |c: &Cluster, list: &[(EndpointId, Vec<RowSummary>)]| -> Vec<Value> {
+    let endpoints = |c: &Cluster, list: &[(EndpointId, Vec<RowSummary>)]| -> Vec<LoneEndpointOut> {
         list.iter()
-            .map(|(id, sums)| {
-                let per: Vec<Value> = r
+            .map(|(id, sums)| LoneEndpointOut {
+                endpoint: c.endpoints[*id].name.clone(),
+                ports: r
                     .ports
                     .iter()
                     .zip(sums)
-                    .map(|(&(pr, po), s)| {
-                        json!({"protocol": pr.to_string(), "port": po, "reaches": s.egress_peers, "reached_by": s.ingress_peers})
+                    .map(|(&(pr, po), s)| PortReachOut {
+                        port: po,
+                        protocol: pr.to_string(),
+                        reached_by: s.ingress_peers,
+                        reaches: s.egress_peers,
                     })
-                    .collect();
-                json!({"endpoint": c.endpoints[*id].name, "ports": per})
+                    .collect(),
             })
             .collect()
     };
-    let updates: Vec<Value> = r
+    let updates = r
         .diff
         .steps
         .iter()
-        .map(|s| {
-            json!({"change": s.what, "rebuilt": s.update.rebuilt, "classes": s.update.classes, "endpoints": s.update.endpoints})
+        .map(|s| UpdateOut {
+            change: s.what.clone(),
+            classes: s.update.classes,
+            endpoints: s.update.endpoints,
+            rebuilt: s.update.rebuilt.clone(),
         })
         .collect();
-    json!({
-        "changed": r.changed(),
-        "objects": r.diff.objects.iter().map(object_json).collect::<Vec<_>>(),
-        "updates": updates,
-        "ports": per_port,
-        "added": endpoints(r.new, &r.added),
-        "removed": endpoints(r.old, &r.removed),
-    })
+    DiffOut {
+        added: endpoints(r.new, &r.added),
+        changed: r.changed(),
+        objects: r.diff.objects.iter().map(object_out).collect(),
+        ports,
+        removed: endpoints(r.old, &r.removed),
+        updates,
+    }
 }
 
 #[cfg(test)]
@@ -521,12 +507,5 @@ mod tests {
         assert_eq!(names(&c, &[1], false), "a/2");
         assert_eq!(local_name(&c, &[1], Direction::Egress), "a/2");
         assert_eq!(local_name(&c, &[1, 2], Direction::Ingress), "the destination");
-    }
-
-    #[test]
-    fn local_names_fill_in_json() {
-        let mut v = json!({"reason": format!("{LOCAL} is isolated"), "more": [format!("x {LOCAL}")], "n": 1});
-        name_local(&mut v, "the destination");
-        assert_eq!(v, json!({"reason": "the destination is isolated", "more": ["x the destination"], "n": 1}));
     }
 }

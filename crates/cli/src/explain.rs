@@ -4,9 +4,9 @@ use std::process::ExitCode;
 
 use podwall_engine::{governing_tiers, Addr, Index};
 use podwall_ir::{Cluster, Direction, EndpointId, Protocol, TierDefault};
-use serde_json::json;
 
 use crate::input::{load, resolve};
+use crate::output::{EffectiveOut, ExplainDirectionOut, ExplainOut, ExplainPolicyOut, ExplainRuleOut};
 use crate::words::rule_match;
 use crate::{Failure, Format, InputArgs};
 
@@ -34,7 +34,7 @@ fn names(cluster: &Cluster, ids: &[EndpointId], limit: usize) -> String {
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let cluster = load(&a.input)?;
     let Addr::Endpoint(id) = resolve(&cluster, &a.pod)? else {
-        return Err(Failure(format!("{} is an address, not a pod: nothing applies to it", a.pod)));
+        return Err(Failure::Error(format!("{} is an address, not a pod: nothing applies to it", a.pod)));
     };
     let ep = &cluster.endpoints[id];
     let index = Index::new(&cluster);
@@ -43,7 +43,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let matrices: std::collections::BTreeMap<(Protocol, u16), podwall_engine::Matrix> =
         all_ports.iter().map(|&(pr, po)| ((pr, po), index.matrix(pr, Some(po)))).collect();
     let n = cluster.endpoints.len();
-    let mut json_dirs = serde_json::Map::new();
+    let mut json_dirs: Vec<ExplainDirectionOut> = Vec::new();
     let mut text = String::new();
     let ip = if ep.addresses.is_empty() {
         "no address".to_string()
@@ -111,11 +111,20 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                     let words = rule_match(r, dir);
                     let name = r.name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
                     text += &format!("      {}.{name} {} {words}\n", r.index + 1, r.action);
-                    jr.push(
-                        json!({"rule": r.index + 1, "name": r.name, "action": r.action.to_string(), "match": words}),
-                    );
+                    jr.push(ExplainRuleOut {
+                        action: r.action.to_string(),
+                        matches: words,
+                        name: r.name.clone(),
+                        rule: r.index + 1,
+                    });
                 }
-                jpol.push(json!({"tier": t.name, "kind": p.kind.to_string(), "namespace": p.namespace, "name": p.name, "rules": jr}));
+                jpol.push(ExplainPolicyOut {
+                    kind: p.kind.to_string(),
+                    name: p.name.clone(),
+                    namespace: p.namespace.clone(),
+                    rules: jr,
+                    tier: t.name.clone(),
+                });
             }
             text += &match t.default_action {
                 TierDefault::Deny => "    anything no rule decides here is denied\n".to_string(),
@@ -160,9 +169,15 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 if shown.is_empty() { "" } else { ": " },
                 names(&cluster, &shown, 6)
             );
-            jeff.push(json!({"protocol": proto.to_string(), "port": port, "pods": peers.iter().map(|&i| cluster.endpoints[i].name.clone()).collect::<Vec<_>>(), "count": peers.len(), "of": n}));
+            jeff.push(EffectiveOut {
+                count: peers.len(),
+                of: n,
+                pods: peers.iter().map(|&i| cluster.endpoints[i].name.clone()).collect(),
+                port,
+                protocol: proto.to_string(),
+            });
         }
-        json_dirs.insert(dir.to_string(), json!({"isolated": !groups.is_empty(), "policies": jpol, "effective": jeff}));
+        json_dirs.push(ExplainDirectionOut { effective: jeff, isolated: !groups.is_empty(), policies: jpol });
     }
     match a.format {
         Format::Text => {
@@ -170,10 +185,19 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             std::io::stdout().lock().write_all(text.as_bytes())?;
         }
         Format::Json => {
-            let mut out = json!({"pod": ep.name, "ip": ep.ip.map(|i| i.to_string()), "host_network": ep.host_network, "addresses": ep.addresses.iter().map(|a| a.to_string()).collect::<Vec<_>>(), "owner": ep.owner, "notes": notes});
-            for (k, v) in json_dirs {
-                out[k] = v;
-            }
+            // Ingress first, then egress, as the loop above runs.
+            let [ingress, egress]: [ExplainDirectionOut; 2] =
+                json_dirs.try_into().map_err(|_| Failure::Error("explain: two directions expected".into()))?;
+            let out = ExplainOut {
+                addresses: ep.addresses.iter().map(|a| a.to_string()).collect(),
+                egress,
+                host_network: ep.host_network,
+                ingress,
+                ip: ep.ip.map(|i| i.to_string()),
+                notes,
+                owner: ep.owner.clone(),
+                pod: ep.name.clone(),
+            };
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
     }

@@ -41,7 +41,7 @@ fn report(args: &InputArgs, cluster: &Cluster, skipped: &Skipped) -> Result<(), 
     report_skipped(skipped, args.verbose, "");
     if args.fail_on_unknown_policy && !cluster.unevaluated.is_empty() {
         let names: Vec<&str> = cluster.unevaluated.iter().map(|u| u.object.as_str()).collect();
-        return Err(Failure(format!(
+        return Err(Failure::Error(format!(
             "{} polic{} podwall cannot evaluate (--fail-on-unknown-policy): {}",
             names.len(),
             if names.len() == 1 { "y" } else { "ies" },
@@ -165,7 +165,7 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
         return Ok(Addr::Endpoint(id));
     }
     if let Some(pods) = cluster.represented.get(&name) {
-        return Err(Failure(format!(
+        return Err(Failure::Error(format!(
             "{what} is not an endpoint of its own: its pods in the input stand for it ({})",
             pods.join(", ")
         )));
@@ -192,7 +192,10 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
         .map(|e| e.name.as_str())
         .collect();
     if !workloads.is_empty() {
-        return Err(Failure(format!("no pod or workload named {what:?}; did you mean {}?", workloads.join(" or "))));
+        return Err(Failure::Error(format!(
+            "no pod or workload named {what:?}; did you mean {}?",
+            workloads.join(" or ")
+        )));
     }
     const SHOWN: usize = 8;
     let near: Vec<&str> = cluster.endpoints.iter().filter(|e| e.namespace == ns).map(|e| e.name.as_str()).collect();
@@ -204,13 +207,13 @@ pub fn resolve(cluster: &Cluster, what: &str) -> Result<Addr, Failure> {
         let rest = if more > 0 { format!(" and {more} more") } else { String::new() };
         format!("pods in {ns}: {}{rest}", near[..near.len().min(SHOWN)].join(", "))
     };
-    Err(Failure(format!("no pod or workload named {what:?} ({hint})")))
+    Err(Failure::Error(format!("no pod or workload named {what:?} ({hint})")))
 }
 
 /// Parses a protocol flag.
 pub fn protocol(s: &str) -> Result<Protocol, Failure> {
     Protocol::parse(s)
-        .ok_or_else(|| Failure(format!("unknown protocol {s:?} (expected TCP, UDP, SCTP, ICMP or a number)")))
+        .ok_or_else(|| Failure::Error(format!("unknown protocol {s:?} (expected TCP, UDP, SCTP, ICMP or a number)")))
 }
 
 /// Parses a port flag: a number from 1 to 65535. A name is refused with what to do: a

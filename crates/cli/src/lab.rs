@@ -270,7 +270,7 @@ fn verify(input: &InputArgs) -> Result<ExitCode, Failure> {
     let lab = podwall_lab::plan(&name, &cluster, &allocated)?;
     let ports = cluster.declared_ports();
     if ports.is_empty() {
-        return Err(Failure("no pod declares a container port: nothing to probe".into()));
+        return Err(Failure::Error("no pod declares a container port: nothing to probe".into()));
     }
     print_warnings(&podwall_lab::up(&lab, &cluster, true)?);
     let result = (|| -> Result<Vec<podwall_lab::verify::Mismatch>, podwall_lab::LabError> {

@@ -12,6 +12,7 @@ mod explain;
 mod input;
 mod lab;
 mod matrix;
+mod output;
 mod pss;
 mod selector;
 mod who_can;
@@ -113,17 +114,26 @@ enum Command {
     Pss(pss::Args),
 }
 
-/// An error that ends the command with exit code 2. An empty message is the one case
-/// that is no error: the reader of standard output went away (`podwall ... | head`), and
-/// the command ends quietly, as Unix tools do.
-pub struct Failure(pub String);
+/// Why a command ended early.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad input or usage: the message is printed and the command exits 2.
+    Error(String),
+    /// The reader of standard output went away (`podwall ... | head`): no error; the
+    /// command ends quietly, as Unix tools do.
+    ClosedPipe,
+}
 
 impl<E: std::fmt::Display + 'static> From<E> for Failure {
     fn from(e: E) -> Self {
         let gone = (&e as &dyn std::any::Any)
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
-        Failure(if gone { String::new() } else { e.to_string() })
+        if gone {
+            Failure::ClosedPipe
+        } else {
+            Failure::Error(e.to_string())
+        }
     }
 }
 
@@ -159,10 +169,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Ok(code) => code,
-        Err(Failure(msg)) if msg.is_empty() => ExitCode::SUCCESS,
-        Err(Failure(msg)) => {
+        Err(Failure::ClosedPipe) => ExitCode::SUCCESS,
+        Err(Failure::Error(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Failure;
+
+    #[test]
+    fn a_closed_standard_output_is_no_error() {
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(matches!(Failure::from(pipe), Failure::ClosedPipe));
+        let other = std::io::Error::other("disk full");
+        assert!(matches!(Failure::from(other), Failure::Error(m) if m == "disk full"));
     }
 }

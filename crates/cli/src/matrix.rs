@@ -65,14 +65,21 @@ fn write_summary(
         let e = &cluster.endpoints[i];
         let (gi, ge) = (index.isolated(i, Direction::Ingress), index.isolated(i, Direction::Egress));
         if json {
-            let per_port: Vec<serde_json::Value> = ports
-                .iter()
-                .zip(&sums)
-                .map(|((pr, p), s)| {
-                    serde_json::json!({"protocol": pr.to_string(), "port": p, "reaches": s[i].egress_peers, "reached_by": s[i].ingress_peers})
-                })
-                .collect();
-            let row = serde_json::json!({"pod": e.name, "isolated": {"ingress": gi, "egress": ge}, "ports": per_port});
+            let row = crate::output::SummaryRowOut {
+                isolated: crate::output::IsolationOut { egress: ge, ingress: gi },
+                pod: &e.name,
+                ports: ports
+                    .iter()
+                    .zip(&sums)
+                    .map(|(&(pr, p), s)| crate::output::PortReachOut {
+                        port: p,
+                        protocol: pr.to_string(),
+                        reached_by: s[i].ingress_peers,
+                        reaches: s[i].egress_peers,
+                    })
+                    .collect(),
+            };
+            let row = serde_json::to_string(&row)?;
             write!(out, "{}\n  {}", if i == 0 { "" } else { "," }, row)?;
         } else {
             let word = |g: bool| if g { "isolated" } else { "open" };
@@ -135,7 +142,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let cluster = load(&a.input)?;
     let proto = protocol(a.protocol.as_deref().unwrap_or("TCP"))?;
     if !proto.has_ports() {
-        return Err(Failure(format!("matrix needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
+        return Err(Failure::Error(format!("matrix needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
     let index = Index::new(&cluster);
     let ports: Vec<(Protocol, u16)> = match a.port {

@@ -67,7 +67,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     count_invalid(&a.input, input.invalid.len());
     report_skipped(&input.skipped, a.input.verbose, "");
     let Some(level) = a.level else {
-        return Err(Failure("give --level (privileged, baseline or restricted)".into()));
+        return Err(Failure::Error("give --level (privileged, baseline or restricted)".into()));
     };
     let lv = LevelVersion::new(level, a.version);
     let entries: Vec<Entry<'_>> = subjects

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 
 use podwall_ir::{Cluster, Expr};
 use podwall_selector::ParseError;
-use serde_json::json;
 
 use crate::input::load;
+use crate::output::{NamespaceSelectorOut, NetworkSetOut, SelectorOut};
 use crate::{Failure, Format, InputArgs};
 
 /// Flags of `selector`.
@@ -37,7 +37,7 @@ fn parse_failure(expr: &str, e: &ParseError) -> Failure {
     // Align the caret by characters; keep tabs so it lines up in a terminal.
     let pad: String =
         expr.char_indices().take_while(|(i, _)| *i < pos).map(|(_, c)| if c == '\t' { '\t' } else { ' ' }).collect();
-    Failure(format!("invalid selector {e}\n  {expr}\n  {pad}^"))
+    Failure::Error(format!("invalid selector {e}\n  {expr}\n  {pad}^"))
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -58,7 +58,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         let names = namespaces(&cluster, &expr);
         match a.format {
             Format::Json => {
-                let out = json!({ "selector": a.expr, "namespaces": names });
+                let out = NamespaceSelectorOut { namespaces: names, selector: &a.expr };
                 crate::outln!("{}", serde_json::to_string_pretty(&out)?);
             }
             Format::Text => {
@@ -88,14 +88,14 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|&i| {
                     let s = &cluster.network_sets[i];
-                    json!({
-                        "name": s.name,
-                        "namespace": s.namespace,
-                        "nets": s.nets.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
-                    })
+                    NetworkSetOut {
+                        name: s.name.clone(),
+                        namespace: s.namespace.clone(),
+                        nets: s.nets.iter().map(|n| n.to_string()).collect(),
+                    }
                 })
                 .collect();
-            let out = json!({ "selector": a.expr, "endpoints": endpoints, "network_sets": sets });
+            let out = SelectorOut { endpoints, network_sets: sets, selector: &a.expr };
             crate::outln!("{}", serde_json::to_string_pretty(&out)?);
         }
         Format::Text => {

@@ -53,7 +53,7 @@ fn pods_text(rbac: &Rbac, s: &Subject) -> Option<String> {
 /// Runs `who-can`: exit 0 when some subject may (besides `system:masters`), 1 when none.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let [verb, target] = &a.args[..] else {
-        return Err(Failure(
+        return Err(Failure::Error(
             "you must specify two arguments: verb resource or verb resource/resourceName.\n\
              See 'podwall who-can -h' for help and examples."
                 .into(),

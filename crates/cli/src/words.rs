@@ -1,7 +1,8 @@
 //! Decisions, policies and rules in words (and in JSON).
 use podwall_engine::{Decision, DirectionVerdict, RuleRef, Why};
 use podwall_ir::{Cluster, Direction, Entity, PathMatch, Policy, Rule, TierDefault};
-use serde_json::{json, Value};
+
+use crate::output::{AppliedPolicyOut, DirectionOut, PolicyOut, RuleOut};
 
 fn join_peers(e: &Entity) -> String {
     e.peers.iter().map(|p| p.describe.as_str()).collect::<Vec<_>>().join(" or ")
@@ -102,8 +103,48 @@ fn tier_words(cluster: &Cluster, ti: usize) -> String {
     }
 }
 
+/// A reason, with the places where it names the local end of the direction: given
+/// the name only when it is rendered, so one reason can stand for many endpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Reason(Vec<Part>);
+
+/// A piece of a [`Reason`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Part {
+    Text(String),
+    /// The local end's name.
+    Local,
+}
+
+impl Reason {
+    fn text(s: impl Into<String>) -> Self {
+        Reason(vec![Part::Text(s.into())])
+    }
+
+    /// `local` + `rest`.
+    fn about_local(rest: impl Into<String>) -> Self {
+        Reason(vec![Part::Local, Part::Text(rest.into())])
+    }
+
+    /// The reason, naming the local end `local`.
+    pub fn render(&self, local: &str) -> String {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.as_str(),
+                Part::Local => local,
+            })
+            .collect()
+    }
+}
+
 /// Why a direction ended as it did, in one sentence.
 pub fn reason(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> String {
+    reason_of(cluster, v).render(local)
+}
+
+/// Why a direction ended as it did, the local end left to name.
+pub fn reason_of(cluster: &Cluster, v: &DirectionVerdict) -> Reason {
     let dir = v.direction;
     let names = |policies: &[(usize, usize)]| -> String {
         let names: Vec<String> =
@@ -111,45 +152,56 @@ pub fn reason(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> String {
         names.join(", ")
     };
     match v.why(cluster) {
-        Why::NotAnEndpoint => format!("{local} is not a policy endpoint: nothing is enforced on its {dir}"),
-        Why::NoPolicy => format!("no policy selects {local} for {dir}: not isolated, everything is allowed"),
-        Why::Passed => "every tier that applies passed it on: the namespace profile allows".into(),
-        Why::OwnTraffic => format!("{local} talking to itself: a pod cannot block access to itself"),
-        Why::Rule(r) => format!("{}: {}", tier_words(cluster, r.tier), rule_ref(cluster, &r, dir)),
-        Why::Isolated { policies, .. } => {
-            format!("{local} is isolated for {dir} by {} and no rule admits this connection", names(&policies))
+        Why::NotAnEndpoint => {
+            Reason::about_local(format!(" is not a policy endpoint: nothing is enforced on its {dir}"))
         }
+        Why::NoPolicy => Reason(vec![
+            Part::Text("no policy selects ".into()),
+            Part::Local,
+            Part::Text(format!(" for {dir}: not isolated, everything is allowed")),
+        ]),
+        Why::Passed => Reason::text("every tier that applies passed it on: the namespace profile allows"),
+        Why::OwnTraffic => Reason::about_local(" talking to itself: a pod cannot block access to itself"),
+        Why::Rule(r) => Reason::text(format!("{}: {}", tier_words(cluster, r.tier), rule_ref(cluster, &r, dir))),
+        Why::Isolated { policies, .. } => Reason::about_local(format!(
+            " is isolated for {dir} by {} and no rule admits this connection",
+            names(&policies)
+        )),
         Why::TierEnd { tier, policies, default } => {
             let d = match default {
                 TierDefault::Deny => "Deny",
                 TierDefault::Pass => "Pass",
             };
-            format!(
+            Reason::text(format!(
                 "end of {}: no rule of {} matched (default action {d})",
                 tier_words(cluster, tier),
                 names(&policies)
-            )
+            ))
         }
     }
 }
 
-fn policy_json(p: &Policy) -> Value {
-    json!({"kind": p.kind.to_string(), "namespace": p.namespace, "name": p.name})
+fn policy_out(p: &Policy) -> PolicyOut {
+    PolicyOut { kind: p.kind.to_string(), name: p.name.clone(), namespace: p.namespace.clone() }
 }
 
-fn rule_json(cluster: &Cluster, r: &RuleRef, dir: Direction) -> Value {
-    let p = policy(cluster, r);
-    json!({
-        "tier": cluster.policies.tiers()[r.tier].name,
-        "policy": policy_json(p),
-        "rule": r.rule + 1,
-        "name": find_rule(cluster, r, dir).and_then(|x| x.name.clone()),
-        "action": r.action.to_string(),
-    })
+fn rule_out(cluster: &Cluster, r: &RuleRef, dir: Direction) -> RuleOut {
+    RuleOut {
+        action: r.action.to_string(),
+        name: find_rule(cluster, r, dir).and_then(|x| x.name.clone()),
+        policy: policy_out(policy(cluster, r)),
+        rule: r.rule + 1,
+        tier: cluster.policies.tiers()[r.tier].name.clone(),
+    }
 }
 
-/// One direction as JSON.
-pub fn direction_json(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> Value {
+/// One direction as JSON, the local end named `local`.
+pub fn direction_out(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> DirectionOut<String> {
+    direction_of(cluster, v).map_reason(|r| r.render(local))
+}
+
+/// One direction as JSON, the local end left to name.
+pub fn direction_of(cluster: &Cluster, v: &DirectionVerdict) -> DirectionOut<Reason> {
     let decision = match v.decision {
         Decision::NotAnEndpoint => "not-an-endpoint",
         Decision::NoPolicy => "no-policy",
@@ -158,25 +210,32 @@ pub fn direction_json(cluster: &Cluster, v: &DirectionVerdict, local: &str) -> V
         Decision::Rule(_) => "rule",
         Decision::TierDefault(_) => "tier-default",
     };
-    let mut out = json!({
-        "allowed": v.allowed,
-        "decision": decision,
-        "reason": reason(cluster, v, local),
-        "policies": v.applied.iter().map(|&(t, p)| {
-            let mut j = policy_json(&cluster.policies.tiers()[t].policies[p]);
-            j["tier"] = json!(cluster.policies.tiers()[t].name);
-            j
-        }).collect::<Vec<_>>(),
-        "logged": v.logged.iter().map(|r| rule_json(cluster, r, v.direction)).collect::<Vec<_>>(),
-        "passed": v.passed.iter().map(|r| rule_json(cluster, r, v.direction)).collect::<Vec<_>>(),
-        "unchecked_http": v.unchecked_http.iter().map(|r| rule_json(cluster, r, v.direction)).collect::<Vec<_>>(),
-    });
-    match v.decision {
-        Decision::Rule(r) => out["rule"] = rule_json(cluster, &r, v.direction),
-        Decision::TierDefault(t) => out["tier"] = json!(cluster.policies.tiers()[t].name),
-        _ => {}
+    let rules = |list: &[RuleRef]| -> Vec<RuleOut> { list.iter().map(|r| rule_out(cluster, r, v.direction)).collect() };
+    let tiers = cluster.policies.tiers();
+    DirectionOut {
+        allowed: v.allowed,
+        decision,
+        logged: rules(&v.logged),
+        passed: rules(&v.passed),
+        policies: v
+            .applied
+            .iter()
+            .map(|&(t, p)| {
+                let PolicyOut { kind, name, namespace } = policy_out(&tiers[t].policies[p]);
+                AppliedPolicyOut { kind, name, namespace, tier: tiers[t].name.clone() }
+            })
+            .collect(),
+        reason: reason_of(cluster, v),
+        rule: match v.decision {
+            Decision::Rule(r) => Some(rule_out(cluster, &r, v.direction)),
+            _ => None,
+        },
+        tier: match v.decision {
+            Decision::TierDefault(t) => Some(tiers[t].name.clone()),
+            _ => None,
+        },
+        unchecked_http: rules(&v.unchecked_http),
     }
-    out
 }
 
 /// What an answer about `src → dst` leaves out or cannot see, in words: policies podwall

@@ -1,5 +1,6 @@
 //! Proof tests on generated clusters mixing every dialect (`podwall-synth`), a few fixed
-//! seeds so the run stays short.
+//! seeds so the run stays short. Seeds 1, 2 and 5 hold ClusterNetworkPolicies, 9 two in
+//! the Baseline tier, 15 both tiers.
 mod common;
 use common::*;
 
@@ -33,5 +34,7 @@ seeds!(
     synth_mixed_seed_3 = 3,
     synth_mixed_seed_4 = 4,
     synth_mixed_seed_5 = 5,
-    synth_mixed_seed_6 = 6
+    synth_mixed_seed_6 = 6,
+    synth_mixed_seed_9 = 9,
+    synth_mixed_seed_15 = 15
 );

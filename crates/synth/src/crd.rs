@@ -74,6 +74,14 @@ pub(crate) fn baseline_policy(spec: Value) -> Value {
     })
 }
 
+/// The API version of ClusterNetworkPolicy.
+pub(crate) const CNP_API: &str = "policy.networking.k8s.io/v1alpha2";
+
+/// A ClusterNetworkPolicy (v1alpha2).
+pub(crate) fn cluster_policy(name: &str, spec: Value) -> Value {
+    json!({ "apiVersion": CNP_API, "kind": "ClusterNetworkPolicy", "metadata": meta(name, None, None), "spec": spec })
+}
+
 /// A `v1` ServiceAccount.
 pub(crate) fn service_account(name: &str, namespace: &str, labels: Value) -> Value {
     json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(name, Some(namespace), Some(labels)) })

@@ -6,7 +6,7 @@
 //! it out on disk as one `kind: List` file per namespace (plus `calico.json` and
 //! `admin.json`). [`generate_small`] draws a tiny cluster full of edge cases, for property
 //! tests that compare evaluators on many random clusters; [`generate_small_mixed`] adds
-//! Calico and AdminNetworkPolicy objects to it.
+//! Calico, AdminNetworkPolicy and ClusterNetworkPolicy objects to it.
 //!
 //! ```
 //! use podwall_synth::{generate, Params};
@@ -214,8 +214,15 @@
 //! clusters, the BaselineAdminNetworkPolicy `default`: subjects by namespaces or pods,
 //! rules Allow, Deny or Pass (not in the baseline) with `namespaces`, `pods`, `networks`
 //! and `nodes` peers, and ports by number, range or name (never a name with address
-//! peers). Nothing podwall warns about as unmodelled is generated (the only warning is
-//! the one about AdminNetworkPolicies sharing a priority).
+//! peers). In half the clusters, 1–3 ClusterNetworkPolicies (`policy.networking.k8s.io/v1alpha2`,
+//! `cnp-0`…, last in the output): tier `Admin` (60%) or `Baseline`, priorities as the
+//! AdminNetworkPolicies' (ties possible), the same subjects and peers, rules Accept, Deny
+//! or Pass (in both tiers), optionally named, and `protocols` entries `tcp`, `udp` or
+//! `sctp` with a `destinationPort` number or range, or `destinationNamedPort` (never with
+//! address peers). They draw from a random stream of their own, so every other object
+//! of a seed is what it was before they were generated. Nothing podwall warns about as
+//! unmodelled is generated (the only warning is the one about admin policies sharing a
+//! priority).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -331,7 +338,8 @@ pub fn generate_small(seed: u64) -> Vec<Value> {
 
 /// A small random cluster mixing every dialect podwall reads: a [`generate_small`]
 /// cluster (same sizes and Kubernetes NetworkPolicies) plus Calico tiers, policies and
-/// network sets, AdminNetworkPolicies and a BaselineAdminNetworkPolicy, service
+/// network sets, AdminNetworkPolicies, a BaselineAdminNetworkPolicy and
+/// ClusterNetworkPolicies, service
 /// accounts, nodes, and now and then a host-network pod or a workload template (see
 /// the [crate documentation](crate)). Deterministic in `seed`.
 ///

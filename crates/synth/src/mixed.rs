@@ -49,8 +49,20 @@ const ORDERS: [f64; 6] = [10.0, 100.0, 100.0, 500.5, 1000.0, 1500.0];
 /// AdminNetworkPolicy priorities (ties are possible, and warned about).
 const PRIORITIES: [i64; 7] = [0, 1, 5, 10, 20, 50, 1000];
 
+/// ClusterNetworkPolicies draw from a random stream of their own, so that every other
+/// object of a seed is what it was before they were generated.
+const CLUSTER_POLICY_STREAM: u64 = 0x636e_705f_7631_6132;
+
 /// Generates one mixed small cluster; see [`crate::generate_small_mixed`].
 pub(crate) fn generate(seed: u64) -> Vec<Value> {
+    let (mut out, ctx) = generate_without_cluster_policies(seed);
+    let mut rng = SmallRng::seed_from_u64(seed ^ CLUSTER_POLICY_STREAM);
+    out.extend(cluster_policies(&mut rng, &ctx));
+    out
+}
+
+/// Everything but the ClusterNetworkPolicies (what a seed gave before there were any).
+pub(crate) fn generate_without_cluster_policies(seed: u64) -> (Vec<Value>, Ctx) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let rng = &mut rng;
     let (mut out, ctx) = small::generate_with(rng);
@@ -169,7 +181,60 @@ pub(crate) fn generate(seed: u64) -> Vec<Value> {
     if rng.random_bool(0.4) {
         out.push(crd::baseline_policy(admin_spec(rng, &ctx, None)));
     }
-    out
+    (out, ctx)
+}
+
+/// In half the clusters, 1-3 ClusterNetworkPolicies (v1alpha2), in the Admin tier (60%)
+/// or the Baseline tier, with priorities that may tie among themselves.
+fn cluster_policies(rng: &mut SmallRng, ctx: &Ctx) -> Vec<Value> {
+    if !rng.random_bool(0.5) {
+        return Vec::new();
+    }
+    (0..rng.random_range(1..=3))
+        .map(|i| {
+            let tier = if rng.random_bool(0.6) { "Admin" } else { "Baseline" };
+            crd::cluster_policy(&format!("cnp-{i}"), cluster_spec(rng, ctx, tier))
+        })
+        .collect()
+}
+
+/// One `protocols` entry of a ClusterNetworkPolicy: `tcp`, `udp` or `sctp` with a
+/// `destinationPort` number or range (`start` < `end`), or, when `named`, a
+/// `destinationNamedPort`.
+fn cnp_protocol(rng: &mut SmallRng, named: bool) -> Value {
+    let key = match rng.random_range(0..100) {
+        0..50 => "tcp",
+        50..85 => "udp",
+        _ => "sctp",
+    };
+    match rng.random_range(0..100) {
+        0..45 => {
+            let n = PORT_NUMBERS.choose(rng).copied().unwrap_or(80);
+            json!({ key: { "destinationPort": { "number": n } } })
+        }
+        45..75 => {
+            let (start, end) = PORT_RANGES
+                .iter()
+                .filter(|(a, b)| a < b)
+                .copied()
+                .collect::<Vec<_>>()
+                .choose(rng)
+                .copied()
+                .unwrap_or((80, 8080));
+            json!({ key: { "destinationPort": { "range": { "start": start, "end": end } } } })
+        }
+        _ if named => json!({ "destinationNamedPort": PORT_NAMES.choose(rng).copied().unwrap_or("http") }),
+        _ => json!({ key: { "destinationPort": { "number": 53 } } }),
+    }
+}
+
+/// The spec of a ClusterNetworkPolicy of `tier`: a subject, and rules Accept, Deny or
+/// Pass (Pass in both tiers) with the v1alpha1 peers and v1alpha2 `protocols`.
+fn cluster_spec(rng: &mut SmallRng, ctx: &Ctx, tier: &str) -> Value {
+    let mut spec = Map::new();
+    spec.insert("tier".into(), tier.into());
+    spec.insert("priority".into(), PRIORITIES.choose(rng).copied().unwrap_or(10).into());
+    subject_and_rules(rng, ctx, spec, &["Accept", "Deny", "Pass"], ("protocols", cnp_protocol))
 }
 
 fn random_ns<'a>(rng: &mut SmallRng, ctx: &'a Ctx) -> &'a str {
@@ -525,13 +590,26 @@ fn admin_spec(rng: &mut SmallRng, ctx: &Ctx, priority: Option<i64>) -> Value {
     if let Some(p) = priority {
         spec.insert("priority".into(), p.into());
     }
+    let actions: &[&str] = if priority.is_some() { &["Allow", "Deny", "Pass"] } else { &["Allow", "Deny"] };
+    subject_and_rules(rng, ctx, spec, actions, ("ports", anp_port))
+}
+
+/// Adds to an admin policy's `spec` (v1alpha1 or v1alpha2: the same subjects and peers)
+/// a subject and rules taking `actions`, with port entries drawn by `ports.1` (told
+/// whether named ports may be used) under the key `ports.0`.
+fn subject_and_rules(
+    rng: &mut SmallRng,
+    ctx: &Ctx,
+    mut spec: Map<String, Value>,
+    actions: &[&str],
+    ports: (&str, fn(&mut SmallRng, bool) -> Value),
+) -> Value {
     let subject = if rng.random_bool(0.5) {
         json!({ "namespaces": small::ns_selector(rng, ctx) })
     } else {
         json!({ "pods": anp_pods(rng, ctx) })
     };
     spec.insert("subject".into(), subject);
-    let actions: &[&str] = if priority.is_some() { &["Allow", "Deny", "Pass"] } else { &["Allow", "Deny"] };
     for (key, peers_key, p) in [("ingress", "from", 0.7), ("egress", "to", 0.6)] {
         if !rng.random_bool(p) {
             continue;
@@ -542,19 +620,38 @@ fn admin_spec(rng: &mut SmallRng, ctx: &Ctx, priority: Option<i64>) -> Value {
             if rng.random_bool(0.3) {
                 rule.insert("name".into(), format!("rule-{r}").into());
             }
-            rule.insert("action".into(), actions.choose(rng).copied().unwrap_or("Allow").into());
+            rule.insert("action".into(), actions.choose(rng).copied().unwrap_or(actions[0]).into());
             let egress = key == "egress";
             let peers: Vec<Value> = (0..rng.random_range(1..=2)).map(|_| anp_peer(rng, ctx, egress)).collect();
             // Upstream forbids named ports with address peers: they have no named ports.
             let named = !peers.iter().any(|p| p.get("networks").is_some() || p.get("nodes").is_some());
             rule.insert(peers_key.into(), Value::Array(peers));
             if rng.random_bool(0.5) {
-                let ports: Vec<Value> = (0..rng.random_range(1..=2)).map(|_| anp_port(rng, named)).collect();
-                rule.insert("ports".into(), Value::Array(ports));
+                let entries: Vec<Value> = (0..rng.random_range(1..=2)).map(|_| (ports.1)(rng, named)).collect();
+                rule.insert(ports.0.into(), Value::Array(entries));
             }
             rules.push(Value::Object(rule));
         }
         spec.insert(key.into(), Value::Array(rules));
     }
     Value::Object(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_policies_come_last_and_leave_every_other_object_of_a_seed_as_it_was() {
+        let mut with = 0;
+        for seed in 0..300 {
+            let (before, _) = generate_without_cluster_policies(seed);
+            let all = generate(seed);
+            assert_eq!(all[..before.len()], before[..], "seed {seed}");
+            assert!(all[before.len()..].iter().all(|o| o["kind"] == "ClusterNetworkPolicy"), "seed {seed}");
+            assert!(before.iter().all(|o| o["kind"] != "ClusterNetworkPolicy"), "seed {seed}");
+            with += usize::from(all.len() > before.len());
+        }
+        assert!((100..200).contains(&with), "{with} of 300 clusters hold ClusterNetworkPolicies");
+    }
 }

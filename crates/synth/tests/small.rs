@@ -393,6 +393,33 @@ fn mixed_edge_cases_covered() {
                         }
                     }
                 }
+                "ClusterNetworkPolicy" => {
+                    let tier = spec["tier"].as_str().unwrap_or_default();
+                    note(format!("CNP tier {tier}"));
+                    for key in ["namespaces", "pods"] {
+                        if spec["subject"].get(key).is_some() {
+                            note(format!("CNP subject {key}"));
+                        }
+                    }
+                    for (dir, peers) in [("ingress", "from"), ("egress", "to")] {
+                        for rule in rules(spec, dir) {
+                            note(format!("CNP {tier} action {}", rule["action"]));
+                            for p in rule[peers].as_array().into_iter().flatten() {
+                                for key in p.as_object().into_iter().flatten().map(|(k, _)| k) {
+                                    note(format!("CNP peer {key}"));
+                                }
+                            }
+                            for p in rule["protocols"].as_array().into_iter().flatten() {
+                                for (key, v) in p.as_object().into_iter().flatten() {
+                                    note(format!("CNP protocol {key}"));
+                                    for (k, _) in v["destinationPort"].as_object().into_iter().flatten() {
+                                        note(format!("CNP destinationPort {k}"));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -470,6 +497,27 @@ fn mixed_edge_cases_covered() {
         "ANP port portNumber",
         "ANP port portRange",
         "ANP port namedPort",
+        "kind ClusterNetworkPolicy",
+        "CNP tier Admin",
+        "CNP tier Baseline",
+        "CNP subject namespaces",
+        "CNP subject pods",
+        "CNP Admin action \"Accept\"",
+        "CNP Admin action \"Deny\"",
+        "CNP Admin action \"Pass\"",
+        "CNP Baseline action \"Accept\"",
+        "CNP Baseline action \"Deny\"",
+        "CNP Baseline action \"Pass\"",
+        "CNP peer namespaces",
+        "CNP peer pods",
+        "CNP peer networks",
+        "CNP peer nodes",
+        "CNP protocol tcp",
+        "CNP protocol udp",
+        "CNP protocol sctp",
+        "CNP protocol destinationNamedPort",
+        "CNP destinationPort number",
+        "CNP destinationPort range",
     ]
     .iter()
     .map(|s| s.to_string())

@@ -1,0 +1,355 @@
+//! The JSON podwall prints, as types: one struct per object of every `-o json` form
+//! (the matrix itself is `podwall_engine::json`). Fields are declared in alphabetical
+//! order, the order the documented forms list keys in.
+use serde::Serialize;
+
+/// A policy, named.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PolicyOut {
+    /// Its kind, as `check` words it (`NetworkPolicy`, `GlobalNetworkPolicy`, ...).
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace, for namespaced kinds.
+    pub namespace: Option<String>,
+}
+
+/// A policy that applied to the local end, with its tier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AppliedPolicyOut {
+    /// Its kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace, for namespaced kinds.
+    pub namespace: Option<String>,
+    /// The tier it sits in.
+    pub tier: String,
+}
+
+/// A rule, located: its tier and policy, its 1-based number, its own name and action.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleOut {
+    /// `Allow`, `Deny`, `Pass` or `Log`.
+    pub action: String,
+    /// The rule's own name (AdminNetworkPolicy, ClusterNetworkPolicy).
+    pub name: Option<String>,
+    /// Its policy.
+    pub policy: PolicyOut,
+    /// Its number in its policy's list for the direction, from 1.
+    pub rule: usize,
+    /// Its tier.
+    pub tier: String,
+}
+
+/// One direction of a connection: the verdict, what decided it, and the reason (`R`:
+/// words, or a reason still to be given the local end's name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DirectionOut<R> {
+    /// Whether this direction lets the connection through.
+    pub allowed: bool,
+    /// `not-an-endpoint`, `no-policy`, `passed`, `own-traffic`, `rule` or `tier-default`.
+    pub decision: &'static str,
+    /// Log rules that fired.
+    pub logged: Vec<RuleOut>,
+    /// Pass rules that sent the connection on.
+    pub passed: Vec<RuleOut>,
+    /// Every policy that applies, in evaluation order.
+    pub policies: Vec<AppliedPolicyOut>,
+    /// Why, in one sentence.
+    pub reason: R,
+    /// The deciding rule, when a rule decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleOut>,
+    /// The tier whose default action decided, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// Rules that matched only because their HTTP match was not evaluated.
+    pub unchecked_http: Vec<RuleOut>,
+}
+
+impl<R> DirectionOut<R> {
+    /// The same direction with its reason mapped.
+    pub fn map_reason<S>(self, f: impl FnOnce(R) -> S) -> DirectionOut<S> {
+        DirectionOut {
+            allowed: self.allowed,
+            decision: self.decision,
+            logged: self.logged,
+            passed: self.passed,
+            policies: self.policies,
+            reason: f(self.reason),
+            rule: self.rule,
+            tier: self.tier,
+            unchecked_http: self.unchecked_http,
+        }
+    }
+}
+
+/// An ICMP type and code.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct IcmpOut {
+    /// The code.
+    pub code: u8,
+    /// The type.
+    #[serde(rename = "type")]
+    pub kind: u8,
+}
+
+/// `check -o json`.
+#[derive(Debug, Serialize)]
+pub struct CheckOut {
+    /// Both directions allow.
+    pub allowed: bool,
+    /// The source's egress.
+    pub egress: DirectionOut<String>,
+    /// The source, as given.
+    pub from: String,
+    /// The ICMP type and code asked about, for ICMP.
+    pub icmp: Option<IcmpOut>,
+    /// The destination's ingress.
+    pub ingress: DirectionOut<String>,
+    /// What the answer leaves out or cannot see.
+    pub notes: Vec<String>,
+    /// The destination port, for protocols with ports.
+    pub port: Option<u16>,
+    /// The protocol.
+    pub protocol: String,
+    /// The destination, as given.
+    pub to: String,
+}
+
+/// One rule of a policy in `explain -o json`.
+#[derive(Debug, Serialize)]
+pub struct ExplainRuleOut {
+    /// Its action.
+    pub action: String,
+    /// Its match, in words.
+    #[serde(rename = "match")]
+    pub matches: String,
+    /// Its own name.
+    pub name: Option<String>,
+    /// Its number, from 1.
+    pub rule: usize,
+}
+
+/// A policy that governs the pod, in `explain -o json`.
+#[derive(Debug, Serialize)]
+pub struct ExplainPolicyOut {
+    /// Its kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: Option<String>,
+    /// Its rules for the direction.
+    pub rules: Vec<ExplainRuleOut>,
+    /// Its tier.
+    pub tier: String,
+}
+
+/// What the pod reaches (egress) or is reached by (ingress) on one port.
+#[derive(Debug, Serialize)]
+pub struct EffectiveOut {
+    /// How many endpoints.
+    pub count: usize,
+    /// Out of how many.
+    pub of: usize,
+    /// Their names.
+    pub pods: Vec<String>,
+    /// The port.
+    pub port: u16,
+    /// Its protocol.
+    pub protocol: String,
+}
+
+/// One direction in `explain -o json`.
+#[derive(Debug, Serialize)]
+pub struct ExplainDirectionOut {
+    /// Per port.
+    pub effective: Vec<EffectiveOut>,
+    /// Whether some policy selects the pod in this direction.
+    pub isolated: bool,
+    /// The policies that govern it, tier by tier.
+    pub policies: Vec<ExplainPolicyOut>,
+}
+
+/// `explain -o json`.
+#[derive(Debug, Serialize)]
+pub struct ExplainOut {
+    /// Every address, the primary first.
+    pub addresses: Vec<String>,
+    /// Egress.
+    pub egress: ExplainDirectionOut,
+    /// A host-network pod.
+    pub host_network: bool,
+    /// Ingress.
+    pub ingress: ExplainDirectionOut,
+    /// The primary address.
+    pub ip: Option<String>,
+    /// What the answer leaves out or cannot see.
+    pub notes: Vec<String>,
+    /// The workload the pod stands for.
+    pub owner: Option<String>,
+    /// The pod's name.
+    pub pod: String,
+}
+
+/// A network set a selector picks.
+#[derive(Debug, Serialize)]
+pub struct NetworkSetOut {
+    /// `NS/NAME` or `NAME`.
+    pub name: String,
+    /// Its namespace; none for a GlobalNetworkSet.
+    pub namespace: Option<String>,
+    /// Its address ranges.
+    pub nets: Vec<String>,
+}
+
+/// `selector -o json`.
+#[derive(Debug, Serialize)]
+pub struct SelectorOut<'a> {
+    /// The endpoints it picks.
+    pub endpoints: Vec<&'a str>,
+    /// The network sets it picks.
+    pub network_sets: Vec<NetworkSetOut>,
+    /// The selector, as given.
+    pub selector: &'a str,
+}
+
+/// `selector --namespace-selector -o json`.
+#[derive(Debug, Serialize)]
+pub struct NamespaceSelectorOut<'a> {
+    /// The namespaces it picks.
+    pub namespaces: Vec<String>,
+    /// The selector, as given.
+    pub selector: &'a str,
+}
+
+/// Whether a pod is isolated, per direction.
+#[derive(Debug, Serialize)]
+pub struct IsolationOut {
+    /// For egress.
+    pub egress: bool,
+    /// For ingress.
+    pub ingress: bool,
+}
+
+/// How many endpoints one reaches and is reached by on one port.
+#[derive(Debug, Serialize)]
+pub struct PortReachOut {
+    /// The port.
+    pub port: u16,
+    /// Its protocol.
+    pub protocol: String,
+    /// Endpoints that reach it.
+    pub reached_by: usize,
+    /// Endpoints it reaches.
+    pub reaches: usize,
+}
+
+/// One row of `matrix --summary -o json`.
+#[derive(Debug, Serialize)]
+pub struct SummaryRowOut<'a> {
+    /// Per direction.
+    pub isolated: IsolationOut,
+    /// The endpoint.
+    pub pod: &'a str,
+    /// Per port.
+    pub ports: Vec<PortReachOut>,
+}
+
+/// An object that differs between the two states of `diff`.
+#[derive(Debug, Serialize)]
+pub struct ObjectOut {
+    /// `added`, `changed` or `removed`.
+    pub change: String,
+    /// What changed, in words.
+    pub detail: Option<String>,
+    /// Its kind.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: Option<String>,
+}
+
+/// How the index took one change, in `diff -o json`.
+#[derive(Debug, Serialize)]
+pub struct UpdateOut {
+    /// The change, in words.
+    pub change: String,
+    /// Classes re-answered.
+    pub classes: usize,
+    /// Endpoints in them.
+    pub endpoints: usize,
+    /// Why the index was rebuilt, when it was.
+    pub rebuilt: Option<String>,
+}
+
+/// One direction of a group of changed pairs: before (none when the pairs said
+/// different things) and after.
+#[derive(Debug, Serialize)]
+pub struct TurnOut {
+    /// Now.
+    pub after: DirectionOut<String>,
+    /// Before.
+    pub before: Option<DirectionOut<String>>,
+}
+
+/// A group of changed pairs.
+#[derive(Debug, Serialize)]
+pub struct ChangeOut {
+    /// Allowed now.
+    pub allowed: bool,
+    /// The source's egress, when its verdict or reason changed.
+    pub egress: Option<TurnOut>,
+    /// The sources.
+    pub from: Vec<String>,
+    /// The destination's ingress, when its verdict or reason changed.
+    pub ingress: Option<TurnOut>,
+    /// How many pairs.
+    pub pairs: usize,
+    /// The destinations.
+    pub to: Vec<String>,
+}
+
+/// One port of `diff -o json`.
+#[derive(Debug, Serialize)]
+pub struct DiffPortOut {
+    /// The groups of changed pairs.
+    pub changes: Vec<ChangeOut>,
+    /// Pairs newly allowed.
+    pub newly_allowed: usize,
+    /// Pairs newly denied.
+    pub newly_denied: usize,
+    /// The port.
+    pub port: u16,
+    /// Its protocol.
+    pub protocol: String,
+}
+
+/// An endpoint only one state has, with its counts per port.
+#[derive(Debug, Serialize)]
+pub struct LoneEndpointOut {
+    /// Its name.
+    pub endpoint: String,
+    /// Per port.
+    pub ports: Vec<PortReachOut>,
+}
+
+/// `diff -o json`.
+#[derive(Debug, Serialize)]
+pub struct DiffOut {
+    /// Endpoints only the new state has.
+    pub added: Vec<LoneEndpointOut>,
+    /// Whether reachability changed.
+    pub changed: bool,
+    /// The objects that differ.
+    pub objects: Vec<ObjectOut>,
+    /// Per port.
+    pub ports: Vec<DiffPortOut>,
+    /// Endpoints only the old state has.
+    pub removed: Vec<LoneEndpointOut>,
+    /// How the index took each change.
+    pub updates: Vec<UpdateOut>,
+}
