@@ -214,9 +214,9 @@ fn change(
 ) -> Result<Change, Failure> {
     let (ia, ib) = (a.installed(), b.installed());
     let t = Instant::now();
-    let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure("no delta".into()))?;
+    let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure::Error("no delta".into()))?;
     let delta_ms = ms(t.elapsed());
-    let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure("no delta".into()))?;
+    let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure::Error("no delta".into()))?;
     let netlink = forth.elements_only() && back.elements_only();
     let mut sends = Vec::new();
     if netlink {
@@ -335,8 +335,8 @@ fn measure(a: &Args) -> Result<Report, Failure> {
             )?);
             eprintln!("bench dataplane: 100 back-to-back policy edits under a UDP flow");
             let (ia, ib) = (base.installed(), r.installed());
-            let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure("no delta".into()))?;
-            let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure("no delta".into()))?;
+            let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure::Error("no delta".into()))?;
+            let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure::Error("no delta".into()))?;
             let mut failed = None;
             let t = Instant::now();
             let (sent, lost) =
@@ -369,8 +369,8 @@ fn measure(a: &Args) -> Result<Report, Failure> {
                 10,
             )?);
             let (ia, ib) = (base.installed(), r.installed());
-            let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure("no delta".into()))?;
-            let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure("no delta".into()))?;
+            let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure::Error("no delta".into()))?;
+            let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure::Error("no delta".into()))?;
             let mut failed = None;
             let t = Instant::now();
             let (sent, lost) =
@@ -428,7 +428,9 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     }
     let report = report?;
     match a.output {
-        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| Failure(e.to_string()))?),
+        Format::Json => {
+            crate::outln!("{}", serde_json::to_string_pretty(&report).map_err(|e| Failure::Error(e.to_string()))?)
+        }
         Format::Text => print_table(&report)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -98,17 +98,17 @@ fn keep_inputs(name: &str, files: &[String]) -> Result<(), Failure> {
     let root = inputs_dir(name);
     let layer = std::fs::read_dir(&root).map(|d| d.count()).unwrap_or(0);
     let dir = root.join(layer.to_string());
-    std::fs::create_dir_all(&dir).map_err(|e| Failure(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::Error(format!("{}: {e}", dir.display())))?;
     let mut k = 0;
     for f in files {
         if f == "-" {
-            std::fs::write(dir.join("stdin"), "").map_err(|e| Failure(format!("{}: {e}", dir.display())))?;
+            std::fs::write(dir.join("stdin"), "").map_err(|e| Failure::Error(format!("{}: {e}", dir.display())))?;
             continue;
         }
         for path in podwall_load::manifest_files(std::path::Path::new(f))? {
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("yaml").to_ascii_lowercase();
             let to = dir.join(format!("{k:06}.{ext}"));
-            std::fs::copy(&path, &to).map_err(|e| Failure(format!("{}: {e}", path.display())))?;
+            std::fs::copy(&path, &to).map_err(|e| Failure::Error(format!("{}: {e}", path.display())))?;
             k += 1;
         }
     }
@@ -123,14 +123,14 @@ fn kept_inputs(name: &str) -> Result<Vec<String>, Failure> {
     for layer in 0..count {
         let dir = root.join(layer.to_string());
         if dir.join("stdin").exists() {
-            return Err(Failure(format!(
+            return Err(Failure::Error(format!(
                 "lab {name} was brought up from standard input, which is not kept: `lab apply` needs the lab brought up from files"
             )));
         }
         out.push(dir.display().to_string());
     }
     if out.is_empty() {
-        return Err(Failure(format!("lab {name}: its input is not kept (was it brought up by `lab up`?)")));
+        return Err(Failure::Error(format!("lab {name}: its input is not kept (was it brought up by `lab up`?)")));
     }
     Ok(out)
 }
