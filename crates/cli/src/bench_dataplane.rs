@@ -124,25 +124,6 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
-/// The bench namespace, its two pods and the server's policy.
-fn bench_objects() -> Vec<serde_json::Value> {
-    let pod = |name: &str, ip: &str| {
-        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": "bench", "labels": {"app": name}},
-            "spec": {"containers": [{"name": "c", "image": "i"}]},
-            "status": {"podIP": ip}})
-    };
-    vec![
-        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench", "labels": {"kubernetes.io/metadata.name": "bench"}}}),
-        pod("client", "10.200.0.1"),
-        pod("server", "10.200.0.2"),
-        serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-            "metadata": {"name": "server-from-client", "namespace": "bench"},
-            "spec": {"podSelector": {"matchLabels": {"app": "server"}},
-                     "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}]}]}}),
-    ]
-}
-
 fn cluster_of(values: Vec<serde_json::Value>) -> Result<Cluster, Failure> {
     Ok(podwall_dialects::compile(&podwall_load::load_values("generated", values)?)?)
 }
@@ -156,7 +137,7 @@ fn generated(pods: usize, policies: usize) -> Result<Cluster, Failure> {
         ..podwall_synth::Params::default()
     };
     let mut values = podwall_synth::generate(&p);
-    values.extend(bench_objects());
+    values.extend(podwall_lab::bench::objects());
     cluster_of(values)
 }
 
@@ -263,7 +244,7 @@ fn send(lab: &podwall_lab::Lab, d: &podwall_nftables::Delta, netlink: bool) -> R
 fn measure(a: &Args) -> Result<Report, Failure> {
     let mut report = Report { load_average: load_average(), pods: a.pods, rounds: a.rounds, ..Report::default() };
     // The lab: the two bench pods.
-    let small = cluster_of(bench_objects())?;
+    let small = cluster_of(podwall_lab::bench::objects())?;
     let (small, allocated) = podwall_lab::lab_cluster(&small)?;
     let lab = podwall_lab::plan(LAB, &small, &allocated)?;
     podwall_lab::up(&lab, &small, true)?;

@@ -8,6 +8,26 @@ use podwall_ir::{Cluster, Direction, PolicySet, PortMatch, Ports, Protocol};
 
 use crate::TABLE;
 
+/// The benchmark's own objects: namespace `bench`, its pods `client` (10.200.0.1) and
+/// `server` (10.200.0.2), and the server's policy admitting the client.
+pub fn objects() -> Vec<serde_json::Value> {
+    let text = r#"[
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": {"name": "bench", "labels": {"kubernetes.io/metadata.name": "bench"}}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "client", "namespace": "bench", "labels": {"app": "client"}},
+         "spec": {"containers": [{"name": "c", "image": "i"}]}, "status": {"podIP": "10.200.0.1"}},
+        {"apiVersion": "v1", "kind": "Pod",
+         "metadata": {"name": "server", "namespace": "bench", "labels": {"app": "server"}},
+         "spec": {"containers": [{"name": "c", "image": "i"}]}, "status": {"podIP": "10.200.0.2"}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": {"name": "server-from-client", "namespace": "bench"},
+         "spec": {"podSelector": {"matchLabels": {"app": "server"}},
+                  "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}]}]}}
+    ]"#;
+    serde_json::from_str(text).expect("the benchmark's objects are valid JSON")
+}
+
 /// The cluster's ingress policies as one linear chain, the structure of iptables-based
 /// enforcers: the base chain's `head` (hook and established fast path), then one rule per
 /// policy, ingress rule and port (`ip daddr { the IPv4 pods it selects } [port] accept`)
