@@ -2,8 +2,8 @@
 use std::process::ExitCode;
 
 use podwall_rbac::{Decision, Rbac, Request, User};
-use serde_json::json;
 
+use crate::output::{CanIOut, GrantOut, GrantedByOut, GroupOut};
 use crate::{Failure, Format};
 
 /// Where the RBAC objects come from, and as whom to ask.
@@ -177,15 +177,15 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     if !a.quiet {
         match a.format {
             Format::Json => {
-                let granted = match &decision {
-                    Decision::Masters => json!({"group": podwall_rbac::user::MASTERS}),
-                    Decision::Allowed(g) => grant_json(&rbac, g),
-                    Decision::Denied { .. } => serde_json::Value::Null,
+                let granted_by = match &decision {
+                    Decision::Masters => {
+                        Some(GrantedByOut::Group(GroupOut { group: podwall_rbac::user::MASTERS.into() }))
+                    }
+                    Decision::Allowed(g) => Some(GrantedByOut::Grant(Box::new(GrantOut::new(&rbac, g)))),
+                    Decision::Denied { .. } => None,
                 };
-                crate::outln!(
-                    "{}",
-                    json!({"allowed": decision.allowed(), "reason": decision.reason(), "grantedBy": granted, "user": user})
-                );
+                let out = CanIOut { allowed: decision.allowed(), granted_by, reason: decision.reason(), user };
+                crate::outln!("{}", serde_json::to_string(&out)?);
             }
             Format::Text => match decision.reason() {
                 _ if decision.allowed() => crate::outln!("yes"),
@@ -195,19 +195,6 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         }
     }
     Ok(if decision.allowed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-/// A grant as JSON: binding, role, rule (1-based) and the subject that named the user.
-pub fn grant_json(rbac: &Rbac, g: &podwall_rbac::Grant) -> serde_json::Value {
-    let b = &rbac.bindings[g.binding];
-    let r = &rbac.roles[g.role];
-    json!({
-        "binding": {"kind": b.kind.as_str(), "namespace": b.namespace, "name": b.name, "source": b.source.to_string()},
-        "role": {"kind": r.kind.as_str(), "namespace": r.namespace, "name": r.name, "source": r.source.to_string()},
-        "rule": g.rule + 1,
-        "policyRule": r.rules[g.rule],
-        "subject": b.subjects[g.subject],
-    })
 }
 
 fn list(a: &Args) -> Result<ExitCode, Failure> {

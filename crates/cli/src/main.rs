@@ -14,6 +14,7 @@ mod lab;
 mod matrix;
 mod output;
 mod pss;
+mod rbac;
 mod selector;
 mod who_can;
 mod words;
@@ -105,6 +106,9 @@ enum Command {
     /// binding → role → rule and the pods that run as it. Exit 1 when nobody is granted it.
     #[command(name = "who-can")]
     WhoCan(who_can::Args),
+    /// RBAC posture: `rbac risky` lists dangerous grants and every subject's shortest
+    /// escalation path to cluster-admin.
+    Rbac(rbac::Args),
     /// A lab on this machine: pods as network namespaces behind a node namespace that
     /// enforces the ruleset; real probes, compared with the model (needs root).
     Lab(lab::Args),
@@ -162,6 +166,7 @@ fn main() -> ExitCode {
         Command::Pss(a) => pss::run(a),
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
+        Command::Rbac(a) => rbac::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {

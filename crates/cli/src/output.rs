@@ -353,3 +353,170 @@ pub struct DiffOut {
     /// How the index took each change.
     pub updates: Vec<UpdateOut>,
 }
+
+/// An RBAC object a grant goes through, with where it was read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RbacObjectOut {
+    /// `RoleBinding`, `ClusterRoleBinding`, `Role` or `ClusterRole`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace; `null` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    /// `file:line`.
+    pub source: String,
+}
+
+/// A grant: the binding, its role, the rule (1-based) and the subject that named the user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GrantOut {
+    /// The binding.
+    pub binding: RbacObjectOut,
+    /// The rule itself.
+    #[serde(rename = "policyRule")]
+    pub policy_rule: podwall_rbac::Rule,
+    /// The role.
+    pub role: RbacObjectOut,
+    /// The rule's number in the role, from 1.
+    pub rule: usize,
+    /// The binding's subject that named the user.
+    pub subject: podwall_rbac::Subject,
+}
+
+impl GrantOut {
+    /// The grant of an RBAC decision.
+    pub fn new(rbac: &podwall_rbac::Rbac, g: &podwall_rbac::Grant) -> Self {
+        let b = &rbac.bindings[g.binding];
+        let r = &rbac.roles[g.role];
+        GrantOut {
+            binding: RbacObjectOut {
+                kind: b.kind.as_str().into(),
+                name: b.name.clone(),
+                namespace: b.namespace.clone(),
+                source: b.source.to_string(),
+            },
+            policy_rule: r.rules[g.rule].clone(),
+            role: RbacObjectOut {
+                kind: r.kind.as_str().into(),
+                name: r.name.clone(),
+                namespace: r.namespace.clone(),
+                source: r.source.to_string(),
+            },
+            rule: g.rule + 1,
+            subject: b.subjects[g.subject].clone(),
+        }
+    }
+}
+
+/// Who allowed a `can-i` request outside RBAC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupOut {
+    /// The group.
+    pub group: String,
+}
+
+/// What allowed a `can-i` request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum GrantedByOut {
+    /// An RBAC grant.
+    Grant(Box<GrantOut>),
+    /// The `system:masters` group.
+    Group(GroupOut),
+}
+
+/// `can-i -o json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CanIOut {
+    /// The answer.
+    pub allowed: bool,
+    /// What allowed it; `null` when denied.
+    #[serde(rename = "grantedBy")]
+    pub granted_by: Option<GrantedByOut>,
+    /// The API server's reason for a denial (bindings to missing roles), or `null`.
+    pub reason: Option<String>,
+    /// The user asked as.
+    pub user: podwall_rbac::User,
+}
+
+/// A pod or workload template and the service account it runs as.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PodOut {
+    /// `name`, or `Kind/name` for a workload.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its service account.
+    #[serde(rename = "serviceAccount")]
+    pub service_account: String,
+}
+
+/// One subject of `who-can --format json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HolderOut {
+    /// Every binding that grants it.
+    pub grants: Vec<GrantOut>,
+    /// The pods that run as it.
+    pub pods: Vec<PodOut>,
+    /// The subject.
+    pub subject: podwall_rbac::Subject,
+}
+
+/// Allowed outside RBAC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AlsoAllowedOut {
+    /// `Group`.
+    pub kind: String,
+    /// `system:masters`.
+    pub name: String,
+    /// Why.
+    pub why: String,
+}
+
+/// `who-can --format json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WhoCanOut {
+    /// Allowed outside RBAC.
+    #[serde(rename = "alsoAllowed")]
+    pub also_allowed: Vec<AlsoAllowedOut>,
+    /// Bindings that would count but whose role is missing.
+    #[serde(rename = "bindingsToMissingRoles")]
+    pub bindings_to_missing_roles: Vec<String>,
+    /// The request.
+    pub request: podwall_rbac::Request,
+    /// The subjects granted it.
+    pub subjects: Vec<HolderOut>,
+}
+
+/// One step of an escalation path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepOut {
+    /// The grant that makes the step, if one does.
+    pub grant: Option<GrantOut>,
+    /// The step in words.
+    pub text: String,
+    /// Where it leads.
+    pub to: String,
+    /// A second grant the step needs.
+    pub with: Option<GrantOut>,
+}
+
+/// An escalation path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PathOut {
+    /// The subject it starts from.
+    pub from: String,
+    /// The steps, the last reaching cluster-admin.
+    pub steps: Vec<StepOut>,
+}
+
+/// `rbac risky --format json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RiskyOut {
+    /// The paths as findings (RB200).
+    pub escalations: Vec<podwall_findings::Finding>,
+    /// The risky grants.
+    pub findings: Vec<podwall_findings::Finding>,
+    /// The paths, step by step.
+    pub paths: Vec<PathOut>,
+}

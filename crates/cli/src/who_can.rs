@@ -3,9 +3,9 @@ use std::process::ExitCode;
 
 use podwall_rbac::whocan::Scope;
 use podwall_rbac::{Rbac, Subject, SubjectKind};
-use serde_json::json;
 
-use crate::can_i::{grant_json, load_identities, parse_request};
+use crate::can_i::{load_identities, parse_request};
+use crate::output::{AlsoAllowedOut, GrantOut, HolderOut, PodOut, WhoCanOut};
 use crate::{Failure, Format};
 
 /// Flags of `who-can`.
@@ -66,26 +66,34 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let missing: Vec<String> = answer.missing.iter().map(|&b| rbac.bindings[b].display()).collect();
     match a.format {
         Format::Json => {
-            let holders: Vec<serde_json::Value> = answer
+            let subjects = answer
                 .holders
                 .iter()
-                .map(|h| {
-                    let pods: Vec<serde_json::Value> = rbac
+                .map(|h| HolderOut {
+                    grants: h.grants.iter().map(|g| GrantOut::new(&rbac, g)).collect(),
+                    pods: rbac
                         .pods_of(&h.subject)
                         .iter()
-                        .map(|p| json!({"namespace": p.namespace, "name": p.name, "serviceAccount": p.service_account}))
-                        .collect();
-                    json!({
-                        "subject": h.subject,
-                        "grants": h.grants.iter().map(|g| grant_json(&rbac, g)).collect::<Vec<_>>(),
-                        "pods": pods,
-                    })
+                        .map(|p| PodOut {
+                            name: p.name.clone(),
+                            namespace: p.namespace.clone(),
+                            service_account: p.service_account.clone(),
+                        })
+                        .collect(),
+                    subject: h.subject.clone(),
                 })
                 .collect();
-            crate::outln!(
-                "{}",
-                json!({"request": request, "subjects": holders, "alsoAllowed": [{"kind": "Group", "name": podwall_rbac::user::MASTERS, "why": "the API server's superuser group, outside RBAC"}], "bindingsToMissingRoles": missing})
-            );
+            let out = WhoCanOut {
+                also_allowed: vec![AlsoAllowedOut {
+                    kind: "Group".into(),
+                    name: podwall_rbac::user::MASTERS.into(),
+                    why: "the API server's superuser group, outside RBAC".into(),
+                }],
+                bindings_to_missing_roles: missing.clone(),
+                request,
+                subjects,
+            };
+            crate::outln!("{}", serde_json::to_string(&out)?);
         }
         Format::Text => {
             for h in &answer.holders {

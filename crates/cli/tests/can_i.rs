@@ -206,3 +206,30 @@ fn who_can_names_each_subject_with_binding_role_rule_and_its_pods() {
     let out = podwall(&["who-can", "delete", "nodes", "-A", "-f", "tests/rbac"]);
     assert_eq!(out.status.code(), Some(1), "nobody");
 }
+
+#[test]
+fn rbac_risky_prints_findings_worst_first_and_each_path_step_by_step() {
+    let out = podwall(&["rbac", "risky", "-f", "tests/rbac-risky"]);
+    assert_eq!(out.status.code(), Some(1), "critical findings");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(
+            "critical RB101 tests/rbac-risky/cluster.yaml:66: ClusterRoleBinding monitoring-reads-secrets:"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("high     RB200 User dev (5 steps)\n  1. creates pods or workloads (RoleBinding ci/dev-deploys → ClusterRole deployer (in namespace ci) → rule 1"), "{text}");
+    assert!(text.contains("  4. picks ServiceAccount kube-system/platform\n  5. holds cluster-admin's rule (ClusterRoleBinding platform-admin"), "{text}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning[RB001]: tests/rbac-risky/cluster.yaml:78: RoleBinding shop/dangling"), "{err}");
+    let out = podwall(&["rbac", "risky", "-f", "tests/rbac-risky", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let dev = v["paths"].as_array().expect("paths").iter().find(|p| p["from"] == "User dev").expect("dev");
+    assert_eq!(dev["steps"][2]["grant"]["binding"]["name"], "builder-mints");
+    assert!(v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .all(|f| f["id"].as_str().is_some_and(|i| i.starts_with("RB"))));
+}

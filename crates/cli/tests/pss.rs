@@ -143,3 +143,112 @@ fn pss_skip_invalid_passes_over_unreadable_pod_specs_in_folders_with_a_warning()
     let strict = podwall(&["pss", "-f", "tests/pss", "--skip-invalid", "--strict", "--level", "baseline"]);
     assert_eq!(strict.status.code(), Some(2));
 }
+
+fn entry<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array().expect("a list").iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("no {name}"))
+}
+
+#[test]
+fn pss_without_level_follows_each_namespaces_labels_and_their_versions() {
+    let out = podwall(&["pss", "-f", "tests/pss-labels/cluster.yaml", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let list = json(&out);
+    // team-a: enforce baseline at v1.33, when hostProbesAndHostLifecycle did not exist yet.
+    let probe = entry(&list, "probe-host");
+    assert_eq!(probe["allowed"], true);
+    assert_eq!(probe["enforce"]["policy"], "baseline:v1.33");
+    // warn follows enforce's level and version when no warn label is set.
+    assert_eq!(probe["warn"]["policy"], "baseline:v1.33");
+    let root = entry(&list, "root-shell");
+    assert_eq!((root["allowed"].clone(), checks(root)), (Value::Bool(false), vec!["hostNamespaces"]));
+    assert_eq!(root["warn"], Value::Null, "a rejected pod gets no warning");
+    // team-b: no enforce label (privileged); audit baseline and warn restricted report.
+    let web = entry(&list, "web");
+    assert_eq!(web["allowed"], true);
+    assert_eq!(web["audit"]["violations"][0]["check"], "privileged");
+    assert_eq!(web["warn"]["policy"], "restricted:latest");
+    // A namespace not in the input has no labels: privileged.
+    assert_eq!(entry(&list, "plain")["allowed"], true);
+}
+
+#[test]
+fn pss_config_sets_defaults_and_exempts_namespaces_runtime_classes_and_users() {
+    let out = podwall(&[
+        "pss",
+        "-f",
+        "tests/pss-labels/cluster.yaml",
+        "--config",
+        "tests/pss-labels/admission.yaml",
+        "-o",
+        "json",
+    ]);
+    let list = json(&out);
+    assert_eq!(entry(&list, "agent")["exempt"], "namespace");
+    assert_eq!(entry(&list, "sandboxed")["exempt"], "runtimeClass");
+    let plain = entry(&list, "plain");
+    assert_eq!(
+        (plain["allowed"].clone(), plain["enforce"]["policy"].clone()),
+        (Value::Bool(false), Value::from("baseline:latest"))
+    );
+    // The default enforce level fills team-b's missing enforce label: the Deployment's pods would be rejected.
+    assert_eq!(entry(&list, "web")["allowed"], false);
+    let as_bot = podwall(&[
+        "pss",
+        "-f",
+        "tests/pss-labels/cluster.yaml",
+        "--config",
+        "tests/pss-labels/admission.yaml",
+        "--as",
+        "ci-bot",
+    ]);
+    assert_eq!(as_bot.status.code(), Some(0), "{}", text(&as_bot.stdout));
+    let by_path = podwall(&[
+        "pss",
+        "-f",
+        "tests/pss-labels/cluster.yaml",
+        "--config",
+        "tests/pss-labels/admission-path.yaml",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(entry(&json(&by_path), "plain")["audit"]["policy"], "restricted:v1.30");
+}
+
+#[test]
+fn pss_text_says_which_mode_rejects_audits_or_warns() {
+    let out = podwall(&["pss", "-f", "tests/pss-labels/cluster.yaml", "--config", "tests/pss-labels/admission.yaml"]);
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("namespace team-b (enforce=baseline:latest, audit=baseline:latest, warn=restricted:latest)"),
+        "{s}"
+    );
+    assert!(s.contains("Deployment web  PODS REJECTED, audited, warned"), "{s}");
+    assert!(s.contains("enforce+audit baseline:latest:"), "{s}");
+    assert!(s.contains("exempt (runtimeClass)"), "{s}");
+}
+
+#[test]
+fn pss_invalid_label_values_are_findings_naming_the_label_and_exit_2() {
+    let out = podwall(&["pss", "-f", "tests/pss-labels/bad/invalid-labels.yaml", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("warning[PSS001]: tests/pss-labels/bad/invalid-labels.yaml:1: Namespace broken: metadata.labels[pod-security.kubernetes.io/enforce]: invalid value \"Baseline\": must be one of privileged, baseline, restricted; restricted is used"), "{err}");
+    assert!(err.contains("pod-security.kubernetes.io/warn-version]: invalid value \"v1.05\""), "{err}");
+    // The answer is still the plugin's: an unreadable enforce level fails closed.
+    assert_eq!(entry(&json(&out), "p")["enforce"]["policy"], "restricted:latest");
+}
+
+#[test]
+fn pss_malformed_admission_configuration_is_exit_2_naming_file_line_and_field() {
+    for (file, field) in [
+        ("config-level.yaml", "plugins[0].configuration.defaults.enforce: Invalid value: \"strict\""),
+        ("config-duplicate.yaml", "exemptions.namespaces[1]: Duplicate value: \"kube-system\""),
+        ("config-unknown-field.yaml", "plugins[0].configuration.exemption: unknown field `exemption`"),
+    ] {
+        let path = format!("tests/pss-labels/bad/{file}");
+        let out = podwall(&["pss", "-f", "tests/pss-labels/cluster.yaml", "--config", &path]);
+        assert_eq!(out.status.code(), Some(2), "{file}");
+        let err = text(&out.stderr);
+        assert!(err.contains(&format!("{path}:1: ")) && err.contains(field), "{err}");
+    }
+}

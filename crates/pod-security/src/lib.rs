@@ -6,6 +6,9 @@
 //!   [`checks::evaluate`] judges one pod spec.
 //! - [`pods`]: the pods and pod templates of loaded objects, judged and turned into
 //!   [`podwall_findings::Finding`]s.
+//! - [`policy`]: a namespace's `pod-security.kubernetes.io/*` labels over the defaults;
+//!   [`config`]: the API server's `PodSecurityConfiguration` (defaults, exemptions);
+//!   [`admission`]: what the plugin does with one request (exempt, reject, audit, warn).
 //!
 //! ```
 //! use k8s_openapi::api::core::v1::PodSpec;
@@ -20,9 +23,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod checks;
+pub mod config;
 pub mod level;
 pub mod pods;
+pub mod policy;
 
 pub use checks::{evaluate, forbidden_detail, Fail, Violation};
 pub use level::{Level, LevelVersion, Version};

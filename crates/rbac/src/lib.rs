@@ -30,10 +30,13 @@
 
 pub mod aggregate;
 pub mod authorize;
+pub mod escalate;
 pub mod list;
 mod names;
 pub mod objects;
 pub mod resources;
+pub mod risky;
+pub mod synth;
 pub mod user;
 pub mod whocan;
 
