@@ -11,6 +11,7 @@ mod diff;
 mod explain;
 mod input;
 mod lab;
+mod lint;
 mod matrix;
 mod output;
 mod pss;
@@ -116,6 +117,10 @@ enum Command {
     /// plugin would reject at a level and version, and why. Exit 0: all allowed; 1: some
     /// rejected.
     Pss(pss::Args),
+    /// Workload hygiene beyond Pod Security: images, probes, resources, security
+    /// context habits, service account tokens, secrets in env, pods no network policy
+    /// selects. Exit 0: no finding; 1: some.
+    Lint(lint::Args),
 }
 
 /// Why a command ended early.
@@ -164,6 +169,7 @@ fn main() -> ExitCode {
         Command::Dataplane(a) => dataplane::run(a),
         Command::Lab(a) => lab::run(a),
         Command::Pss(a) => pss::run(a),
+        Command::Lint(a) => lint::run(a),
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),

@@ -129,6 +129,8 @@ pub static KINDS: &[KindInfo] = &[
     // A pod template of its own makes no pods: nothing for the network model, a pod
     // spec for Pod Security (`crate::podspec`).
     entry(CORE, "PodTemplate", Namespaced, R::Kept),
+    // Kept for the checks that ask whether a Secret a pod names exists.
+    entry(CORE, "Secret", Namespaced, R::Kept),
     policy(&["networking.k8s.io"], "NetworkPolicy", Namespaced, R::NetworkPolicy),
     entry(CALICO, "Tier", Cluster, R::CalicoTier),
     policy(CALICO, "NetworkPolicy", Namespaced, R::CalicoPolicy { global: false, staged: false }),

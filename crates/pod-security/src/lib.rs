@@ -9,6 +9,7 @@
 //! - [`policy`]: a namespace's `pod-security.kubernetes.io/*` labels over the defaults;
 //!   [`config`]: the API server's `PodSecurityConfiguration` (defaults, exemptions);
 //!   [`admission`]: what the plugin does with one request (exempt, reject, audit, warn).
+//! - [`lint`]: workload hygiene beyond Pod Security (`PL…` findings).
 //!
 //! ```
 //! use k8s_openapi::api::core::v1::PodSpec;
@@ -27,6 +28,7 @@ pub mod admission;
 pub mod checks;
 pub mod config;
 pub mod level;
+pub mod lint;
 pub mod pods;
 pub mod policy;
 
