@@ -844,3 +844,13 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Found on argo-cd's test data: kubectl decodes UTF-16 after its byte-order mark
+/// (some Windows tools write it); podwall refused it as "not valid UTF-8".
+#[test]
+fn utf16_manifest_with_a_byte_order_mark_is_read() {
+    let out = podwall(&["matrix", "-f", "tests/encodings/utf-16le.yaml", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v[0]["pods"], serde_json::json!(["shop/café"]), "{v}");
+}

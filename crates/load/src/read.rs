@@ -291,7 +291,7 @@ impl Input {
             let value = value.map_err(|e| {
                 InputError::at(
                     Source { file: file.to_string(), line: e.line() },
-                    format!("invalid JSON (column {}): {e}", e.column()),
+                    format!("invalid JSON (column {}): {}", e.column(), without_position(&e)),
                 )
             })?;
             // Point at the line where the value starts, skipping leading whitespace.
@@ -321,6 +321,16 @@ fn yaml_value(doc: &str) -> Result<Value, serde_yaml_ng::Error> {
     serde_yaml_ng::from_value(yaml)
 }
 
+/// A JSON error's message without the parser's ` at line L column C`: the file's line
+/// and column are reported apart.
+fn without_position(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match (e.line(), msg.rfind(" at line ")) {
+        (1.., Some(at)) => msg[..at].to_string(),
+        _ => msg,
+    }
+}
+
 /// Refuses a JSON text in which one object gives a key twice, as kubectl's strict
 /// decoding does (a tree, or a typed map, would keep the last silently). Syntax errors
 /// are left to the reader, which names them the same way.
@@ -329,11 +339,9 @@ fn unique_keys(file: &str, text: &str) -> Result<(), InputError> {
         match value {
             Ok(Unique) => {}
             Err(e) if e.classify() == serde_json::error::Category::Data => {
-                let msg = e.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg);
                 return Err(InputError::at(
                     Source { file: file.to_string(), line: e.line() },
-                    format!("invalid JSON (column {}): {msg}", e.column()),
+                    format!("invalid JSON (column {}): {}", e.column(), without_position(&e)),
                 ));
             }
             Err(_) => return Ok(()),
@@ -531,6 +539,35 @@ fn io_error(path: &Path, e: &std::io::Error) -> InputError {
     InputError::at(Source { file: path.display().to_string(), line: 0 }, message)
 }
 
+/// A file's text: UTF-8, or UTF-16 when it starts with a UTF-16 byte-order mark (what
+/// some Windows tools write; kubectl decodes it the same way).
+fn read_text(path: &Path) -> Result<String, InputError> {
+    let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
+    decode(bytes).map_err(|e| InputError::at(Source { file: path.display().to_string(), line: 0 }, e))
+}
+
+/// Text from bytes: UTF-16 (little- or big-endian) after its byte-order mark, else UTF-8.
+fn decode(bytes: Vec<u8>) -> Result<String, String> {
+    let utf16 = |body: &[u8], unit: fn([u8; 2]) -> u16| {
+        if !body.len().is_multiple_of(2) {
+            return Err("UTF-16 text (it starts with a UTF-16 byte-order mark) with an odd number of bytes".to_string());
+        }
+        let units: Vec<u16> = body.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
+        String::from_utf16(&units)
+            .map_err(|_| "invalid UTF-16 text (it starts with a UTF-16 byte-order mark)".to_string())
+    };
+    match bytes.as_slice() {
+        [0xFF, 0xFE, body @ ..] => utf16(body, u16::from_le_bytes),
+        [0xFE, 0xFF, body @ ..] => utf16(body, u16::from_be_bytes),
+        _ => String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "not UTF-8 text (byte {} is invalid) nor UTF-16 with a byte-order mark",
+                e.utf8_error().valid_up_to()
+            )
+        }),
+    }
+}
+
 /// The manifest files `path` names: itself, or the `.yaml`/`.yml`/`.json` files below a
 /// folder, recursively, in sorted order.
 pub fn manifest_files(path: &Path) -> Result<Vec<std::path::PathBuf>, InputError> {
@@ -581,10 +618,10 @@ pub fn load_paths_with<P: AsRef<Path>>(paths: &[P], options: Options<'_>) -> Res
     for p in paths {
         let p = p.as_ref();
         if p == Path::new("-") {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| InputError::at(Source { file: "-".into(), line: 0 }, e.to_string()))?;
+            let mut bytes = Vec::new();
+            let stdin_error = |e: String| InputError::at(Source { file: "-".into(), line: 0 }, e);
+            std::io::stdin().read_to_end(&mut bytes).map_err(|e| stdin_error(e.to_string()))?;
+            let text = decode(bytes).map_err(stdin_error)?;
             input.add_text("-", &text, Mode { raw: options.raw, ..Mode::strict(options.keep) })?;
             continue;
         }
@@ -606,7 +643,7 @@ pub fn load_paths_with<P: AsRef<Path>>(paths: &[P], options: Options<'_>) -> Res
             .map(|f| {
                 let name = f.display().to_string();
                 let mut one = Input::default();
-                let read = std::fs::read_to_string(f).map_err(|e| io_error(f, &e)).and_then(|text| {
+                let read = read_text(f).and_then(|text| {
                     one.add_text(&name, &text, mode).map_err(|mut e| {
                         if text.contains("{{") {
                             e.message.push_str(
@@ -774,6 +811,32 @@ items:
         // The same key in different objects is fine.
         let apart = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a","labels":{"name":"x"}}}"#;
         assert_eq!(load_str("a.json", apart).expect("loads").objects.len(), 1);
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_read_as_kubectl_does() {
+        let yaml = "kind: Namespace\r\napiVersion: v1\r\nmetadata:\r\n  name: \u{e9}t\u{e9}\r\n";
+        let le: Vec<u8> = [0xFF, 0xFE].into_iter().chain(yaml.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(yaml.encode_utf16().flat_map(u16::to_be_bytes)).collect();
+        let dir = std::env::temp_dir().join(format!("podwall-utf16-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        for (name, bytes) in [("le.yaml", &le), ("be.yaml", &be)] {
+            std::fs::write(dir.join(name), bytes).expect("write");
+        }
+        let input = load_paths(&[&dir]).expect("UTF-16 files load");
+        std::fs::remove_dir_all(&dir).expect("clean");
+        let names: Vec<&str> = input.objects.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["\u{e9}t\u{e9}", "\u{e9}t\u{e9}"]);
+        // Without the mark, or cut in half, it is not text podwall can read: said so.
+        assert!(decode(le[2..].to_vec()).expect_err("no mark").contains("not UTF-8"));
+        assert!(decode(le[..le.len() - 1].to_vec()).expect_err("odd").contains("odd number of bytes"));
+    }
+
+    #[test]
+    fn json_syntax_errors_give_the_line_once() {
+        let err = load_str("bad.json", "{\"kind\": \"Pod\",\n \"apiVersion\": }").expect_err("bad JSON");
+        assert_eq!(err.location.line, 2, "{err}");
+        assert!(err.message.starts_with("invalid JSON (column ") && !err.message.contains(" at line "), "{err}");
     }
 
     #[test]
