@@ -24,6 +24,10 @@ enum Command {
     Gen(GenArgs),
     /// Measure load, index, matrix, summary and pair-query times on a folder.
     Run(RunArgs),
+    /// Measure the data plane in a lab (root): small-packet rate, request latency and
+    /// connection cost against no table and linear chains, load and change times,
+    /// packets lost during updates, lab up time.
+    Dataplane(crate::bench_dataplane::Args),
 }
 
 #[derive(clap::Args)]
@@ -354,5 +358,6 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run(r) => run_bench(r),
+        Command::Dataplane(d) => crate::bench_dataplane::run(d),
     }
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod bench;
+mod bench_dataplane;
 mod can_i;
 mod check;
 mod dataplane;

@@ -7,12 +7,17 @@
 //! `/run/podwall/labs/NAME`: the host's ruleset, links, routes and sysctls never change,
 //! labs run side by side, and deleting the namespaces removes everything.
 //!
-//! `unsafe` is confined to [`netlink`], [`netns`] and the socket and process calls of
+//! `unsafe` is confined to [`netlink`], [`nf_tables`], [`netns`] and the socket and process calls of
 //! [`serve`]; each use says why it is sound.
+pub mod apply;
+pub mod bench;
+pub mod conntrack;
 pub mod netlink;
 pub mod netns;
+pub mod nf_tables;
 pub mod probe;
 pub mod serve;
+pub mod traffic;
 pub mod verify;
 
 use std::fmt;
@@ -24,6 +29,7 @@ use std::process::{Command, Stdio};
 use podwall_ir::{Cluster, EndpointId, EndpointKind, Protocol};
 use serde::{Deserialize, Serialize};
 
+pub use apply::{apply, replan, Applied, Established};
 pub use probe::probe;
 
 /// Where lab state (the pod list, the responder's pid) lives.
@@ -228,7 +234,8 @@ const POD_INDEX: i32 = 2;
 /// Brings lab `lab` up: the node namespace with forwarding on, one namespace per pod
 /// wired to it, and the ruleset compiled from `cluster` loaded in the node. On failure
 /// everything made so far is removed. Responders are started separately ([`serve`]).
-pub fn up(lab: &Lab, cluster: &Cluster, force: bool) -> Result<(), LabError> {
+/// Returns what the compiler warns about (rules the kernel cannot enforce as written).
+pub fn up(lab: &Lab, cluster: &Cluster, force: bool) -> Result<Vec<String>, LabError> {
     require_root()?;
     if exists(&lab.name) {
         if !force {
@@ -246,11 +253,10 @@ pub fn up(lab: &Lab, cluster: &Cluster, force: bool) -> Result<(), LabError> {
     made
 }
 
-fn build(lab: &Lab, cluster: &Cluster) -> Result<(), LabError> {
+fn build(lab: &Lab, cluster: &Cluster) -> Result<Vec<String>, LabError> {
     let dir = state_dir(&lab.name);
     std::fs::create_dir_all(&dir).map_err(ctx(|| dir.display().to_string()))?;
-    let state = serde_json::to_vec_pretty(lab).expect("plain data serializes");
-    std::fs::write(dir.join("state.json"), state).map_err(ctx(|| format!("{}/state.json", dir.display())))?;
+    save(lab)?;
     let ruleset = compile(lab, cluster)?;
 
     let mut node = netns::create(&lab.node, || {
@@ -295,11 +301,41 @@ fn build(lab: &Lab, cluster: &Cluster) -> Result<(), LabError> {
         })();
         pod_side.map_err(ctx(what))?;
     }
-    load_ruleset(lab, &ruleset)
+    load_ruleset(lab, &ruleset.render())?;
+    save_installed(&lab.name, &ruleset.installed())?;
+    Ok(ruleset.warnings)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so that a crash
+/// leaves the old content or the new, never half of one.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), LabError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(ctx(|| tmp.display().to_string()))?;
+    std::fs::rename(&tmp, path).map_err(ctx(|| path.display().to_string()))
+}
+
+/// Saves the lab's description (`state.json`).
+pub fn save(lab: &Lab) -> Result<(), LabError> {
+    let state = serde_json::to_vec_pretty(lab).expect("plain data serializes");
+    write_atomically(&state_dir(&lab.name).join("state.json"), &state)
+}
+
+/// Saves what the node's table holds (`installed.json`): the next change is computed
+/// against it, without reading the kernel back.
+pub fn save_installed(name: &str, installed: &podwall_nftables::Installed) -> Result<(), LabError> {
+    let text = serde_json::to_vec(installed).expect("plain data serializes");
+    write_atomically(&state_dir(name).join("installed.json"), &text)
+}
+
+/// What lab `name`'s table holds, as last installed.
+pub fn load_installed(name: &str) -> Result<podwall_nftables::Installed, LabError> {
+    let p = state_dir(name).join("installed.json");
+    let text = std::fs::read(&p).map_err(ctx(|| format!("lab {name}: {}", p.display())))?;
+    serde_json::from_slice(&text).map_err(|e| LabError(format!("{}: {e}", p.display())))
 }
 
 /// Compiles the ruleset for the lab's pods.
-pub fn compile(lab: &Lab, cluster: &Cluster) -> Result<String, LabError> {
+pub fn compile(lab: &Lab, cluster: &Cluster) -> Result<podwall_nftables::Ruleset, LabError> {
     let attachments: Vec<podwall_nftables::Attachment> = lab
         .pods
         .iter()
@@ -310,18 +346,19 @@ pub fn compile(lab: &Lab, cluster: &Cluster) -> Result<String, LabError> {
         })
         .collect();
     let options = podwall_nftables::Options { table: TABLE.into() };
-    let rs = podwall_nftables::compile(cluster, &attachments, &options)
-        .map_err(|e| LabError(format!("lab {}: compiling the ruleset: {e}", lab.name)))?;
-    Ok(rs.render())
+    podwall_nftables::compile(cluster, &attachments, &options)
+        .map_err(|e| LabError(format!("lab {}: compiling the ruleset: {e}", lab.name)))
 }
 
-/// Runs `nft` with `args` in the node namespace of `lab`, `input` on its standard input.
-fn nft(lab: &Lab, args: &[&str], input: &str) -> Result<String, LabError> {
+/// Runs `program` with `args` in the node namespace of `lab`, `input` on its standard
+/// input.
+pub(crate) fn run_in_node(lab: &Lab, program: &str, args: &[&str], input: &str) -> io::Result<std::process::Output> {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let input = input.to_string();
-    let out = netns::run_in(&lab.node, move || {
+    let program = program.to_string();
+    netns::run_in(&lab.node, move || {
         // A child process starts in the namespace of the thread that forks it.
-        let mut child = Command::new("nft")
+        let mut child = Command::new(&program)
             .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -331,7 +368,14 @@ fn nft(lab: &Lab, args: &[&str], input: &str) -> Result<String, LabError> {
         child.stdin.take().expect("piped").write_all(input.as_bytes())?;
         child.wait_with_output()
     })
-    .map_err(|e| LabError(format!("lab {}: running nft in {}: {e} (is nftables installed?)", lab.name, lab.node)))?;
+}
+
+/// Runs `nft` with `args` in the node namespace of `lab`, `input` on its standard input;
+/// returns its standard output.
+pub fn nft(lab: &Lab, args: &[&str], input: &str) -> Result<String, LabError> {
+    let out = run_in_node(lab, "nft", args, input).map_err(|e| {
+        LabError(format!("lab {}: running nft in {}: {e} (is nftables installed?)", lab.name, lab.node))
+    })?;
     if !out.status.success() {
         return err(format!(
             "lab {}: nft failed in {}: {}",

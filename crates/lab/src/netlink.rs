@@ -44,23 +44,31 @@ const IFF_UP: u32 = 0x1;
 /// A MAC address.
 pub type Mac = [u8; 6];
 
-/// One message under construction: header, fixed part, attributes.
-struct Msg {
-    buf: Vec<u8>,
+/// One netlink message under construction: header, fixed part, attributes. Shared by
+/// the route socket here and the nf_tables batches of [`crate::nf_tables`].
+pub(crate) struct Msg {
+    pub(crate) buf: Vec<u8>,
 }
 
 impl Msg {
-    fn new(ty: u16, flags: u16) -> Self {
+    /// A request that asks for an acknowledgement.
+    pub(crate) fn new(ty: u16, flags: u16) -> Self {
+        Msg::bare(ty, flags | NLM_F_ACK)
+    }
+
+    /// A request with exactly these flags (and `NLM_F_REQUEST`).
+    pub(crate) fn bare(ty: u16, flags: u16) -> Self {
         let mut buf = Vec::with_capacity(256);
-        buf.extend_from_slice(&0u32.to_ne_bytes()); // length, set in `finish`
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // length, set by `finish`
         buf.extend_from_slice(&ty.to_ne_bytes());
-        buf.extend_from_slice(&(flags | NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
-        buf.extend_from_slice(&0u32.to_ne_bytes()); // sequence, set by `Rtnl::send`
+        buf.extend_from_slice(&(flags | NLM_F_REQUEST).to_ne_bytes());
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // sequence, set by `finish`
         buf.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel
         Msg { buf }
     }
 
-    fn raw(&mut self, bytes: &[u8]) {
+    /// Appends bytes (a fixed part), padded to 4.
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
         self.pad();
     }
@@ -71,28 +79,105 @@ impl Msg {
         }
     }
 
-    fn attr(&mut self, ty: u16, data: &[u8]) {
+    /// Appends an attribute.
+    pub(crate) fn attr(&mut self, ty: u16, data: &[u8]) {
         let len = u16::try_from(4 + data.len()).expect("small attribute");
         self.buf.extend_from_slice(&len.to_ne_bytes());
         self.buf.extend_from_slice(&ty.to_ne_bytes());
         self.raw(data);
     }
 
-    fn begin(&mut self, ty: u16) -> usize {
+    /// Appends a NUL-terminated string attribute.
+    pub(crate) fn string(&mut self, ty: u16, s: &str) {
+        let mut bytes = s.as_bytes().to_vec();
+        bytes.push(0);
+        self.attr(ty, &bytes);
+    }
+
+    /// Opens a nested attribute; [`Msg::end`] closes it.
+    pub(crate) fn begin(&mut self, ty: u16) -> usize {
         let at = self.buf.len();
         self.attr(ty, &[]);
         at
     }
 
-    fn end(&mut self, at: usize) {
+    /// Closes the nested attribute opened at `at`.
+    pub(crate) fn end(&mut self, at: usize) {
         let len = u16::try_from(self.buf.len() - at).expect("small nest");
         self.buf[at..at + 2].copy_from_slice(&len.to_ne_bytes());
     }
 
     fn ifname(&mut self, name: &str) {
-        let mut bytes = name.as_bytes().to_vec();
-        bytes.push(0);
-        self.attr(IFLA_IFNAME, &bytes);
+        self.string(IFLA_IFNAME, name);
+    }
+
+    /// Sets the length and sequence number and appends the message to `out`.
+    pub(crate) fn finish(mut self, seq: u32, out: &mut Vec<u8>) {
+        let len = u32::try_from(self.buf.len()).expect("message under 4 GiB");
+        self.buf[0..4].copy_from_slice(&len.to_ne_bytes());
+        self.buf[8..12].copy_from_slice(&seq.to_ne_bytes());
+        out.extend_from_slice(&self.buf);
+    }
+}
+
+/// Opens a netlink socket of `protocol` in the calling thread's network namespace.
+pub(crate) fn socket(protocol: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the result is checked before it is owned.
+    let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, protocol) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Sends `bytes` (one or more messages) to the kernel as one datagram.
+pub(crate) fn send_to_kernel(fd: &OwnedFd, bytes: &[u8]) -> io::Result<()> {
+    // SAFETY: zeroed sockaddr_nl is the kernel's address (pid 0, no groups).
+    let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    // SAFETY: the buffer and address outlive the call; lengths are theirs.
+    let sent = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            0,
+            (&raw const kernel).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
+        )
+    };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Reads replies until `ack` says it has what it waits for: `ack(seq, code)` is called
+/// for each acknowledgement or error (`code` 0 or a negative errno) and returns whether
+/// to stop.
+pub(crate) fn read_acks(fd: &OwnedFd, mut ack: impl FnMut(u32, i32) -> bool) -> io::Result<()> {
+    let mut reply = vec![0u8; 1 << 16];
+    loop {
+        // SAFETY: the buffer is ours and its length is given.
+        let got = unsafe { libc::recv(fd.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), 0) };
+        if got < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let got = got as usize;
+        let mut at = 0;
+        while at + 16 <= got {
+            let word = |i: usize| u32::from_ne_bytes([reply[i], reply[i + 1], reply[i + 2], reply[i + 3]]);
+            let mlen = word(at) as usize;
+            let ty = u16::from_ne_bytes([reply[at + 4], reply[at + 5]]);
+            if ty == NLMSG_ERROR && at + 20 <= got && ack(word(at + 8), word(at + 16) as i32) {
+                return Ok(());
+            }
+            if mlen < 16 {
+                break;
+            }
+            at += (mlen + 3) & !3;
+        }
     }
 }
 
@@ -134,62 +219,27 @@ pub struct Rtnl {
 impl Rtnl {
     /// Opens a route socket in the calling thread's network namespace.
     pub fn open() -> io::Result<Self> {
-        // SAFETY: plain socket(2); the result is checked before it is owned.
-        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(Rtnl { fd, seq: 0 })
+        Ok(Rtnl { fd: socket(libc::NETLINK_ROUTE)?, seq: 0 })
     }
 
     /// Sends one request and waits for its acknowledgement.
-    fn send(&mut self, mut msg: Msg) -> io::Result<()> {
+    fn send(&mut self, msg: Msg) -> io::Result<()> {
         self.seq += 1;
-        let len = u32::try_from(msg.buf.len()).expect("small message");
-        msg.buf[0..4].copy_from_slice(&len.to_ne_bytes());
-        msg.buf[8..12].copy_from_slice(&self.seq.to_ne_bytes());
-        // SAFETY: zeroed sockaddr_nl is the kernel's address (pid 0, no groups).
-        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        // SAFETY: the buffer and address outlive the call; lengths are theirs.
-        let sent = unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                msg.buf.as_ptr().cast(),
-                msg.buf.len(),
-                0,
-                (&raw const kernel).cast(),
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut reply = [0u8; 4096];
-        loop {
-            // SAFETY: the buffer is ours and its length is given.
-            let got = unsafe { libc::recv(self.fd.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), 0) };
-            if got < 0 {
-                return Err(io::Error::last_os_error());
+        let mut bytes = Vec::with_capacity(msg.buf.len());
+        msg.finish(self.seq, &mut bytes);
+        send_to_kernel(&self.fd, &bytes)?;
+        let mut result = Ok(());
+        let want = self.seq;
+        read_acks(&self.fd, |seq, code| {
+            if seq != want {
+                return false;
             }
-            let got = got as usize;
-            let mut at = 0;
-            while at + 16 <= got {
-                let mlen = u32::from_ne_bytes(reply[at..at + 4].try_into().expect("4 bytes")) as usize;
-                let ty = u16::from_ne_bytes(reply[at + 4..at + 6].try_into().expect("2 bytes"));
-                let seq = u32::from_ne_bytes(reply[at + 8..at + 12].try_into().expect("4 bytes"));
-                if ty == NLMSG_ERROR && seq == self.seq && at + 20 <= got {
-                    let code = i32::from_ne_bytes(reply[at + 16..at + 20].try_into().expect("4 bytes"));
-                    return if code == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(-code)) };
-                }
-                if mlen < 16 {
-                    break;
-                }
-                at += (mlen + 3) & !3;
+            if code != 0 {
+                result = Err(io::Error::from_raw_os_error(-code));
             }
-        }
+            true
+        })?;
+        result
     }
 
     /// Creates a veth pair: `name` (index `index`, address `mac`) here, its peer

@@ -39,7 +39,6 @@ pub fn compile(cluster: &Cluster, attachments: &[Attachment], options: &Options)
             ingress,
         });
     }
-    c.name_members();
     Ok(Ruleset {
         table: options.table.clone(),
         sets: c.sets.sets,
@@ -257,18 +256,18 @@ fn tidy(mut m: Vec<Match>) -> Vec<Match> {
     m
 }
 
-/// Named sets, one per distinct content.
+/// Named sets, one per definition: a set is named after what it stands for (a peer list,
+/// a rule's named ports), not after what it holds, so that a change of membership (a pod
+/// relabelled) is an element change of a set that keeps its name, and the chains that
+/// read it stay as they are.
 #[derive(Default)]
 struct Sets {
     sets: Vec<Set>,
-    by_content: HashMap<(SetKind, Vec<String>), String>,
+    by_name: HashMap<String, usize>,
 }
 
 impl Sets {
-    fn intern(&mut self, kind: SetKind, elements: Vec<String>) -> String {
-        if let Some(name) = self.by_content.get(&(kind, elements.clone())) {
-            return name.clone();
-        }
+    fn intern(&mut self, kind: SetKind, definition: &str, elements: Vec<String>) -> String {
         let prefix = match kind {
             SetKind::Addresses(Family::V4) => "a4",
             SetKind::Addresses(Family::V6) => "a6",
@@ -276,13 +275,33 @@ impl Sets {
             SetKind::DestinationPorts(Family::V6) => "p6",
             SetKind::Interfaces | SetKind::Sources(_) => "b",
         };
-        let n = self.sets.iter().filter(|s| s.kind == kind).count();
-        let name = format!("{prefix}_{n}");
+        // Whether it is an interval set is part of its type, so part of its name: a set
+        // that starts holding CIDRs is another set.
         let interval = matches!(kind, SetKind::Addresses(_)) && elements.iter().any(|e| e.contains('/'));
-        self.sets.push(Set { name: name.clone(), kind, interval, elements: elements.clone() });
-        self.by_content.insert((kind, elements), name.clone());
+        let base = format!("{prefix}{}_{:016x}", if interval { "i" } else { "" }, fnv(definition.as_bytes()));
+        let mut name = base.clone();
+        for k in 2.. {
+            match self.by_name.get(&name) {
+                None => break,
+                Some(&i) if self.sets[i].elements == elements => return name,
+                // Two definitions with one hash (never seen): a name of its own.
+                Some(_) => name = format!("{base}_{k}"),
+            }
+        }
+        self.by_name.insert(name.clone(), self.sets.len());
+        self.sets.push(Set { name: name.clone(), kind, interval, elements });
         name
     }
+}
+
+/// FNV-1a, 64 bits: a stable hash for names derived from content.
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// The elements of an address set: addresses and CIDRs.
@@ -309,10 +328,6 @@ fn prefix_count(r: &Ranges, bits: u32) -> usize {
 struct Situation {
     /// The entry chain's name.
     entry: String,
-    /// Indexes into `Compiler::chains`.
-    chains: Vec<usize>,
-    /// Names of the endpoints using it.
-    members: Vec<String>,
 }
 
 type SituationKey = (Direction, Vec<(usize, usize)>, Vec<podwall_ir::NamedPort>);
@@ -328,7 +343,13 @@ struct Compiler<'a> {
     shapes: HashMap<Vec<(Direction, usize, Vec<Rule>)>, usize>,
     list: Vec<Situation>,
     warnings: BTreeMap<(usize, usize, Direction, usize), String>,
+    /// Each rule's alternatives, once per rule (and, for ingress, per set of declared
+    /// ports of the local endpoint, which its named ports resolve on): a policy that
+    /// applies in many situations is compiled once.
+    alts: HashMap<AltsKey, Vec<Alt>>,
 }
+
+type AltsKey = (usize, usize, usize, Direction, Vec<podwall_ir::NamedPort>);
 
 impl<'a> Compiler<'a> {
     fn new(cluster: &'a Cluster, attachments: &[Attachment]) -> Self {
@@ -365,6 +386,7 @@ impl<'a> Compiler<'a> {
             shapes: HashMap::new(),
             list: Vec::new(),
             warnings: BTreeMap::new(),
+            alts: HashMap::new(),
         }
     }
 
@@ -377,54 +399,73 @@ impl<'a> Compiler<'a> {
             Direction::Egress => Vec::new(),
         };
         let key = (dir, applicable, ports);
-        let name = self.cluster.endpoints[local].name.clone();
         if let Some(&i) = self.situations.get(&key) {
-            self.list[i].members.push(name);
             return self.list[i].entry.clone();
         }
-        let n = self.list.iter().filter(|s| self.chains[s.chains[0]].direction == dir).count();
         let first = self.chains.len();
-        self.build(dir, &key.1, local, n);
+        self.build(dir, &key.1, local);
         // Another situation may compile to the same chains (its endpoints' differences
         // did not matter to these rules): share those.
         let shape = shape(&self.chains[first..]);
         if let Some(&i) = self.shapes.get(&shape) {
             self.chains.truncate(first);
             self.situations.insert(key, i);
-            self.list[i].members.push(name);
             return self.list[i].entry.clone();
         }
+        self.name_group(first, dir, &shape);
         self.shapes.insert(shape, self.list.len());
-        let situation = Situation {
-            entry: self.chains[first].name.clone(),
-            chains: (first..self.chains.len()).collect(),
-            members: vec![name],
-        };
+        let situation = Situation { entry: self.chains[first].name.clone() };
         let entry = situation.entry.clone();
         self.situations.insert(key, self.list.len());
         self.list.push(situation);
         entry
     }
 
-    /// Writes each chain's comment: its tier and who uses it.
-    fn name_members(&mut self) {
-        for s in &self.list {
-            let mut who = s.members.iter().take(3).cloned().collect::<Vec<_>>().join(", ");
-            if s.members.len() > 3 {
-                who.push_str(&format!(" and {} more", s.members.len() - 3));
+    /// Names the chains of a new situation (`chains[first..]`) after what they do, so
+    /// that the same chains compiled from another state of the cluster have the same
+    /// names (and an update leaves them alone): `DIR_HASH` for the first tier,
+    /// `DIR_HASH_K` for the K-th, the hash taken over the rules as nft writes them.
+    fn name_group(&mut self, first: usize, dir: Direction, shape: &[(Direction, usize, Vec<Rule>)]) {
+        let mut text = String::new();
+        for (c, (_, _, rules)) in self.chains[first..].iter().zip(shape) {
+            text.push_str(&c.comment);
+            text.push('\n');
+            for r in rules {
+                text.push_str(&crate::render_rule(r));
+                text.push('\n');
             }
-            for &ci in &s.chains {
-                let chain = &mut self.chains[ci];
-                let tier = &self.cluster.policies.tiers()[chain.tier].name;
-                chain.comment = clip(&format!("{} of {who}: tier {tier}", chain.direction), 127);
+        }
+        let hash = fnv(text.as_bytes());
+        let mut base = format!("{dir}_{hash:016x}");
+        let taken = |n: &str, chains: &[Chain]| chains[..first].iter().any(|c| c.name.starts_with(n));
+        let mut k = 2;
+        while taken(&base, &self.chains) {
+            // Two different situations with one hash (never seen): a name of its own.
+            base = format!("{dir}_{hash:016x}x{k}");
+            k += 1;
+        }
+        let names: Vec<String> =
+            (0..self.chains.len() - first).map(|k| if k == 0 { base.clone() } else { format!("{base}_{k}") }).collect();
+        let old: Vec<String> = self.chains[first..].iter().map(|c| c.name.clone()).collect();
+        let rename = |n: &str| old.iter().position(|o| o == n).map(|k| names[k].clone());
+        for c in &mut self.chains[first..] {
+            c.name = rename(&c.name).unwrap_or_else(|| c.name.clone());
+            c.next = c.next.as_deref().and_then(rename);
+            for r in &mut c.rules {
+                if let Action::Goto(t) = &mut r.action {
+                    if let Some(n) = rename(t) {
+                        *t = n;
+                    }
+                }
             }
         }
     }
 
-    fn build(&mut self, dir: Direction, applicable: &[(usize, usize)], local: EndpointId, n: usize) {
+    /// Builds a situation's chains under provisional names ([`Compiler::name_group`]
+    /// names them).
+    fn build(&mut self, dir: Direction, applicable: &[(usize, usize)], local: EndpointId) {
         let runs: Vec<&[(usize, usize)]> = applicable.chunk_by(|a, b| a.0 == b.0).collect();
-        let names: Vec<String> =
-            (0..runs.len()).map(|k| if k == 0 { format!("{dir}_{n}") } else { format!("{dir}_{n}_{k}") }).collect();
+        let names: Vec<String> = (0..runs.len()).map(|k| format!("new_{k}")).collect();
         let allow = match dir {
             Direction::Egress => Action::Return,
             Direction::Ingress => Action::Accept,
@@ -439,7 +480,7 @@ impl<'a> Compiler<'a> {
                 let policy = &tier.policies[pi];
                 for rule in policy.rules(dir).unwrap_or_default() {
                     let what = format!("{}: {} {dir} rule {}", tier.name, policy_name(policy), rule.index + 1);
-                    let alts = self.rule_alts(rule, dir, local);
+                    let alts = self.rule_alts_memo(ti, pi, rule, dir, local);
                     if rule.http.is_some() && !alts.is_empty() {
                         self.warnings.entry((ti, pi, dir, rule.index)).or_insert_with(|| {
                             format!(
@@ -482,11 +523,33 @@ impl<'a> Compiler<'a> {
                 name: names[k].clone(),
                 direction: dir,
                 tier: ti,
-                comment: String::new(),
+                comment: clip(&format!("{dir}: tier {}", tier.name), 127),
                 rules,
                 next: names.get(k + 1).cloned(),
             });
         }
+    }
+
+    /// [`Compiler::rule_alts`] of rule `rule` of policy `pi` of tier `ti`, computed once.
+    fn rule_alts_memo(
+        &mut self,
+        ti: usize,
+        pi: usize,
+        rule: &podwall_ir::Rule,
+        dir: Direction,
+        local: EndpointId,
+    ) -> Vec<Alt> {
+        let ports = match dir {
+            Direction::Ingress => self.cluster.endpoints[local].ports.clone(),
+            Direction::Egress => Vec::new(),
+        };
+        let key = (ti, pi, rule.index, dir, ports);
+        if let Some(a) = self.alts.get(&key) {
+            return a.clone();
+        }
+        let a = self.rule_alts(rule, dir, local);
+        self.alts.insert(key, a.clone());
+        a
     }
 
     /// The rule as disjoint alternatives, each one nft rule; none when it never matches.
@@ -505,11 +568,13 @@ impl<'a> Compiler<'a> {
         }
         if !rule.source.peers.is_empty() {
             let space = self.peers_space(&rule.source.peers);
-            alts = conj(alts, self.address_alts(Side::Source, &space));
+            let definition = format!("{:?}", rule.source.peers);
+            alts = conj(alts, self.address_alts(Side::Source, &space, &definition));
         }
         if !rule.destination.peers.is_empty() {
             let space = self.peers_space(&rule.destination.peers);
-            alts = conj(alts, self.address_alts(Side::Destination, &space));
+            let definition = format!("{:?}", rule.destination.peers);
+            alts = conj(alts, self.address_alts(Side::Destination, &space, &definition));
         }
         alts = conj(alts, self.port_alts(rule, dir, local));
         let icmp = [Protocol::ICMP, Protocol::ICMPV6].map(|p| (p.0, p.0)).to_vec();
@@ -590,8 +655,9 @@ impl<'a> Compiler<'a> {
     }
 
     /// Conditions on one address: per family, nothing (every address), a set, or a
-    /// negated set when its complement is shorter.
-    fn address_alts(&mut self, side: Side, space: &Space) -> Vec<Alt> {
+    /// negated set when its complement is shorter. `definition` is what the addresses
+    /// stand for (the peer list), which names the set.
+    fn address_alts(&mut self, side: Side, space: &Space, definition: &str) -> Vec<Alt> {
         if space.v4.is_full() && space.v6.is_full() {
             return vec![Alt::default()];
         }
@@ -608,7 +674,8 @@ impl<'a> Compiler<'a> {
             let complement = r.complement();
             let negated = prefix_count(&complement, bits) < prefix_count(r, bits);
             let elements = address_elements(if negated { &complement } else { r }, f);
-            let set = self.sets.intern(SetKind::Addresses(f), elements);
+            let definition = format!("{}{definition}", if negated { "not " } else { "" });
+            let set = self.sets.intern(SetKind::Addresses(f), &definition, elements);
             out.push(Alt::of(Some(f), vec![Match::Address { side, family: f, set, negated }]));
         }
         out
@@ -672,7 +739,8 @@ impl<'a> Compiler<'a> {
             for f in [Family::V4, Family::V6] {
                 match excluded.get(&f) {
                     Some(e) if !e.is_empty() => {
-                        let set = self.sets.intern(SetKind::DestinationPorts(f), triple_elements(e));
+                        let definition = format!("not {:?}", entity.not_ports);
+                        let set = self.sets.intern(SetKind::DestinationPorts(f), &definition, triple_elements(e));
                         not.push(Alt::of(Some(f), vec![Match::DestinationPorts { family: f, set, negated: true }]));
                     }
                     _ => not.push(Alt::of(Some(f), vec![Match::Family(f)])),
@@ -695,7 +763,11 @@ impl<'a> Compiler<'a> {
                 })
                 .collect();
             if !keep.is_empty() {
-                let set = self.sets.intern(SetKind::DestinationPorts(f), triple_elements(&keep));
+                let definition = format!(
+                    "{:?} not {:?} {:?} not {:?}",
+                    rule.protocol, rule.not_protocol, entity.ports, entity.not_ports
+                );
+                let set = self.sets.intern(SetKind::DestinationPorts(f), &definition, triple_elements(&keep));
                 out.push(Alt::of(Some(f), vec![Match::DestinationPorts { family: f, set, negated: false }]));
             }
         }

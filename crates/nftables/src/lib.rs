@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod compile;
+mod delta;
 mod ranges;
 mod render;
 mod simulate;
@@ -34,6 +35,7 @@ use std::net::IpAddr;
 use podwall_ir::{Cluster, Direction, EndpointId};
 
 pub use compile::compile;
+pub use delta::{delta, Delta, Installed, InstalledChain, InstalledSet, MapChange, MapEntry, SetChange};
 pub use render::render_rule;
 pub use simulate::{Probe, Step, Trace};
 
@@ -98,7 +100,7 @@ pub enum CompileError {
 }
 
 /// An address family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Family {
     /// IPv4 (`ip`).
     V4,
@@ -230,7 +232,7 @@ pub struct Chain {
 }
 
 /// What a named set holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum SetKind {
     /// Addresses of one family (`ipv4_addr` / `ipv6_addr`).
     Addresses(Family),

@@ -9,6 +9,10 @@ use crate::{Action, Chain, Family, Match, Rule, Ruleset, Set, SetKind, Side};
 pub(crate) const INTERFACES_SET: &str = "interfaces";
 /// The anti-spoofing sets: `interface . address` of each family.
 pub(crate) const SOURCES_SET: [&str; 2] = ["sources4", "sources6"];
+/// The verdict map from a pod interface to the chain of its egress traffic.
+pub(crate) const EGRESS_MAP: &str = "egress";
+/// The verdict map from a pod interface to the chain of its ingress traffic.
+pub(crate) const INGRESS_MAP: &str = "ingress";
 
 pub(crate) fn render(r: &Ruleset) -> String {
     let t = &r.table;
@@ -19,7 +23,8 @@ pub(crate) fn render(r: &Ruleset) -> String {
     for set in base_sets(r).iter().chain(&r.sets) {
         render_set(&mut s, set);
     }
-    render_base(&mut s, r);
+    render_maps(&mut s, r);
+    render_base(&mut s);
     for c in &r.chains {
         render_chain(&mut s, c);
     }
@@ -53,8 +58,9 @@ pub(crate) fn base_sets(r: &Ruleset) -> [Set; 3] {
     ]
 }
 
-fn render_set(s: &mut String, set: &Set) {
-    let ty = match set.kind {
+/// The nft type of a set's elements.
+pub(crate) fn set_type(kind: SetKind) -> &'static str {
+    match kind {
         SetKind::Addresses(Family::V4) => "ipv4_addr",
         SetKind::Addresses(Family::V6) => "ipv6_addr",
         SetKind::DestinationPorts(Family::V4) => "ipv4_addr . inet_proto . inet_service",
@@ -62,8 +68,11 @@ fn render_set(s: &mut String, set: &Set) {
         SetKind::Interfaces => "ifname",
         SetKind::Sources(Family::V4) => "ifname . ipv4_addr",
         SetKind::Sources(Family::V6) => "ifname . ipv6_addr",
-    };
-    let _ = writeln!(s, "\tset {} {{\n\t\ttype {ty}", set.name);
+    }
+}
+
+fn render_set(s: &mut String, set: &Set) {
+    let _ = writeln!(s, "\tset {} {{\n\t\ttype {}", set.name, set_type(set.kind));
     if set.interval {
         s.push_str("\t\tflags interval\n");
     }
@@ -73,7 +82,7 @@ fn render_set(s: &mut String, set: &Set) {
     s.push_str("\t}\n");
 }
 
-fn render_base(s: &mut String, r: &Ruleset) {
+fn render_base(s: &mut String) {
     s.push_str("\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
     s.push_str("\t\tct state established,related accept\n\t\tct state invalid drop\n");
     for (ip, set) in ["ip", "ip6"].iter().zip(SOURCES_SET) {
@@ -82,15 +91,43 @@ fn render_base(s: &mut String, r: &Ruleset) {
             "\t\tiifname @{INTERFACES_SET} iifname . {ip} saddr != @{set} drop comment \"anti-spoofing: a pod sends from its own addresses only\""
         );
     }
-    let vmap = |key: &str, pick: &dyn Fn(&crate::Dispatch) -> Option<&String>| {
-        let mut entries: Vec<String> =
-            r.endpoints.iter().filter_map(|d| pick(d).map(|c| format!("\"{}\" : jump {c}", d.interface))).collect();
-        entries.sort();
-        (!entries.is_empty()).then(|| format!("\t\t{key} vmap {{ {} }}\n", entries.join(", ")))
-    };
-    s.extend(vmap("iifname", &|d| d.egress.as_ref()));
-    s.extend(vmap("oifname", &|d| d.ingress.as_ref()));
+    for (key, map) in [("iifname", EGRESS_MAP), ("oifname", INGRESS_MAP)] {
+        let _ = writeln!(s, "\t\t{key} vmap @{map}");
+    }
     s.push_str("\t}\n");
+}
+
+/// The dispatch maps, `interface : jump CHAIN` with the endpoint's name as the element's
+/// comment, as (map, interface, chain, comment), sorted.
+pub(crate) fn map_entries(r: &Ruleset) -> Vec<(&'static str, String, String, String)> {
+    let mut out = Vec::new();
+    for d in &r.endpoints {
+        for (map, chain) in [(EGRESS_MAP, &d.egress), (INGRESS_MAP, &d.ingress)] {
+            if let Some(c) = chain {
+                out.push((map, d.interface.clone(), c.clone(), clip(&d.name, 127)));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// One element of a dispatch map as nft writes it.
+pub(crate) fn map_element(interface: &str, chain: &str, comment: &str) -> String {
+    format!("\"{interface}\" comment \"{comment}\" : jump {chain}")
+}
+
+fn render_maps(s: &mut String, r: &Ruleset) {
+    let entries = map_entries(r);
+    for map in [EGRESS_MAP, INGRESS_MAP] {
+        let _ = writeln!(s, "\tmap {map} {{\n\t\ttype ifname : verdict");
+        let list: Vec<String> =
+            entries.iter().filter(|e| e.0 == map).map(|(_, i, c, n)| map_element(i, c, n)).collect();
+        if !list.is_empty() {
+            let _ = writeln!(s, "\t\telements = {{ {} }}", list.join(", "));
+        }
+        s.push_str("\t}\n");
+    }
 }
 
 fn render_chain(s: &mut String, c: &Chain) {

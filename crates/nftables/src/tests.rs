@@ -96,11 +96,15 @@ fn endpoints_in_one_policy_situation_share_their_chains() {
     assert!(a.ingress.is_some());
     assert_eq!(a.ingress, b.ingress);
     assert_eq!(r.chains.len(), 1, "{:#?}", r.chains);
-    assert!(r.chains[0].comment.contains("ns/web-1") && r.chains[0].comment.contains("ns/web-2"));
+    // Who uses a chain is said by the dispatch map's elements.
+    let text = r.render();
+    for (pod, d) in [("ns/web-1", a), ("ns/web-2", b)] {
+        let element = format!("\"{}\" comment \"{pod}\" : jump {}", d.interface, r.chains[0].name);
+        assert!(text.contains(&element), "{element} in {text}");
+    }
     // The client is selected by no policy: no chain, no verdict-map entry.
     let client = r.dispatch(id(&c, "client")).unwrap();
     assert_eq!((&client.egress, &client.ingress), (&None, &None));
-    let text = r.render();
     assert!(!text.contains(&format!("\"{}\" : jump", client.interface)), "{text}");
 }
 
@@ -359,7 +363,7 @@ fn ip_version_and_ipv6_peers_use_the_packet_family() {
     assert_eq!(r.set(set).unwrap().elements, ["fd00::7"]);
     assert_eq!(chain.rules[1].matches, [Match::Family(Family::V6)]);
     let text = r.render();
-    assert!(text.contains("ip6 saddr @a6_0 drop") && text.contains("meta nfproto ipv6 accept"), "{text}");
+    assert!(text.contains(&format!("ip6 saddr @{set} drop")) && text.contains("meta nfproto ipv6 accept"), "{text}");
 }
 
 #[test]
@@ -441,4 +445,98 @@ fn output_is_deterministic() {
     let one = compile(&c, &atts, &Options::default()).unwrap().render();
     atts.reverse();
     assert_eq!(one, compile(&c, &atts, &Options::default()).unwrap().render());
+}
+
+// Updates (`delta`): the transaction between two compiled states touches only what
+// changed.
+
+fn two_situations(db_rule: IrRule) -> Cluster {
+    let web = policy("web", 1.0, app("web"), Some(vec![from(app("client"), IrAction::Allow)]), None);
+    let db = policy("db", 2.0, app("db"), Some(vec![db_rule]), None);
+    cluster(
+        vec![
+            pod("web", "10.0.0.1", "web"),
+            pod("db", "10.0.0.2", "db"),
+            pod("client", "10.0.0.3", "client"),
+            pod("other", "10.0.0.4", "other"),
+        ],
+        vec![tier("t", 1.0, TierDefault::Deny, vec![web, db])],
+    )
+}
+
+#[test]
+fn one_compile_is_an_empty_delta_against_itself() {
+    let c = two_situations(from(app("web"), IrAction::Allow));
+    let (a, b) = (build(&c).installed(), build(&c).installed());
+    let d = delta(&a, &b).unwrap();
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(d.kept_chains, a.chains.len());
+    assert_eq!(d.render(), "");
+}
+
+#[test]
+fn a_changed_policy_replaces_only_the_chains_of_the_pods_it_selects() {
+    let before = two_situations(from(app("web"), IrAction::Allow));
+    let mut changed = from(app("web"), IrAction::Allow);
+    changed.destination.ports = vec![tcp(5432)];
+    let after = two_situations(changed);
+    let (old, new) = (build(&before), build(&after));
+    let d = delta(&old.installed(), &new.installed()).unwrap();
+    let web = |r: &Ruleset| r.dispatch(id(&before, "web")).unwrap().ingress.clone().unwrap();
+    let db = |r: &Ruleset| r.dispatch(id(&before, "db")).unwrap().ingress.clone().unwrap();
+    assert_eq!(web(&old), web(&new), "web's policy did not change: same chain");
+    assert_ne!(db(&old), db(&new));
+    assert_eq!(d.kept_chains, 1, "{d:#?}");
+    assert_eq!(d.new_chains.iter().map(|c| c.0.clone()).collect::<Vec<_>>(), [db(&new)]);
+    assert_eq!(d.removed_chains, [db(&old)]);
+    assert!(d.refilled_chains.is_empty());
+    // Only db's dispatch entry moves, from its old chain to its new one.
+    assert_eq!(d.map_changes.len(), 1, "{d:#?}");
+    let m = &d.map_changes[0];
+    assert_eq!((m.map.as_str(), m.old.as_ref().unwrap().chain.as_str()), ("ingress", db(&old).as_str()));
+    assert_eq!(m.new.as_ref().unwrap().chain, db(&new));
+    let script = d.render();
+    assert!(!script.contains(&web(&old)), "the web chain is not named in the transaction:\n{script}");
+    let add = script.find(&format!("add chain inet podwall {}", db(&new))).unwrap();
+    let jump = script.find(&format!("jump {}", db(&new))).unwrap();
+    let delete = script.find(&format!("delete chain inet podwall {}", db(&old))).unwrap();
+    assert!(add < jump && jump < delete, "made before it is used, deleted after its last use:\n{script}");
+}
+
+#[test]
+fn a_relabelled_peer_is_an_element_change_of_a_set_that_keeps_its_name() {
+    let before = two_situations(from(app("web"), IrAction::Allow));
+    let mut after = before.clone();
+    // `other` becomes a client: selected by no policy, a peer of web's.
+    let i = id(&after, "other");
+    after.endpoints[i].labels.insert("app".into(), "client".into());
+    let (old, new) = (build(&before), build(&after));
+    let d = delta(&old.installed(), &new.installed()).unwrap();
+    assert!(d.elements_only(), "{d:#?}");
+    assert!(d.new_chains.is_empty() && d.removed_chains.is_empty() && d.map_changes.is_empty(), "{d:#?}");
+    assert_eq!(d.set_changes.len(), 1, "{d:#?}");
+    let c = &d.set_changes[0];
+    assert_eq!((c.removed.clone(), c.added.clone()), (vec![], vec!["10.0.0.4".to_string()]));
+    assert_eq!(d.element_count(), 1);
+    assert_eq!(d.render(), format!("add element inet podwall {} {{ 10.0.0.4 }}\n", c.set));
+}
+
+#[test]
+fn a_set_that_starts_holding_cidrs_is_another_set() {
+    let mut r = rule(IrAction::Allow, 0);
+    r.source.peers = vec![Peer { nets: vec!["10.1.0.0/16".parse().unwrap()], ..Peer::any() }];
+    let p = policy("p", 1.0, app("web"), Some(vec![r]), None);
+    let c = cluster(vec![pod("web", "10.0.0.1", "web")], vec![tier("t", 1.0, TierDefault::Deny, vec![p])]);
+    let rs = build(&c);
+    assert!(rs.sets.iter().all(|s| s.interval == s.name.starts_with("a4i_")), "{:?}", rs.sets);
+}
+
+#[test]
+fn sctp_ports_are_enforced_as_sctp_dport() {
+    let mut r = rule(IrAction::Allow, 0);
+    r.destination.ports = vec![PortMatch { protocol: Some(Protocol::SCTP), ports: Ports::Range(3868, 3868) }];
+    let p = policy("p", 1.0, app("web"), Some(vec![r]), None);
+    let c = cluster(vec![pod("web", "10.0.0.1", "web")], vec![tier("t", 1.0, TierDefault::Deny, vec![p])]);
+    let text = build(&c).render();
+    assert!(text.contains("sctp dport 3868 accept"), "{text}");
 }

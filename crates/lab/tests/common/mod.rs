@@ -93,3 +93,34 @@ pub fn assert_not_uniform(case: &str, r: &Running) {
     }
     assert!(yes && no, "{case}: the model's verdicts are uniform (allowed somewhere: {yes}, denied somewhere: {no})");
 }
+
+/// Applies `cluster`'s policies to the running lab, as `lab apply` does.
+pub fn apply(r: &mut Running, cluster: &Cluster, established: podwall_lab::Established) -> podwall_lab::Applied {
+    let (cluster, allocated) = podwall_lab::lab_cluster(cluster).expect("lab cluster");
+    let lab = podwall_lab::replan(&r.lab, &cluster, &allocated).expect("replan");
+    let done = podwall_lab::apply(&lab, &cluster, established).expect("apply");
+    r.lab = lab;
+    r.cluster = cluster;
+    done
+}
+
+/// The node's chains with their kernel handles: chain name → (chain handle, rule handles).
+pub fn handles(r: &Running) -> std::collections::BTreeMap<String, (u64, Vec<u64>)> {
+    let text = podwall_lab::nft(&r.lab, &["-a", "list", "table", "inet", podwall_lab::TABLE], "").expect("nft list");
+    let mut out = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    let handle = |l: &str| l.rsplit_once("# handle ").and_then(|(_, h)| h.trim().parse::<u64>().ok());
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("chain ") {
+            let name = rest.split_whitespace().next().unwrap_or_default().to_string();
+            out.insert(name.clone(), (handle(t).expect("chain handle"), vec![]));
+            current = Some(name);
+        } else if t.starts_with("map ") || t.starts_with("set ") || t == "}" {
+            current = None;
+        } else if let (Some(c), Some(h)) = (&current, handle(t)) {
+            out.get_mut(c).expect("chain").1.push(h);
+        }
+    }
+    out
+}
