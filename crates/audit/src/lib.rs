@@ -1,5 +1,5 @@
 //! Kubernetes audit policy, as the API server's policy checker reads and evaluates it
-//! (`policy`, `check`), and findings about a policy (`lint`).
+//! (`policy`, `check`), and findings about a policy proved with that checker (`lint`).
 //!
 //! ```
 //! use podwall_audit::check::{Request, Target, User};
@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod lint;
 pub mod policy;
 
 pub use policy::{Level, Policy, Rule, Stage};

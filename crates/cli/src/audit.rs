@@ -115,3 +115,55 @@ pub fn level(a: LevelArgs) -> Result<ExitCode, Failure> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// Flags of `audit`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: AuditCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum AuditCommand {
+    /// Findings about an audit policy, each proved with the checker: rules no request
+    /// reaches (AU001), Secrets, ConfigMaps, TokenReviews or service account tokens
+    /// logged with their bodies (AU002), requests no rule matches (AU003). Exit 0: no
+    /// finding; 1: some.
+    Lint(LintArgs),
+}
+
+#[derive(clap::Args)]
+struct LintArgs {
+    /// The audit policy file (audit.k8s.io/v1 Policy).
+    #[arg(short = 'f', long = "filename")]
+    file: String,
+    /// Output format. JSON: the list of findings (`id`, `severity`, `subject`,
+    /// `origin`, `message`, `remediation`).
+    #[arg(short = 'o', long = "format", value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Runs `audit`.
+pub fn run(a: Args) -> Result<ExitCode, Failure> {
+    match a.command {
+        AuditCommand::Lint(l) => lint(&l),
+    }
+}
+
+fn lint(a: &LintArgs) -> Result<ExitCode, Failure> {
+    let policy = load_policy(&a.file)?;
+    let findings = podwall_audit::lint::lint(&policy);
+    match a.format {
+        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&findings)?),
+        Format::Text => {
+            for f in &findings {
+                crate::outln!("{}[{}]: {f}", f.severity, f.id);
+                if let Some(r) = &f.remediation {
+                    crate::outln!("    fix: {r}");
+                }
+            }
+            crate::outln!("{} finding(s) on {} rules", findings.len(), policy.rules.len());
+        }
+    }
+    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -126,6 +126,9 @@ enum Command {
     /// matching rule of an audit.k8s.io/v1 Policy decides; no match is None.
     #[command(name = "audit-level")]
     AuditLevel(audit::LevelArgs),
+    /// Audit policy posture: `audit lint` proves unreachable rules, sensitive resources
+    /// logged with their bodies and requests no rule matches.
+    Audit(audit::Args),
 }
 
 /// Why a command ended early.
@@ -176,6 +179,7 @@ fn main() -> ExitCode {
         Command::Pss(a) => pss::run(a),
         Command::Lint(a) => lint::run(a),
         Command::AuditLevel(a) => audit::level(a),
+        Command::Audit(a) => audit::run(a),
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),

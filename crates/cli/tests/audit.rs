@@ -75,3 +75,33 @@ fn audit_level_needs_a_resource_or_a_path() {
     let out = podwall(&["audit-level", "-f", "tests/audit/policy.yaml", "--user", "j", "--verb", "get"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn audit_lint_reports_shadowed_rules_bodies_and_no_catch_all_as_findings() {
+    let out = podwall(&["audit", "lint", "-f", "tests/audit/lint.yaml", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let ids: Vec<(&str, &str)> = v
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap_or(""), f["subject"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            ("AU001", "rule 5 (rules[4], level Metadata)"),
+            ("AU002", "rule 6 (rules[5], level Request)"),
+            ("AU002", "rule 8 (rules[7], level Request)"),
+            ("AU003", "Policy"),
+        ]
+    );
+    assert_eq!(v[0]["origin"], json!({"type": "file", "file": "tests/audit/lint.yaml", "line": 1}));
+}
+
+#[test]
+fn audit_lint_of_a_policy_with_an_unknown_level_exits_2() {
+    let out = podwall(&["audit", "lint", "-f", "tests/audit/unknown-level.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
