@@ -232,6 +232,36 @@ fn change(
     })
 }
 
+/// 100 back-to-back updates between `base` and `r` (forth, back, forth, ...) while a UDP
+/// flow runs between `pair`: how many of its packets were lost.
+fn loss_during_updates(
+    lab: &podwall_lab::Lab,
+    pair: &Pair,
+    base: &Ruleset,
+    r: &Ruleset,
+    port: u16,
+    netlink: bool,
+    what: &str,
+) -> Result<Loss, Failure> {
+    let (ia, ib) = (base.installed(), r.installed());
+    let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure::Error("no delta".into()))?;
+    let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure::Error("no delta".into()))?;
+    let mut failed = None;
+    let t = Instant::now();
+    let (sent, lost) = podwall_lab::traffic::udp_loss_during(pair, port, Duration::from_micros(100), || {
+        for k in 0..100 {
+            if let Err(e) = send(lab, if k % 2 == 0 { &forth } else { &back }, netlink) {
+                failed = Some(e);
+                return;
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    Ok(Loss { what: what.into(), updates: 100, sent, lost, seconds: t.elapsed().as_secs_f64() })
+}
+
 fn send(lab: &podwall_lab::Lab, d: &podwall_nftables::Delta, netlink: bool) -> Result<(), Failure> {
     if netlink {
         podwall_lab::apply::send_elements(lab, d)?;
@@ -315,30 +345,15 @@ fn measure(a: &Args) -> Result<Report, Failure> {
                 10,
             )?);
             eprintln!("bench dataplane: 100 back-to-back policy edits under a UDP flow");
-            let (ia, ib) = (base.installed(), r.installed());
-            let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure::Error("no delta".into()))?;
-            let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure::Error("no delta".into()))?;
-            let mut failed = None;
-            let t = Instant::now();
-            let (sent, lost) =
-                podwall_lab::traffic::udp_loss_during(&pair, UDP_PORT + 4, Duration::from_micros(100), || {
-                    for k in 0..100 {
-                        if let Err(e) = send(&lab, if k % 2 == 0 { &forth } else { &back }, false) {
-                            failed = Some(e);
-                            return;
-                        }
-                    }
-                })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            report.loss.push(Loss {
-                what: "policy edits (nft -f deltas)".into(),
-                updates: 100,
-                sent,
-                lost,
-                seconds: t.elapsed().as_secs_f64(),
-            });
+            report.loss.push(loss_during_updates(
+                &lab,
+                &pair,
+                base,
+                &r,
+                UDP_PORT + 4,
+                false,
+                "policy edits (nft -f deltas)",
+            )?);
         }
         if let Some((_, r, cm)) = relabelled(cluster, &base.installed()) {
             report.changes.push(change(
@@ -349,30 +364,15 @@ fn measure(a: &Args) -> Result<Report, Failure> {
                 cm,
                 10,
             )?);
-            let (ia, ib) = (base.installed(), r.installed());
-            let forth = podwall_nftables::delta(&ia, &ib).ok_or_else(|| Failure::Error("no delta".into()))?;
-            let back = podwall_nftables::delta(&ib, &ia).ok_or_else(|| Failure::Error("no delta".into()))?;
-            let mut failed = None;
-            let t = Instant::now();
-            let (sent, lost) =
-                podwall_lab::traffic::udp_loss_during(&pair, UDP_PORT + 6, Duration::from_micros(100), || {
-                    for k in 0..100 {
-                        if let Err(e) = send(&lab, if k % 2 == 0 { &forth } else { &back }, true) {
-                            failed = Some(e);
-                            return;
-                        }
-                    }
-                })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            report.loss.push(Loss {
-                what: "relabels (netlink batches)".into(),
-                updates: 100,
-                sent,
-                lost,
-                seconds: t.elapsed().as_secs_f64(),
-            });
+            report.loss.push(loss_during_updates(
+                &lab,
+                &pair,
+                base,
+                &r,
+                UDP_PORT + 6,
+                true,
+                "relabels (netlink batches)",
+            )?);
         }
     }
     podwall_lab::down(LAB)?;
