@@ -20,7 +20,11 @@
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod least;
 pub mod lint;
+pub mod log;
 pub mod policy;
+pub mod summary;
+pub mod synth;
 
 pub use policy::{Level, Policy, Rule, Stage};

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod audit_log;
 mod bench;
 mod bench_dataplane;
 mod can_i;
