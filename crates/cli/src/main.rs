@@ -2,6 +2,7 @@
 //! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
 #![forbid(unsafe_code)]
 
+mod analyze;
 mod audit;
 mod audit_log;
 mod bench;
@@ -76,6 +77,10 @@ pub struct InputArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole posture in one report, worst first: network findings from the exact
+    /// engine, Pod Security, workload lint, RBAC and audit policy findings. Exit 0, or 1
+    /// with a finding at or above --fail-on-severity.
+    Analyze(analyze::Args),
     /// Who can reach whom: a grid of every pod pair for a port.
     Matrix(matrix::Args),
     /// Whether one connection is allowed, and why, for each direction.
@@ -169,6 +174,7 @@ macro_rules! outln {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Analyze(a) => analyze::run(a),
         Command::Matrix(a) => matrix::run(a),
         Command::Check(a) => check::run(a),
         Command::Explain(a) => explain::run(a),

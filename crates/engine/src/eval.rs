@@ -215,8 +215,14 @@ pub struct GoverningTier {
 /// default action Pass leaves undecided; a tier with default action Deny and no Pass
 /// rule for this direction decides everything that reaches it.
 pub fn governing_tiers(cluster: &Cluster, id: EndpointId, dir: Direction) -> Vec<GoverningTier> {
+    governing_tiers_of(cluster, &applicable_policies(cluster, id, dir), dir)
+}
+
+/// [`governing_tiers`] given the policies that apply ([`applicable_policies`], or
+/// [`crate::Index::applicable_policies`]): endpoints with the same list share the answer.
+pub fn governing_tiers_of(cluster: &Cluster, applicable: &[(usize, usize)], dir: Direction) -> Vec<GoverningTier> {
     let mut out: Vec<GoverningTier> = Vec::new();
-    for (ti, pi) in applicable_policies(cluster, id, dir) {
+    for &(ti, pi) in applicable {
         match out.last_mut() {
             Some(g) if g.tier == ti => g.policies.push(pi),
             _ => out.push(GoverningTier { tier: ti, policies: vec![pi], unreachable_after: None }),

@@ -26,7 +26,7 @@ mod packet;
 pub use bits::Bits;
 pub use eval::{
     applicable_policies, applies, evaluate, evaluate_direction, evaluate_direction_with, evaluate_with,
-    governing_tiers, own_traffic, Decision, DirectionVerdict, GoverningTier, RuleRef, Verdict, Why,
+    governing_tiers, governing_tiers_of, own_traffic, Decision, DirectionVerdict, GoverningTier, RuleRef, Verdict, Why,
 };
 pub use index::{Changes, GroupPair, Index, Live, Matrix, PortChanges, RowSummary, Snapshot, Update};
 pub use packet::{Addr, HttpRequest, Packet};

@@ -353,3 +353,23 @@ impl Index {
         self.decide(s, d, Direction::Egress, &pkt) && self.decide(d, s, Direction::Ingress, &pkt)
     }
 }
+
+impl Index {
+    /// The classes of endpoints the policy at (tier, position) applies to (either
+    /// direction it is typed for), as a bitset over [`Index::class_count`] classes.
+    pub fn policy_classes(&self, tier: usize, pos: usize) -> &Bits {
+        &self.entry(self.ids[tier][pos]).applies
+    }
+
+    /// The resolved peer sets of rule `rule` of the policy at (tier, position) in `dir`:
+    /// (source classes, destination classes), `None` where the rule names no peers.
+    pub fn rule_classes(&self, tier: usize, pos: usize, dir: Direction, rule: usize) -> (Option<&Bits>, Option<&Bits>) {
+        let sets = &self.entry(self.ids[tier][pos]).sets[dir_index(dir)][rule];
+        (sets.source.as_deref(), sets.destination.as_deref())
+    }
+
+    /// The class of endpoint `id`.
+    pub fn class_of(&self, id: EndpointId) -> usize {
+        self.class_of[id]
+    }
+}
