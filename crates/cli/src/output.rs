@@ -535,3 +535,79 @@ pub struct AuditLevelOut {
     /// The deciding rule, 1-based; `null` when none matched.
     pub rule: Option<usize>,
 }
+
+/// A failing Pod Security check, in `pss -o json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PssViolationOut<'a> {
+    /// The check's ID (`hostNamespaces`, `runAsNonRoot`, ...).
+    pub check: &'a str,
+    /// Which containers, fields and values fail it, in upstream's words.
+    pub detail: &'a str,
+    /// Upstream's reason (`host namespaces`, ...).
+    pub reason: &'a str,
+}
+
+impl<'a> PssViolationOut<'a> {
+    /// Every violation of a judgement, in the checks' order.
+    pub fn all(violations: &'a [podwall_pod_security::Violation]) -> Vec<Self> {
+        violations
+            .iter()
+            .map(|v| PssViolationOut { check: v.check, detail: &v.fail.detail, reason: &v.fail.reason })
+            .collect()
+    }
+}
+
+/// One Pod or template of `pss --level L -o json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PssEntryOut<'a> {
+    /// Whether no check fails.
+    pub allowed: bool,
+    /// The object's kind (`Pod`, `Deployment`, ...).
+    pub kind: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its namespace (`default` when it names none).
+    pub namespace: &'a str,
+    /// The failing checks.
+    pub violations: Vec<PssViolationOut<'a>>,
+}
+
+/// One mode's judgement in `pss -o json` by namespace labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PssJudgedOut<'a> {
+    /// The level and version it judged at (`restricted:v1.30`).
+    pub policy: String,
+    /// The failing checks.
+    pub violations: Vec<PssViolationOut<'a>>,
+}
+
+impl<'a> PssJudgedOut<'a> {
+    /// A judgement, or `null` when the mode did not judge.
+    pub fn of(j: &'a Option<podwall_pod_security::admission::Judged>) -> Option<Self> {
+        j.as_ref()
+            .map(|j| PssJudgedOut { policy: j.policy.to_string(), violations: PssViolationOut::all(&j.violations) })
+    }
+}
+
+/// One Pod or template of `pss -o json` by namespace labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PssLabelledOut<'a> {
+    /// Whether enforce admits it (for a workload: the pods it makes).
+    pub allowed: bool,
+    /// Audit's judgement.
+    pub audit: Option<PssJudgedOut<'a>>,
+    /// Enforce's judgement.
+    pub enforce: Option<PssJudgedOut<'a>>,
+    /// Why it is not judged (`namespace`, `user`, `runtimeClass`), or `null`.
+    pub exempt: Option<&'static str>,
+    /// The object's kind.
+    pub kind: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its namespace.
+    pub namespace: &'a str,
+    /// Enforce's failing checks.
+    pub violations: Vec<PssViolationOut<'a>>,
+    /// Warn's judgement (`null` when no warning would be sent).
+    pub warn: Option<PssJudgedOut<'a>>,
+}
