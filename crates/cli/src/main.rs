@@ -6,6 +6,7 @@ mod audit;
 mod audit_log;
 mod bench;
 mod bench_dataplane;
+mod bench_webhook;
 mod can_i;
 mod check;
 mod dataplane;
@@ -19,6 +20,7 @@ mod output;
 mod pss;
 mod rbac;
 mod selector;
+mod webhook;
 mod who_can;
 mod words;
 
@@ -130,6 +132,10 @@ enum Command {
     /// Audit policy posture: `audit lint` proves unreachable rules, sensitive resources
     /// logged with their bodies and requests no rule matches.
     Audit(audit::Args),
+    /// A validating admission webhook (AdmissionReview v1 over HTTPS) that judges Pods
+    /// and workload templates by their namespace's pod-security labels, as the
+    /// PodSecurity admission plugin does: enforce denies, warn warns, audit annotates.
+    Webhook(webhook::Args),
 }
 
 /// Why a command ended early.
@@ -184,6 +190,7 @@ fn main() -> ExitCode {
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),
+        Command::Webhook(a) => webhook::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {

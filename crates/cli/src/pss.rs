@@ -157,10 +157,7 @@ fn is_pod(subject: &Subject<'_>) -> bool {
 /// pods a workload makes); 2 when a namespace carries a label the API server refuses.
 fn by_labels(a: &Args, objects: &[Object], subjects: Vec<Subject<'_>>) -> Result<ExitCode, Failure> {
     let config = match &a.config {
-        Some(file) => {
-            let input = podwall_load::load_paths(&[file])?;
-            config::from_objects(&input.objects, file)?
-        }
+        Some(file) => config::from_file(file)?,
         None => Config::default(),
     };
     let mut namespaces: BTreeMap<&str, Namespace> = BTreeMap::new();
