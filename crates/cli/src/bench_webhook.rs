@@ -94,6 +94,7 @@ fn print(r: &Report) -> Result<(), Failure> {
         r.p99_ms,
         r.max_ms
     );
+    crate::outln!("service    p50 {:.2} ms, p99 {:.2} ms (sending to answer read)", r.service_p50_ms, r.service_p99_ms);
     crate::outln!("server RSS {} idle, {} peak under load", kib(r.rss_idle_kib), kib(r.rss_peak_kib));
     Ok(())
 }

@@ -11,7 +11,7 @@ pub const API_VERSION: &str = "admission.k8s.io/v1";
 
 /// A group, version and kind, as the request names the object's type.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Gvk {
+pub struct GroupVersionKind {
     /// API group (empty for core).
     #[serde(default)]
     pub group: String,
@@ -24,7 +24,7 @@ pub struct Gvk {
 
 /// A group, version and resource, as the request names what was called.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Gvr {
+pub struct GroupVersionResource {
     /// API group (empty for core).
     #[serde(default)]
     pub group: String,
@@ -51,9 +51,9 @@ pub struct Request {
     /// Echoed in the response.
     pub uid: String,
     /// The object's type.
-    pub kind: Gvk,
+    pub kind: GroupVersionKind,
     /// What was called.
-    pub resource: Gvr,
+    pub resource: GroupVersionResource,
     /// The subresource (`status`, `ephemeralcontainers`, ...), or empty.
     #[serde(default)]
     pub sub_resource: String,

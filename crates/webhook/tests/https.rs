@@ -5,29 +5,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use podwall_pod_security::config::{self, Config};
-use podwall_webhook::bench::{create_request, review_body, Client};
+use podwall_webhook::bench::{create_request, review_body, Client, SAMPLE_NAMESPACES};
 use podwall_webhook::review::ReviewOut;
 use podwall_webhook::{tls, Admission, Namespaces};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-const NAMESPACES: &str = "\
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: locked
-  labels:
-    pod-security.kubernetes.io/enforce: restricted
----
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: team
-  labels:
-    pod-security.kubernetes.io/enforce: baseline
-    pod-security.kubernetes.io/warn: restricted
-    pod-security.kubernetes.io/audit: restricted
----
+/// The namespaces beyond the benchmark's `locked` (enforce restricted) and `team`
+/// (enforce baseline, warn and audit restricted).
+const MORE_NAMESPACES: &str = "\
 apiVersion: v1
 kind: Namespace
 metadata:
@@ -94,8 +80,11 @@ async fn start(config: Option<&str>) -> Webhook {
         Some(text) => config::from_file(scratch("admission.yaml", text).to_str().expect("path")).expect("config"),
         None => Config::default(),
     };
-    let (namespaces, _) =
-        Namespaces::load(&[scratch("namespaces.yaml", NAMESPACES)], config.defaults).expect("namespaces");
+    let (namespaces, _) = Namespaces::load(
+        &[scratch("namespaces.yaml", &format!("{SAMPLE_NAMESPACES}---\n{MORE_NAMESPACES}"))],
+        config.defaults,
+    )
+    .expect("namespaces");
     let admission = Arc::new(Admission::new(config, namespaces));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
