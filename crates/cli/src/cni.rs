@@ -43,3 +43,40 @@ pub fn invoke() -> ExitCode {
             .and_then(|()| if out.stdout.is_empty() { Ok(()) } else { so.write_all(b"\n") });
     ExitCode::from(out.code)
 }
+
+/// Flags of `bench cni`.
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Pods added (then deleted) one at a time.
+    #[arg(long, default_value_t = 100)]
+    pods: usize,
+    /// Pods added (then deleted) all at once.
+    #[arg(long, default_value_t = 50)]
+    concurrent: usize,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::Format::Text)]
+    output: crate::Format,
+}
+
+/// `bench cni`: each call is this binary run as the plugin, in namespaces of its own.
+pub fn bench(a: BenchArgs) -> Result<ExitCode, Failure> {
+    let me = std::env::current_exe()?;
+    let report = podwall_cni::bench::run(&me, a.pods, a.concurrent).map_err(Failure::Error)?;
+    if a.output == crate::Format::Json {
+        crate::outln!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::outln!("{:<4} {:<11} {:>6} {:>11} {:>9} {:>10}", "", "mode", "calls", "median ms", "p99 ms", "wall ms");
+    for p in &report.phases {
+        crate::outln!(
+            "{:<4} {:<11} {:>6} {:>11.1} {:>9.1} {:>10.0}",
+            p.command,
+            p.mode,
+            p.calls,
+            p.median_ms,
+            p.p99_ms,
+            p.wall_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

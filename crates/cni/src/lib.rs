@@ -17,6 +17,7 @@
 //! assert_eq!(out.code, 0);
 //! assert!(out.stdout.contains(r#""supportedVersions":["0.4.0","1.0.0","1.1.0"]"#));
 //! ```
+pub mod bench;
 pub mod config;
 pub mod delegate;
 pub mod error;

@@ -159,10 +159,9 @@ pub(crate) fn send_to_kernel(fd: &OwnedFd, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads replies until `ack` says it has what it waits for: `ack(seq, code)` is called
-/// for each acknowledgement or error (`code` 0 or a negative errno) and returns whether
-/// to stop.
-pub(crate) fn read_acks(fd: &OwnedFd, mut ack: impl FnMut(u32, i32) -> bool) -> io::Result<()> {
+/// Reads replies and hands each message to `f` as (type, sequence number, payload after
+/// the header) until `f` gives an answer.
+fn each_reply<T>(fd: &OwnedFd, mut f: impl FnMut(u16, u32, &[u8]) -> Option<T>) -> io::Result<T> {
     let mut reply = vec![0u8; 1 << 16];
     loop {
         // SAFETY: the buffer is ours and its length is given.
@@ -174,17 +173,32 @@ pub(crate) fn read_acks(fd: &OwnedFd, mut ack: impl FnMut(u32, i32) -> bool) -> 
         let mut at = 0;
         while at + 16 <= got {
             let word = |i: usize| u32::from_ne_bytes([reply[i], reply[i + 1], reply[i + 2], reply[i + 3]]);
-            let mlen = word(at) as usize;
-            let ty = u16::from_ne_bytes([reply[at + 4], reply[at + 5]]);
-            if ty == NLMSG_ERROR && at + 20 <= got && ack(word(at + 8), word(at + 16) as i32) {
-                return Ok(());
-            }
+            let mlen = (word(at) as usize).min(got - at);
             if mlen < 16 {
                 break;
+            }
+            let ty = u16::from_ne_bytes([reply[at + 4], reply[at + 5]]);
+            if let Some(t) = f(ty, word(at + 8), &reply[at + 16..at + mlen]) {
+                return Ok(t);
             }
             at += (mlen + 3) & !3;
         }
     }
+}
+
+/// The error code of an `NLMSG_ERROR` payload (0 for an acknowledgement).
+fn error_code(payload: &[u8]) -> Option<i32> {
+    payload.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Reads replies until `ack` says it has what it waits for: `ack(seq, code)` is called
+/// for each acknowledgement or error (`code` 0 or a negative errno) and returns whether
+/// to stop.
+pub(crate) fn read_acks(fd: &OwnedFd, mut ack: impl FnMut(u32, i32) -> bool) -> io::Result<()> {
+    each_reply(fd, |ty, seq, p| match error_code(p) {
+        Some(code) if ty == NLMSG_ERROR && ack(seq, code) => Some(()),
+        _ => None,
+    })
 }
 
 fn ifinfomsg(index: i32, up: bool) -> [u8; 16] {
@@ -282,37 +296,25 @@ impl Rtnl {
         let mut bytes = Vec::with_capacity(msg.buf.len());
         msg.finish(self.seq, &mut bytes);
         send_to_kernel(&self.fd, &bytes)?;
-        let mut out = Vec::new();
-        let mut reply = vec![0u8; 1 << 16];
-        loop {
-            // SAFETY: the buffer is ours and its length is given.
-            let got = unsafe { libc::recv(self.fd.as_raw_fd(), reply.as_mut_ptr().cast(), reply.len(), 0) };
-            if got < 0 {
-                return Err(io::Error::last_os_error());
+        let (want_seq, mut out) = (self.seq, Vec::new());
+        each_reply(&self.fd, |ty, seq, p| {
+            if seq != want_seq {
+                return None;
             }
-            let got = got as usize;
-            let mut at = 0;
-            while at + 16 <= got {
-                let word = |i: usize| u32::from_ne_bytes([reply[i], reply[i + 1], reply[i + 2], reply[i + 3]]);
-                let mlen = (word(at) as usize).min(got - at);
-                let ty = u16::from_ne_bytes([reply[at + 4], reply[at + 5]]);
-                if mlen < 16 {
-                    break;
+            match ty {
+                NLMSG_ERROR => Some(match error_code(p) {
+                    Some(0) | None => Ok(()),
+                    Some(code) => Err(io::Error::from_raw_os_error(-code)),
+                }),
+                NLMSG_DONE => Some(Ok(())),
+                t if t == want => {
+                    out.push(p.to_vec());
+                    None
                 }
-                if word(at + 8) == self.seq {
-                    match ty {
-                        NLMSG_ERROR if at + 20 <= got => {
-                            let code = word(at + 16) as i32;
-                            return if code == 0 { Ok(out) } else { Err(io::Error::from_raw_os_error(-code)) };
-                        }
-                        NLMSG_DONE => return Ok(out),
-                        t if t == want => out.push(reply[at + 16..at + mlen].to_vec()),
-                        _ => {}
-                    }
-                }
-                at += (mlen + 3) & !3;
+                _ => None,
             }
-        }
+        })??;
+        Ok(out)
     }
 
     /// The link named `name`, if there is one.
