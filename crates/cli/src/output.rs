@@ -437,6 +437,10 @@ pub struct CanIOut {
     pub reason: Option<String>,
     /// The user asked as.
     pub user: podwall_rbac::User,
+    /// For an allowed request that makes pods: the service accounts whose grants those
+    /// pods can carry (absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unlocks: Vec<String>,
 }
 
 /// A pod or workload template and the service account it runs as.
