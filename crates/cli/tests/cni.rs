@@ -201,6 +201,12 @@ fn two_pods_added_reach_each_other_and_del_leaves_nothing_of_theirs() {
     assert_eq!(ra["interfaces"][1]["sandbox"], a.netns.as_str());
     assert_eq!(ra["ips"][0]["interface"], 1, "the address is on the pod side");
     assert_ne!(address(&ra), address(&rb));
+    let pod_name = format!("test/{}", node.pods[0]);
+    assert_eq!(
+        ra["interfaces"][0]["name"],
+        podwall_nftables::interface_name(&pod_name),
+        "the node side is named as the ruleset names the pod"
+    );
     assert!(tcp_reaches(&node.pods[0], &node.pods[1], &address(&rb)), "pod 0 cannot reach pod 1");
     assert!(tcp_reaches(&node.pods[1], &node.pods[0], &address(&ra)), "pod 1 cannot reach pod 0");
     assert_eq!(node.nft_elements().matches(&address(&ra)).count(), 1, "{}", node.nft_elements());
@@ -445,5 +451,28 @@ fn a_0_4_0_configuration_gets_a_0_4_0_result() {
     assert_eq!(r["cniVersion"], "0.4.0");
     assert_eq!(r["ips"][0]["version"], "4");
     node.runtime.del(&list, &a, Some(&r)).unwrap();
+    node.assert_nothing_left(&node.ipam_dir());
+}
+
+#[test]
+fn a_prev_result_is_passed_on_with_podwalls_interfaces_and_addresses_appended() {
+    let Some(mut node) = Node::new("a_prev_result_is_passed_on_with_podwalls_interfaces_and_addresses_appended") else {
+        return;
+    };
+    let mut list = node.conflist("1.0.0", "10.210.0.0/24");
+    // Debian's loopback plugin runs first: it brings up `lo` and reports it.
+    list["plugins"].as_array_mut().unwrap().insert(0, json!({"type": "loopback"}));
+    let a = node.pod();
+    let r = node.runtime.add(&list, &a).unwrap_or_else(|f| panic!("{f}"));
+    let names: Vec<&str> = r["interfaces"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names[0], "lo", "the previous result comes first: {r}");
+    assert_eq!(names[2], "eth0");
+    assert!(r["ips"].as_array().unwrap().iter().any(|i| i["address"] == "127.0.0.1/8"), "{r}");
+    let mine =
+        r["ips"].as_array().unwrap().iter().find(|i| i["address"].as_str().unwrap().starts_with("10.210.")).unwrap();
+    assert_eq!(mine["interface"], 2, "podwall's address points at its interface after the previous ones");
+    let conf = Runtime::derive(&list, 1, Some(&a), Some(&r));
+    node.runtime.exec("podwall", "CHECK", &a, &conf).unwrap_or_else(|f| panic!("{f}"));
+    node.runtime.del(&list, &a, Some(&r)).unwrap_or_else(|f| panic!("{f}"));
     node.assert_nothing_left(&node.ipam_dir());
 }
