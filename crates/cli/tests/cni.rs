@@ -181,9 +181,11 @@ fn tcp_reaches(from: &str, to: &str, to_ip: &str) -> bool {
         .arg("import socket\ns=socket.socket();s.bind(('0.0.0.0',8080));s.listen();c,_=s.accept();c.send(b'ok')")
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    let script =
-        format!("import socket\ns=socket.create_connection(('{to_ip}',8080),timeout=2)\nprint(s.recv(2).decode())");
+    // The responder may take a while to listen on a loaded machine: a refused connection
+    // is tried again for up to 4 s; a dropped one (no route) times out.
+    let script = format!(
+        "import socket,time\nend=time.time()+4\nwhile True:\n try:\n  s=socket.create_connection(('{to_ip}',8080),timeout=2);break\n except ConnectionRefusedError:\n  if time.time()>end: raise\n  time.sleep(0.1)\nprint(s.recv(2).decode())"
+    );
     let out = in_ns(from, &["python3", "-c", &script]);
     let mut server = server;
     let _ = server.wait();
@@ -212,6 +214,7 @@ fn two_pods_added_reach_each_other_and_del_leaves_nothing_of_theirs() {
     assert_eq!(node.nft_elements().matches(&address(&ra)).count(), 1, "{}", node.nft_elements());
     node.runtime.check(&list, &a, &ra).unwrap();
     node.runtime.del(&list, &a, Some(&ra)).unwrap();
+    assert!(!tcp_reaches(&node.pods[1], &node.pods[0], &address(&ra)), "a deleted pod is still reachable");
     node.runtime.del(&list, &b, Some(&rb)).unwrap();
     node.assert_nothing_left(&node.ipam_dir());
 }
