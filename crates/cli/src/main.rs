@@ -18,6 +18,7 @@ mod matrix;
 mod output;
 mod pss;
 mod rbac;
+mod secrets;
 mod selector;
 mod who_can;
 mod words;
@@ -130,6 +131,9 @@ enum Command {
     /// Audit policy posture: `audit lint` proves unreachable rules, sensitive resources
     /// logged with their bodies and requests no rule matches.
     Audit(audit::Args),
+    /// Encryption at rest as kube-apiserver stores values in etcd: `encrypt`, `decrypt`,
+    /// `validate` and `rotate-config` over an EncryptionConfiguration.
+    Secrets(secrets::Args),
 }
 
 /// Why a command ended early.
@@ -184,6 +188,7 @@ fn main() -> ExitCode {
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),
+        Command::Secrets(a) => secrets::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {
