@@ -2,6 +2,7 @@
 //! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod audit;
 mod audit_log;
 mod bench;
@@ -130,6 +131,10 @@ enum Command {
     /// Audit policy posture: `audit lint` proves unreachable rules, sensitive resources
     /// logged with their bodies and requests no rule matches.
     Audit(audit::Args),
+    /// The node agent: keeps this node's nftables ruleset equal to the policies of a
+    /// folder (`-f DIR --watch`), each change one atomic transaction of what changed;
+    /// `/healthz` and `/metrics` on a local port (needs root).
+    Agent(agent::Args),
 }
 
 /// Why a command ended early.
@@ -184,6 +189,7 @@ fn main() -> ExitCode {
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),
+        Command::Agent(a) => agent::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {
