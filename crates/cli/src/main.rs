@@ -9,6 +9,7 @@ mod bench;
 mod bench_dataplane;
 mod can_i;
 mod check;
+mod cni;
 mod dataplane;
 mod diff;
 mod explain;
@@ -128,6 +129,11 @@ enum Command {
     /// matching rule of an audit.k8s.io/v1 Policy decides; no match is None.
     #[command(name = "audit-level")]
     AuditLevel(audit::LevelArgs),
+    /// The CNI plugin (CNI 1.1, 1.0.0, 0.4.0): the runtime runs it with `CNI_*` variables
+    /// and the network configuration on standard input; the result or error JSON goes to
+    /// standard output. Installed as `podwall` in the runtime's CNI folder, the binary run
+    /// without arguments does the same.
+    Cni(cni::Args),
     /// Audit policy posture: `audit lint` proves unreachable rules, sensitive resources
     /// logged with their bodies and requests no rule matches.
     Audit(audit::Args),
@@ -172,6 +178,9 @@ macro_rules! outln {
 }
 
 fn main() -> ExitCode {
+    if cni::started_as_plugin() {
+        return cni::invoke();
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Matrix(a) => matrix::run(a),
@@ -186,6 +195,7 @@ fn main() -> ExitCode {
         Command::Lint(a) => lint::run(a),
         Command::AuditLevel(a) => audit::level(a),
         Command::Audit(a) => audit::run(a),
+        Command::Cni(a) => cni::run(a),
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),
