@@ -135,15 +135,7 @@ impl Agent {
         save_installed(&self.config.state, &new)?;
         self.installed = Some(new.clone());
         let summary = match &delta {
-            Some(d) => format!(
-                "{} chain(s) added, {} deleted, {} kept; {} set(s) added, {} deleted; {} element(s) changed",
-                d.new_chains.len() + d.refilled_chains.len(),
-                d.removed_chains.len(),
-                d.kept_chains,
-                d.new_sets.len(),
-                d.removed_sets.len(),
-                d.element_count()
-            ),
+            Some(d) => d.summary(),
             None => {
                 format!("table replaced whole: {} chain(s), {} pod interface(s)", new.chains.len(), attachments.len())
             }
