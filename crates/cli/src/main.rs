@@ -2,6 +2,7 @@
 //! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod audit;
 mod audit_log;
 mod bench;
@@ -140,6 +141,10 @@ enum Command {
     /// Encryption at rest as kube-apiserver stores values in etcd: `encrypt`, `decrypt`,
     /// `validate` and `rotate-config` over an EncryptionConfiguration.
     Secrets(secrets::Args),
+    /// The node agent: keeps this node's nftables ruleset equal to the policies of a
+    /// folder (`-f DIR --watch`), each change one atomic transaction of what changed;
+    /// `/healthz` and `/metrics` on a local port (needs root).
+    Agent(agent::Args),
 }
 
 /// Why a command ended early.
@@ -199,6 +204,7 @@ fn main() -> ExitCode {
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),
         Command::Secrets(a) => secrets::run(a),
+        Command::Agent(a) => agent::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {
