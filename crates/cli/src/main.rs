@@ -2,6 +2,7 @@
 //! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod audit;
 mod audit_log;
 mod bench;
@@ -20,6 +21,7 @@ mod matrix;
 mod output;
 mod pss;
 mod rbac;
+mod secrets;
 mod selector;
 mod webhook;
 mod who_can;
@@ -142,6 +144,13 @@ enum Command {
     /// and workload templates by their namespace's pod-security labels, as the
     /// PodSecurity admission plugin does: enforce denies, warn warns, audit annotates.
     Webhook(webhook::Args),
+    /// Encryption at rest as kube-apiserver stores values in etcd: `encrypt`, `decrypt`,
+    /// `validate` and `rotate-config` over an EncryptionConfiguration.
+    Secrets(secrets::Args),
+    /// The node agent: keeps this node's nftables ruleset equal to the policies of a
+    /// folder (`-f DIR --watch`), each change one atomic transaction of what changed;
+    /// `/healthz` and `/metrics` on a local port (needs root).
+    Agent(agent::Args),
 }
 
 /// Why a command ended early.
@@ -201,6 +210,8 @@ fn main() -> ExitCode {
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),
         Command::Webhook(a) => webhook::run(a),
+        Command::Secrets(a) => secrets::run(a),
+        Command::Agent(a) => agent::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {

@@ -614,4 +614,24 @@ pub struct PssLabelledOut<'a> {
     pub violations: Vec<PssViolationOut<'a>>,
     /// Warn's judgement (`null` when no warning would be sent).
     pub warn: Option<PssJudgedOut<'a>>,
+/// Prints findings (text: one line each with its fix, then a count "on `what`"; JSON:
+/// the list) and gives the posture commands' exit code: 0 without findings, 1 with.
+pub fn findings(
+    findings: &[podwall_findings::Finding],
+    format: crate::Format,
+    what: &str,
+) -> Result<std::process::ExitCode, crate::Failure> {
+    match format {
+        crate::Format::Json => crate::outln!("{}", serde_json::to_string_pretty(findings)?),
+        crate::Format::Text => {
+            for f in findings {
+                crate::outln!("{}[{}]: {f}", f.severity, f.id);
+                if let Some(r) = &f.remediation {
+                    crate::outln!("    fix: {r}");
+                }
+            }
+            crate::outln!("{} finding(s) on {what}", findings.len());
+        }
+    }
+    Ok(if findings.is_empty() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(1) })
 }

@@ -12,6 +12,7 @@
 pub mod apply;
 pub mod bench;
 pub mod conntrack;
+pub mod install;
 pub mod netlink;
 pub mod netns;
 pub mod nf_tables;
@@ -25,7 +26,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use podwall_ir::{Cluster, EndpointId, EndpointKind, Protocol};
 use serde::{Deserialize, Serialize};
@@ -337,46 +338,24 @@ pub fn compile(lab: &Lab, cluster: &Cluster) -> Result<podwall_nftables::Ruleset
             addresses: vec![p.address],
         })
         .collect();
-    let options = podwall_nftables::Options { table: TABLE.into() };
-    podwall_nftables::compile(cluster, &attachments, &options)
-        .map_err(|e| LabError(format!("lab {}: compiling the ruleset: {e}", lab.name)))
+    install::compile(cluster, &attachments).map_err(|e| LabError(format!("lab {}: {e}", lab.name)))
+}
+
+/// The node namespace of `lab`, as an install target.
+pub fn node(lab: &Lab) -> install::Node {
+    install::Node::Named(lab.node.clone())
 }
 
 /// Runs `program` with `args` in the node namespace of `lab`, `input` on its standard
 /// input.
 pub(crate) fn run_in_node(lab: &Lab, program: &str, args: &[&str], input: &str) -> io::Result<std::process::Output> {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let input = input.to_string();
-    let program = program.to_string();
-    netns::run_in(&lab.node, move || {
-        // A child process starts in the namespace of the thread that forks it.
-        let mut child = Command::new(&program)
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        use std::io::Write;
-        child.stdin.take().expect("piped").write_all(input.as_bytes())?;
-        child.wait_with_output()
-    })
+    node(lab).command(program, args, input)
 }
 
 /// Runs `nft` with `args` in the node namespace of `lab`, `input` on its standard input;
 /// returns its standard output.
 pub fn nft(lab: &Lab, args: &[&str], input: &str) -> Result<String, LabError> {
-    let out = run_in_node(lab, "nft", args, input).map_err(|e| {
-        LabError(format!("lab {}: running nft in {}: {e} (is nftables installed?)", lab.name, lab.node))
-    })?;
-    if !out.status.success() {
-        return err(format!(
-            "lab {}: nft failed in {}: {}",
-            lab.name,
-            lab.node,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    node(lab).nft(args, input).map_err(|e| LabError(format!("lab {}: {e}", lab.name)))
 }
 
 /// Loads `ruleset` (a complete script) in the node namespace, in one transaction.
