@@ -614,6 +614,8 @@ pub struct PssLabelledOut<'a> {
     pub violations: Vec<PssViolationOut<'a>>,
     /// Warn's judgement (`null` when no warning would be sent).
     pub warn: Option<PssJudgedOut<'a>>,
+}
+
 /// Prints findings (text: one line each with its fix, then a count "on `what`"; JSON:
 /// the list) and gives the posture commands' exit code: 0 without findings, 1 with.
 pub fn findings(
