@@ -174,7 +174,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let namespace = if a.all_namespaces { "" } else { a.namespace.as_str() };
     let request = parse_request(&rbac, verb, target, namespace, a.subresource.as_deref(), !a.all_namespaces)?;
     let decision = rbac.authorize(&user, &request);
-    let unlocks = if decision.allowed() { unlocked(&rbac, &request) } else { vec![] };
+    let unlocks = if decision.allowed() { unlocked(&rbac, &user.name, &request) } else { vec![] };
     if !a.quiet {
         match a.format {
             Format::Json => {
@@ -207,7 +207,11 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
 
 /// For a request that makes pods (create, update or patch of pods or workloads), the
 /// service accounts whose grants the pods can carry.
-fn unlocked(rbac: &podwall_rbac::Rbac, request: &podwall_rbac::Request) -> Vec<podwall_rbac::risky::Unlocked> {
+fn unlocked(
+    rbac: &podwall_rbac::Rbac,
+    user: &str,
+    request: &podwall_rbac::Request,
+) -> Vec<podwall_rbac::risky::Unlocked> {
     use podwall_rbac::risky::{WORKLOAD_RESOURCES, WORKLOAD_VERBS};
     let podwall_rbac::Target::Resource { namespace, group, resource, subresource, .. } = &request.target else {
         return vec![];
@@ -217,7 +221,9 @@ fn unlocked(rbac: &podwall_rbac::Rbac, request: &podwall_rbac::Request) -> Vec<p
     if !makes_pods {
         return vec![];
     }
-    rbac.unlocked_by_pods(if namespace.is_empty() { None } else { Some(namespace) })
+    let mut list = rbac.unlocked_by_pods(if namespace.is_empty() { None } else { Some(namespace) });
+    list.retain(|u| u.user().as_deref() != Some(user));
+    list
 }
 
 fn list(a: &Args) -> Result<ExitCode, Failure> {

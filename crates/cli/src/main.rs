@@ -2,12 +2,14 @@
 //! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
 #![forbid(unsafe_code)]
 
+mod agent;
 mod audit;
 mod audit_log;
 mod bench;
 mod bench_dataplane;
 mod can_i;
 mod check;
+mod cni;
 mod dataplane;
 mod diff;
 mod explain;
@@ -18,6 +20,7 @@ mod matrix;
 mod output;
 mod pss;
 mod rbac;
+mod secrets;
 mod selector;
 mod who_can;
 mod words;
@@ -127,9 +130,21 @@ enum Command {
     /// matching rule of an audit.k8s.io/v1 Policy decides; no match is None.
     #[command(name = "audit-level")]
     AuditLevel(audit::LevelArgs),
+    /// The CNI plugin (CNI 1.1, 1.0.0, 0.4.0): the runtime runs it with `CNI_*` variables
+    /// and the network configuration on standard input; the result or error JSON goes to
+    /// standard output. Installed as `podwall` in the runtime's CNI folder, the binary run
+    /// without arguments does the same.
+    Cni(cni::Args),
     /// Audit policy posture: `audit lint` proves unreachable rules, sensitive resources
     /// logged with their bodies and requests no rule matches.
     Audit(audit::Args),
+    /// Encryption at rest as kube-apiserver stores values in etcd: `encrypt`, `decrypt`,
+    /// `validate` and `rotate-config` over an EncryptionConfiguration.
+    Secrets(secrets::Args),
+    /// The node agent: keeps this node's nftables ruleset equal to the policies of a
+    /// folder (`-f DIR --watch`), each change one atomic transaction of what changed;
+    /// `/healthz` and `/metrics` on a local port (needs root).
+    Agent(agent::Args),
 }
 
 /// Why a command ended early.
@@ -167,6 +182,9 @@ macro_rules! outln {
 }
 
 fn main() -> ExitCode {
+    if cni::started_as_plugin() {
+        return cni::invoke();
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Matrix(a) => matrix::run(a),
@@ -181,9 +199,12 @@ fn main() -> ExitCode {
         Command::Lint(a) => lint::run(a),
         Command::AuditLevel(a) => audit::level(a),
         Command::Audit(a) => audit::run(a),
+        Command::Cni(a) => cni::run(a),
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),
+        Command::Secrets(a) => secrets::run(a),
+        Command::Agent(a) => agent::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {

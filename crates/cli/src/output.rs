@@ -539,3 +539,25 @@ pub struct AuditLevelOut {
     /// The deciding rule, 1-based; `null` when none matched.
     pub rule: Option<usize>,
 }
+
+/// Prints findings (text: one line each with its fix, then a count "on `what`"; JSON:
+/// the list) and gives the posture commands' exit code: 0 without findings, 1 with.
+pub fn findings(
+    findings: &[podwall_findings::Finding],
+    format: crate::Format,
+    what: &str,
+) -> Result<std::process::ExitCode, crate::Failure> {
+    match format {
+        crate::Format::Json => crate::outln!("{}", serde_json::to_string_pretty(findings)?),
+        crate::Format::Text => {
+            for f in findings {
+                crate::outln!("{}[{}]: {f}", f.severity, f.id);
+                if let Some(r) = &f.remediation {
+                    crate::outln!("    fix: {r}");
+                }
+            }
+            crate::outln!("{} finding(s) on {what}", findings.len());
+        }
+    }
+    Ok(if findings.is_empty() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(1) })
+}

@@ -268,3 +268,27 @@ fn an_allowed_pod_create_names_the_service_accounts_it_unlocks_beside_kubectls_a
     let v: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
     assert_eq!((v["allowed"].as_bool(), v.get("unlocks")), (Some(true), None));
 }
+
+#[test]
+fn the_example_clusters_deployer_unlocks_the_api_account_and_not_itself() {
+    let out = podwall(&["rbac", "risky", "-f", "../../examples", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rb102: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "RB102")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(rb102.len(), 1, "{v:#}");
+    assert!(
+        rb102[0].contains("it unlocks the grants of the service accounts of shop: ServiceAccount shop/api ("),
+        "{}",
+        rb102[0]
+    );
+    assert!(
+        !rb102[0].contains("ServiceAccount shop/ci-deployer (RoleBinding"),
+        "its own grants are not unlocked: {}",
+        rb102[0]
+    );
+}

@@ -267,6 +267,26 @@ pub struct Unlocked {
     pub through: Vec<String>,
 }
 
+impl Unlocked {
+    /// The user name of the account; `None` for every account of a namespace.
+    pub fn user(&self) -> Option<String> {
+        self.name.as_ref().map(|n| crate::user::service_account_user(&self.namespace, n))
+    }
+
+    /// Whether `s`, a subject of `b`, is this very account.
+    fn is_subject(&self, s: &Subject, b: &Binding) -> bool {
+        let Some(user) = self.user() else { return false };
+        match s.kind {
+            SubjectKind::ServiceAccount => {
+                let ns = s.namespace.as_deref().or(b.namespace.as_deref()).unwrap_or_default();
+                crate::user::service_account_user(ns, &s.name) == user
+            }
+            SubjectKind::User => s.name == user,
+            SubjectKind::Group => false,
+        }
+    }
+}
+
 impl std::fmt::Display for Unlocked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.name, self.namespace.as_str()) {
@@ -364,7 +384,10 @@ impl Rbac {
                     }
                     let path = format!("{} → {} → rule {}", b.display(), role.display(), i + 1);
                     let unlocks = if id == ids::WORKLOADS {
-                        unlocks_text(&self.unlocked_by_pods(b.namespace.as_deref()), b.namespace.as_deref())
+                        // What the subjects hold already is not unlocked.
+                        let mut list = self.unlocked_by_pods(b.namespace.as_deref());
+                        list.retain(|u| !b.subjects.iter().any(|s| u.is_subject(s, b)));
+                        unlocks_text(&list, b.namespace.as_deref())
                     } else {
                         String::new()
                     };
