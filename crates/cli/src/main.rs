@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod apiserver;
 mod audit;
 mod audit_log;
 mod bench;
@@ -147,6 +148,10 @@ enum Command {
     /// Encryption at rest as kube-apiserver stores values in etcd: `encrypt`, `decrypt`,
     /// `validate` and `rotate-config` over an EncryptionConfiguration.
     Secrets(secrets::Args),
+    /// kube-apiserver hardening: the CIS Kubernetes Benchmark's API server checks (1.2.x)
+    /// on its static pod manifest or a flags file, judged with the server's defaults.
+    /// Exit 0: no finding; 1: some.
+    Apiserver(apiserver::Args),
     /// The node agent: keeps this node's nftables ruleset equal to the policies of a
     /// folder (`-f DIR --watch`), each change one atomic transaction of what changed;
     /// `/healthz` and `/metrics` on a local port (needs root).
@@ -211,6 +216,7 @@ fn main() -> ExitCode {
         Command::Rbac(a) => rbac::run(a),
         Command::Webhook(a) => webhook::run(a),
         Command::Secrets(a) => secrets::run(a),
+        Command::Apiserver(a) => apiserver::run(a),
         Command::Agent(a) => agent::run(a),
     };
     match result {
