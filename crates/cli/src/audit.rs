@@ -163,17 +163,5 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
 fn lint(a: &LintArgs) -> Result<ExitCode, Failure> {
     let policy = load_policy(&a.file)?;
     let findings = podwall_audit::lint::lint(&policy);
-    match a.format {
-        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&findings)?),
-        Format::Text => {
-            for f in &findings {
-                crate::outln!("{}[{}]: {f}", f.severity, f.id);
-                if let Some(r) = &f.remediation {
-                    crate::outln!("    fix: {r}");
-                }
-            }
-            crate::outln!("{} finding(s) on {} rules", findings.len(), policy.rules.len());
-        }
-    }
-    Ok(if findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    crate::output::findings(&findings, a.format, &format!("{} rules", policy.rules.len()))
 }

@@ -28,6 +28,12 @@ enum Command {
     /// connection cost against no table and linear chains, load and change times,
     /// packets lost during updates, lab up time.
     Dataplane(crate::bench_dataplane::Args),
+    /// Measure `podwall webhook` at a fixed request rate on loopback: latency
+    /// percentiles, the rate held, and the server's memory under load.
+    Webhook(crate::bench_webhook::Args),
+    /// Measure the CNI plugin as a runtime calls it (root): ADD and DEL latency, median
+    /// and p99, for pods added one at a time and all at once.
+    Cni(crate::cni::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -359,5 +365,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         }
         Command::Run(r) => run_bench(r),
         Command::Dataplane(d) => crate::bench_dataplane::run(d),
+        Command::Webhook(w) => crate::bench_webhook::run(w),
+        Command::Cni(c) => crate::cni::bench(c),
     }
 }

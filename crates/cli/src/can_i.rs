@@ -174,6 +174,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let namespace = if a.all_namespaces { "" } else { a.namespace.as_str() };
     let request = parse_request(&rbac, verb, target, namespace, a.subresource.as_deref(), !a.all_namespaces)?;
     let decision = rbac.authorize(&user, &request);
+    let unlocks = if decision.allowed() { unlocked(&rbac, &user.name, &request) } else { vec![] };
     if !a.quiet {
         match a.format {
             Format::Json => {
@@ -184,17 +185,45 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                     Decision::Allowed(g) => Some(GrantedByOut::Grant(Box::new(GrantOut::new(&rbac, g)))),
                     Decision::Denied { .. } => None,
                 };
-                let out = CanIOut { allowed: decision.allowed(), granted_by, reason: decision.reason(), user };
+                let unlocks = unlocks.iter().map(|u| u.to_string()).collect();
+                let out = CanIOut { allowed: decision.allowed(), granted_by, reason: decision.reason(), user, unlocks };
                 crate::outln!("{}", serde_json::to_string(&out)?);
             }
             Format::Text => match decision.reason() {
-                _ if decision.allowed() => crate::outln!("yes"),
+                _ if decision.allowed() => {
+                    crate::outln!("yes");
+                    // stdout stays kubectl's answer; what it leads to goes beside it.
+                    for u in &unlocks {
+                        eprintln!("note: a pod run as it unlocks {u}");
+                    }
+                }
                 Some(r) => crate::outln!("no - {r}"),
                 None => crate::outln!("no"),
             },
         }
     }
     Ok(if decision.allowed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// For a request that makes pods (create, update or patch of pods or workloads), the
+/// service accounts whose grants the pods can carry.
+fn unlocked(
+    rbac: &podwall_rbac::Rbac,
+    user: &str,
+    request: &podwall_rbac::Request,
+) -> Vec<podwall_rbac::risky::Unlocked> {
+    use podwall_rbac::risky::{WORKLOAD_RESOURCES, WORKLOAD_VERBS};
+    let podwall_rbac::Target::Resource { namespace, group, resource, subresource, .. } = &request.target else {
+        return vec![];
+    };
+    let makes_pods = WORKLOAD_VERBS.contains(&request.verb.as_str())
+        && WORKLOAD_RESOURCES.iter().any(|(g, r, s)| g == group && r == resource && s == subresource);
+    if !makes_pods {
+        return vec![];
+    }
+    let mut list = rbac.unlocked_by_pods(if namespace.is_empty() { None } else { Some(namespace) });
+    list.retain(|u| u.user().as_deref() != Some(user));
+    list
 }
 
 fn list(a: &Args) -> Result<ExitCode, Failure> {

@@ -237,15 +237,7 @@ fn apply(input: &InputArgs, name: &str, established: EstablishedArg) -> Result<E
     keep_inputs(name, &input.files)?;
     print_warnings(&done.warnings);
     let what = match &done.delta {
-        Some(d) => format!(
-            "{} chain(s) added, {} deleted, {} kept untouched; {} set(s) added, {} deleted; {} element(s) changed",
-            d.new_chains.len() + d.refilled_chains.len(),
-            d.removed_chains.len(),
-            d.kept_chains,
-            d.new_sets.len(),
-            d.removed_sets.len(),
-            d.element_count()
-        ),
+        Some(d) => d.summary(),
         None => "the table was replaced whole".to_string(),
     };
     eprintln!(

@@ -3,12 +3,16 @@
 #![forbid(unsafe_code)]
 
 mod analyze;
+mod agent;
+mod apiserver;
 mod audit;
 mod audit_log;
 mod bench;
 mod bench_dataplane;
+mod bench_webhook;
 mod can_i;
 mod check;
+mod cni;
 mod dataplane;
 mod diff;
 mod explain;
@@ -19,7 +23,9 @@ mod matrix;
 mod output;
 mod pss;
 mod rbac;
+mod secrets;
 mod selector;
+mod webhook;
 mod who_can;
 mod words;
 
@@ -132,9 +138,29 @@ enum Command {
     /// matching rule of an audit.k8s.io/v1 Policy decides; no match is None.
     #[command(name = "audit-level")]
     AuditLevel(audit::LevelArgs),
+    /// The CNI plugin (CNI 1.1, 1.0.0, 0.4.0): the runtime runs it with `CNI_*` variables
+    /// and the network configuration on standard input; the result or error JSON goes to
+    /// standard output. Installed as `podwall` in the runtime's CNI folder, the binary run
+    /// without arguments does the same.
+    Cni(cni::Args),
     /// Audit policy posture: `audit lint` proves unreachable rules, sensitive resources
     /// logged with their bodies and requests no rule matches.
     Audit(audit::Args),
+    /// A validating admission webhook (AdmissionReview v1 over HTTPS) that judges Pods
+    /// and workload templates by their namespace's pod-security labels, as the
+    /// PodSecurity admission plugin does: enforce denies, warn warns, audit annotates.
+    Webhook(webhook::Args),
+    /// Encryption at rest as kube-apiserver stores values in etcd: `encrypt`, `decrypt`,
+    /// `validate` and `rotate-config` over an EncryptionConfiguration.
+    Secrets(secrets::Args),
+    /// kube-apiserver hardening: the CIS Kubernetes Benchmark's API server checks (1.2.x)
+    /// on its static pod manifest or a flags file, judged with the server's defaults.
+    /// Exit 0: no finding; 1: some.
+    Apiserver(apiserver::Args),
+    /// The node agent: keeps this node's nftables ruleset equal to the policies of a
+    /// folder (`-f DIR --watch`), each change one atomic transaction of what changed;
+    /// `/healthz` and `/metrics` on a local port (needs root).
+    Agent(agent::Args),
 }
 
 /// Why a command ended early.
@@ -172,6 +198,9 @@ macro_rules! outln {
 }
 
 fn main() -> ExitCode {
+    if cni::started_as_plugin() {
+        return cni::invoke();
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
@@ -187,9 +216,14 @@ fn main() -> ExitCode {
         Command::Lint(a) => lint::run(a),
         Command::AuditLevel(a) => audit::level(a),
         Command::Audit(a) => audit::run(a),
+        Command::Cni(a) => cni::run(a),
         Command::CanI(a) => can_i::run(a),
         Command::WhoCan(a) => who_can::run(a),
         Command::Rbac(a) => rbac::run(a),
+        Command::Webhook(a) => webhook::run(a),
+        Command::Secrets(a) => secrets::run(a),
+        Command::Apiserver(a) => apiserver::run(a),
+        Command::Agent(a) => agent::run(a),
     };
     match result {
         Ok(_) if input::strict_skips() > 0 => {

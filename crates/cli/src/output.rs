@@ -437,6 +437,10 @@ pub struct CanIOut {
     pub reason: Option<String>,
     /// The user asked as.
     pub user: podwall_rbac::User,
+    /// For an allowed request that makes pods: the service accounts whose grants those
+    /// pods can carry (absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unlocks: Vec<String>,
 }
 
 /// A pod or workload template and the service account it runs as.
@@ -534,4 +538,102 @@ pub struct AuditLevelOut {
     pub omit_stages: Vec<podwall_audit::Stage>,
     /// The deciding rule, 1-based; `null` when none matched.
     pub rule: Option<usize>,
+}
+
+/// A failing Pod Security check, in `pss -o json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PssViolationOut<'a> {
+    /// The check's ID (`hostNamespaces`, `runAsNonRoot`, ...).
+    pub check: &'a str,
+    /// Which containers, fields and values fail it, in upstream's words.
+    pub detail: &'a str,
+    /// Upstream's reason (`host namespaces`, ...).
+    pub reason: &'a str,
+}
+
+impl<'a> PssViolationOut<'a> {
+    /// Every violation of a judgement, in the checks' order.
+    pub fn all(violations: &'a [podwall_pod_security::Violation]) -> Vec<Self> {
+        violations
+            .iter()
+            .map(|v| PssViolationOut { check: v.check, detail: &v.fail.detail, reason: &v.fail.reason })
+            .collect()
+    }
+}
+
+/// One Pod or template of `pss --level L -o json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PssEntryOut<'a> {
+    /// Whether no check fails.
+    pub allowed: bool,
+    /// The object's kind (`Pod`, `Deployment`, ...).
+    pub kind: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its namespace (`default` when it names none).
+    pub namespace: &'a str,
+    /// The failing checks.
+    pub violations: Vec<PssViolationOut<'a>>,
+}
+
+/// One mode's judgement in `pss -o json` by namespace labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PssJudgedOut<'a> {
+    /// The level and version it judged at (`restricted:v1.30`).
+    pub policy: String,
+    /// The failing checks.
+    pub violations: Vec<PssViolationOut<'a>>,
+}
+
+impl<'a> PssJudgedOut<'a> {
+    /// A judgement, or `null` when the mode did not judge.
+    pub fn of(j: &'a Option<podwall_pod_security::admission::Judged>) -> Option<Self> {
+        j.as_ref()
+            .map(|j| PssJudgedOut { policy: j.policy.to_string(), violations: PssViolationOut::all(&j.violations) })
+    }
+}
+
+/// One Pod or template of `pss -o json` by namespace labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PssLabelledOut<'a> {
+    /// Whether enforce admits it (for a workload: the pods it makes).
+    pub allowed: bool,
+    /// Audit's judgement.
+    pub audit: Option<PssJudgedOut<'a>>,
+    /// Enforce's judgement.
+    pub enforce: Option<PssJudgedOut<'a>>,
+    /// Why it is not judged (`namespace`, `user`, `runtimeClass`), or `null`.
+    pub exempt: Option<&'static str>,
+    /// The object's kind.
+    pub kind: &'a str,
+    /// Its name.
+    pub name: &'a str,
+    /// Its namespace.
+    pub namespace: &'a str,
+    /// Enforce's failing checks.
+    pub violations: Vec<PssViolationOut<'a>>,
+    /// Warn's judgement (`null` when no warning would be sent).
+    pub warn: Option<PssJudgedOut<'a>>,
+}
+
+/// Prints findings (text: one line each with its fix, then a count "on `what`"; JSON:
+/// the list) and gives the posture commands' exit code: 0 without findings, 1 with.
+pub fn findings(
+    findings: &[podwall_findings::Finding],
+    format: crate::Format,
+    what: &str,
+) -> Result<std::process::ExitCode, crate::Failure> {
+    match format {
+        crate::Format::Json => crate::outln!("{}", serde_json::to_string_pretty(findings)?),
+        crate::Format::Text => {
+            for f in findings {
+                crate::outln!("{}[{}]: {f}", f.severity, f.id);
+                if let Some(r) = &f.remediation {
+                    crate::outln!("    fix: {r}");
+                }
+            }
+            crate::outln!("{} finding(s) on {what}", findings.len());
+        }
+    }
+    Ok(if findings.is_empty() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(1) })
 }

@@ -12,9 +12,9 @@ use podwall_pod_security::config::{self, Config};
 use podwall_pod_security::pods::{subjects_lenient, Subject};
 use podwall_pod_security::policy::{from_labels, Policy};
 use podwall_pod_security::{evaluate, Level, LevelVersion, Version, Violation};
-use serde_json::json;
 
 use crate::input::{count_invalid, report_skipped, size_threads};
+use crate::output::{PssEntryOut, PssJudgedOut, PssLabelledOut, PssViolationOut};
 use crate::{Failure, Format, InputArgs};
 
 /// Flags of `pss`.
@@ -99,21 +99,15 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     Ok(if entries.iter().all(Entry::allowed) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn violations_json(violations: &[Violation]) -> serde_json::Value {
-    violations.iter().map(|v| json!({"check": v.check, "reason": v.fail.reason, "detail": v.fail.detail})).collect()
-}
-
 fn write_json(out: &mut impl Write, entries: &[Entry<'_>]) -> std::io::Result<()> {
-    let list: Vec<serde_json::Value> = entries
+    let list: Vec<PssEntryOut<'_>> = entries
         .iter()
-        .map(|e| {
-            json!({
-                "namespace": e.subject.namespace(),
-                "kind": e.subject.object.kind,
-                "name": e.subject.object.name,
-                "allowed": e.allowed(),
-                "violations": violations_json(&e.violations),
-            })
+        .map(|e| PssEntryOut {
+            allowed: e.allowed(),
+            kind: &e.subject.object.kind,
+            name: &e.subject.object.name,
+            namespace: e.subject.namespace(),
+            violations: PssViolationOut::all(&e.violations),
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &list)?;
@@ -163,10 +157,7 @@ fn is_pod(subject: &Subject<'_>) -> bool {
 /// pods a workload makes); 2 when a namespace carries a label the API server refuses.
 fn by_labels(a: &Args, objects: &[Object], subjects: Vec<Subject<'_>>) -> Result<ExitCode, Failure> {
     let config = match &a.config {
-        Some(file) => {
-            let input = podwall_load::load_paths(&[file])?;
-            config::from_objects(&input.objects, file)?
-        }
+        Some(file) => config::from_file(file)?,
         None => Config::default(),
     };
     let mut namespaces: BTreeMap<&str, Namespace> = BTreeMap::new();
@@ -214,30 +205,23 @@ fn by_labels(a: &Args, objects: &[Object], subjects: Vec<Subject<'_>>) -> Result
     Ok(if entries.iter().all(|e| !e.decision.rejected()) { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn judged_json(j: &Option<Judged>) -> serde_json::Value {
-    match j {
-        Some(j) => json!({"policy": j.policy.to_string(), "violations": violations_json(&j.violations)}),
-        None => serde_json::Value::Null,
-    }
-}
-
 fn write_labelled_json(out: &mut impl Write, entries: &[Labelled<'_>]) -> std::io::Result<()> {
-    let list: Vec<serde_json::Value> = entries
+    let list: Vec<PssLabelledOut<'_>> = entries
         .iter()
         .map(|e| {
             let d = &e.decision;
             let enforced = d.enforce.as_ref().map(|j| j.violations.as_slice()).unwrap_or_default();
-            json!({
-                "namespace": e.subject.namespace(),
-                "kind": e.subject.object.kind,
-                "name": e.subject.object.name,
-                "allowed": !d.rejected(),
-                "violations": violations_json(enforced),
-                "exempt": d.exempt.map(|x| x.as_str()),
-                "enforce": judged_json(&d.enforce),
-                "audit": judged_json(&d.audit),
-                "warn": judged_json(&d.warn),
-            })
+            PssLabelledOut {
+                allowed: !d.rejected(),
+                audit: PssJudgedOut::of(&d.audit),
+                enforce: PssJudgedOut::of(&d.enforce),
+                exempt: d.exempt.map(|x| x.as_str()),
+                kind: &e.subject.object.kind,
+                name: &e.subject.object.name,
+                namespace: e.subject.namespace(),
+                violations: PssViolationOut::all(enforced),
+                warn: PssJudgedOut::of(&d.warn),
+            }
         })
         .collect();
     serde_json::to_writer_pretty(&mut *out, &list)?;

@@ -233,3 +233,62 @@ fn rbac_risky_prints_findings_worst_first_and_each_path_step_by_step() {
         .iter()
         .all(|f| f["id"].as_str().is_some_and(|i| i.starts_with("RB"))));
 }
+
+#[test]
+fn an_allowed_pod_create_names_the_service_accounts_it_unlocks_beside_kubectls_answer() {
+    let args = ["can-i", "create", "pods", "-n", "prod", "--as", "jane", "-f", "tests/rbac-pods"];
+    let out = podwall(&args);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "yes\n", "stdout stays kubectl's answer");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "unlocks ServiceAccount prod/deployer (RoleBinding prod/deployer-reads → ClusterRole secret-reader)"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("dev/builder"), "a pod in prod cannot run as a dev account: {err}");
+    let json = podwall(&[&args[..], &["-o", "json"]].concat());
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["unlocks"].as_array().map(Vec::len), Some(1), "{v}");
+    // A request that makes no pod says nothing of accounts.
+    let get = podwall(&[
+        "can-i",
+        "get",
+        "secrets",
+        "-n",
+        "prod",
+        "--as",
+        "system:serviceaccount:prod:deployer",
+        "-f",
+        "tests/rbac-pods",
+        "-o",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&get.stdout).unwrap();
+    assert_eq!((v["allowed"].as_bool(), v.get("unlocks")), (Some(true), None));
+}
+
+#[test]
+fn the_example_clusters_deployer_unlocks_the_api_account_and_not_itself() {
+    let out = podwall(&["rbac", "risky", "-f", "../../examples", "-o", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rb102: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "RB102")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(rb102.len(), 1, "{v:#}");
+    assert!(
+        rb102[0].contains("it unlocks the grants of the service accounts of shop: ServiceAccount shop/api ("),
+        "{}",
+        rb102[0]
+    );
+    assert!(
+        !rb102[0].contains("ServiceAccount shop/ci-deployer (RoleBinding"),
+        "its own grants are not unlocked: {}",
+        rb102[0]
+    );
+}

@@ -252,3 +252,52 @@ fn pss_malformed_admission_configuration_is_exit_2_naming_file_line_and_field() 
         assert!(err.contains(&format!("{path}:1: ")) && err.contains(field), "{err}");
     }
 }
+
+#[test]
+fn the_shipped_webhook_manifests_pass_podwalls_own_pss_and_lint() {
+    let deploy = "../../deploy/webhook/";
+    let out = podwall(&["pss", "-f", deploy]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("Deployment podwall-webhook"), "{}", text(&out.stdout));
+    let out = podwall(&["pss", "-f", deploy, "--level", "restricted", "--version", "latest", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(json(&out).as_array().map(Vec::len), Some(1));
+    let out = podwall(&["lint", "-f", deploy, "--config", "tests/webhook/lint.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+}
+
+#[test]
+fn webhook_with_an_unreadable_certificate_exits_2_naming_the_file() {
+    let out = podwall(&[
+        "webhook",
+        "--tls-cert",
+        "tests/webhook/none.crt",
+        "--tls-key",
+        "tests/webhook/none.key",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("tests/webhook/none.crt"), "{}", text(&out.stderr));
+    let out = podwall(&[
+        "webhook",
+        "--tls-cert",
+        "tests/webhook/lint.yaml",
+        "--tls-key",
+        "tests/webhook/lint.yaml",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no PEM certificate"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn bench_webhook_runs_podwall_webhook_over_https_and_every_request_is_answered() {
+    let out = podwall(&["bench", "webhook", "--rate", "60", "--duration", "1", "--connections", "2", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report = json(&out);
+    assert_eq!(report["answered"], 60, "{report}");
+    assert_eq!(report["errors"], 0, "{report}");
+    assert!(report["rss_peak_kib"].as_u64().is_some_and(|k| k > 0), "the server's memory is sampled: {report}");
+}

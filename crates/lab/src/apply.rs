@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use podwall_engine::Index;
 use podwall_ir::Cluster;
 
-use crate::{conntrack, err, load_installed, load_ruleset, nft, save, save_installed, Lab, LabError};
+use crate::{conntrack, err, load_installed, save, save_installed, Lab, LabError};
 
 /// What happens to established connections that a change now denies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,29 +31,7 @@ impl fmt::Display for Established {
     }
 }
 
-/// How the transaction went to the kernel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Path {
-    /// Nothing changed: nothing was sent.
-    Nothing,
-    /// Element messages in one nf_tables netlink batch, in-process.
-    Netlink,
-    /// The delta as one `nft -f` transaction.
-    NftDelta,
-    /// The whole table replaced in one `nft -f` transaction (no delta could express it).
-    NftFull,
-}
-
-impl fmt::Display for Path {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Path::Nothing => "nothing to send",
-            Path::Netlink => "one netlink batch",
-            Path::NftDelta => "one nft -f transaction",
-            Path::NftFull => "one nft -f transaction replacing the table",
-        })
-    }
-}
+pub use crate::install::Path;
 
 /// What an apply did.
 #[derive(Clone, Debug)]
@@ -105,14 +83,12 @@ pub fn replan(old: &Lab, cluster: &Cluster, allocated: &[bool]) -> Result<Lab, L
 /// Sends an element-only delta as one nf_tables netlink batch from a socket opened in
 /// the lab's node.
 pub fn send_elements(lab: &Lab, delta: &podwall_nftables::Delta) -> Result<(), LabError> {
-    let batch = crate::nf_tables::Batch::of(delta).map_err(|e| LabError(format!("lab {}: {e}", lab.name)))?;
-    send_batch(lab, &mut node_socket(lab)?, &batch)
+    crate::node(lab).send_elements(delta).map_err(|e| LabError(format!("lab {}: {e}", lab.name)))
 }
 
 /// A netfilter netlink socket in the lab's node.
 pub fn node_socket(lab: &Lab) -> Result<crate::nf_tables::Socket, LabError> {
-    crate::netns::run_in(&lab.node, crate::nf_tables::Socket::open)
-        .map_err(|e| LabError(format!("lab {}: netfilter socket in {}: {e}", lab.name, lab.node)))
+    crate::node(lab).socket().map_err(|e| LabError(format!("lab {}: {e}", lab.name)))
 }
 
 /// Sends `batch` on `sock` (a socket of the lab's node).
@@ -133,21 +109,8 @@ pub fn apply(lab: &Lab, cluster: &Cluster, established: Established) -> Result<A
     let old = load_installed(&lab.name)?;
     let ruleset = crate::compile(lab, cluster)?;
     let new = ruleset.installed();
-    let (delta, path) = match podwall_nftables::delta(&old, &new) {
-        None => {
-            load_ruleset(lab, &ruleset.render())?;
-            (None, Path::NftFull)
-        }
-        Some(d) if d.is_empty() => (Some(d), Path::Nothing),
-        Some(d) if d.elements_only() => {
-            send_elements(lab, &d)?;
-            (Some(d), Path::Netlink)
-        }
-        Some(d) => {
-            nft(lab, &["-f", "-"], &d.render())?;
-            (Some(d), Path::NftDelta)
-        }
-    };
+    let (delta, path) = crate::install::install(&crate::node(lab), Some(&old), &ruleset)
+        .map_err(|e| LabError(format!("lab {}: {e}", lab.name)))?;
     let took = start.elapsed();
     save_installed(&lab.name, &new)?;
     save(lab)?;

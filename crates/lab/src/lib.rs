@@ -12,19 +12,21 @@
 pub mod apply;
 pub mod bench;
 pub mod conntrack;
+pub mod install;
 pub mod netlink;
 pub mod netns;
 pub mod nf_tables;
 pub mod probe;
 pub mod serve;
+pub mod topology;
 pub mod traffic;
 pub mod verify;
 
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use podwall_ir::{Cluster, EndpointId, EndpointKind, Protocol};
 use serde::{Deserialize, Serialize};
@@ -38,11 +40,7 @@ pub const STATE_DIR: &str = "/run/podwall/labs";
 pub const TABLE: &str = "podwall";
 /// Longest lab name: namespace names stay short and readable.
 pub const MAX_NAME: usize = 24;
-/// The pods' gateway: a link-local address that the node side answers through a
-/// permanent neighbour entry in each pod.
-pub const GATEWAY4: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
-/// The IPv6 gateway, link-local likewise.
-pub const GATEWAY6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+pub use topology::{GATEWAY4, GATEWAY6};
 
 /// A lab failure: bad input or a system call that failed. Its message names the object.
 #[derive(Debug)]
@@ -283,23 +281,18 @@ fn build(lab: &Lab, cluster: &Cluster) -> Result<Vec<String>, LabError> {
         .map_err(ctx(what))?;
         let ns = netns::open(&pod.netns).map_err(ctx(what))?;
         use std::os::fd::AsRawFd;
-        node.add_veth(&pod.interface, node_index(i), mac(0, i), "eth0", POD_INDEX, mac(1, i), ns.as_raw_fd())
+        let veth = topology::Veth {
+            host: &pod.interface,
+            host_index: node_index(i),
+            host_mac: mac(0, i),
+            pod: "eth0",
+            pod_index: POD_INDEX,
+            pod_mac: mac(1, i),
+            addresses: std::slice::from_ref(&pod.address),
+            routes: &[],
+        };
+        topology::attach(&mut node, &mut inside, ns.as_raw_fd(), &veth)
             .map_err(ctx(|| format!("{}: veth {}", what(), pod.interface)))?;
-        let gw = if pod.address.is_ipv4() { IpAddr::V4(GATEWAY4) } else { IpAddr::V6(GATEWAY6) };
-        let pod_side = (|| -> io::Result<()> {
-            node.link_up(node_index(i))?;
-            inside.link_up(1)?;
-            inside.link_up(POD_INDEX)?;
-            inside.add_address(POD_INDEX, pod.address)?;
-            inside.add_neighbour(POD_INDEX, gw, mac(0, i))?;
-            if pod.address.is_ipv4() {
-                inside.add_route(POD_INDEX, Some(gw), None)?;
-            }
-            inside.add_route(POD_INDEX, None, Some(gw))?;
-            node.add_route(node_index(i), Some(pod.address), None)?;
-            node.add_neighbour(node_index(i), pod.address, mac(1, i))
-        })();
-        pod_side.map_err(ctx(what))?;
     }
     load_ruleset(lab, &ruleset.render())?;
     save_installed(&lab.name, &ruleset.installed())?;
@@ -345,46 +338,24 @@ pub fn compile(lab: &Lab, cluster: &Cluster) -> Result<podwall_nftables::Ruleset
             addresses: vec![p.address],
         })
         .collect();
-    let options = podwall_nftables::Options { table: TABLE.into() };
-    podwall_nftables::compile(cluster, &attachments, &options)
-        .map_err(|e| LabError(format!("lab {}: compiling the ruleset: {e}", lab.name)))
+    install::compile(cluster, &attachments).map_err(|e| LabError(format!("lab {}: {e}", lab.name)))
+}
+
+/// The node namespace of `lab`, as an install target.
+pub fn node(lab: &Lab) -> install::Node {
+    install::Node::Named(lab.node.clone())
 }
 
 /// Runs `program` with `args` in the node namespace of `lab`, `input` on its standard
 /// input.
 pub(crate) fn run_in_node(lab: &Lab, program: &str, args: &[&str], input: &str) -> io::Result<std::process::Output> {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let input = input.to_string();
-    let program = program.to_string();
-    netns::run_in(&lab.node, move || {
-        // A child process starts in the namespace of the thread that forks it.
-        let mut child = Command::new(&program)
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        use std::io::Write;
-        child.stdin.take().expect("piped").write_all(input.as_bytes())?;
-        child.wait_with_output()
-    })
+    node(lab).command(program, args, input)
 }
 
 /// Runs `nft` with `args` in the node namespace of `lab`, `input` on its standard input;
 /// returns its standard output.
 pub fn nft(lab: &Lab, args: &[&str], input: &str) -> Result<String, LabError> {
-    let out = run_in_node(lab, "nft", args, input).map_err(|e| {
-        LabError(format!("lab {}: running nft in {}: {e} (is nftables installed?)", lab.name, lab.node))
-    })?;
-    if !out.status.success() {
-        return err(format!(
-            "lab {}: nft failed in {}: {}",
-            lab.name,
-            lab.node,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    node(lab).nft(args, input).map_err(|e| LabError(format!("lab {}: {e}", lab.name)))
 }
 
 /// Loads `ruleset` (a complete script) in the node namespace, in one transaction.

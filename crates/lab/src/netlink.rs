@@ -8,6 +8,12 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 const RTM_NEWLINK: u16 = 16;
+const RTM_DELLINK: u16 = 17;
+const RTM_GETLINK: u16 = 18;
+const RTM_GETADDR: u16 = 22;
+const NLMSG_DONE: u16 = 3;
+const NLM_F_DUMP: u16 = 0x300;
+const IFLA_LINK: u16 = 5;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_NEWNEIGH: u16 = 28;
@@ -153,10 +159,9 @@ pub(crate) fn send_to_kernel(fd: &OwnedFd, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads replies until `ack` says it has what it waits for: `ack(seq, code)` is called
-/// for each acknowledgement or error (`code` 0 or a negative errno) and returns whether
-/// to stop.
-pub(crate) fn read_acks(fd: &OwnedFd, mut ack: impl FnMut(u32, i32) -> bool) -> io::Result<()> {
+/// Reads replies and hands each message to `f` as (type, sequence number, payload after
+/// the header) until `f` gives an answer.
+fn each_reply<T>(fd: &OwnedFd, mut f: impl FnMut(u16, u32, &[u8]) -> Option<T>) -> io::Result<T> {
     let mut reply = vec![0u8; 1 << 16];
     loop {
         // SAFETY: the buffer is ours and its length is given.
@@ -168,17 +173,32 @@ pub(crate) fn read_acks(fd: &OwnedFd, mut ack: impl FnMut(u32, i32) -> bool) -> 
         let mut at = 0;
         while at + 16 <= got {
             let word = |i: usize| u32::from_ne_bytes([reply[i], reply[i + 1], reply[i + 2], reply[i + 3]]);
-            let mlen = word(at) as usize;
-            let ty = u16::from_ne_bytes([reply[at + 4], reply[at + 5]]);
-            if ty == NLMSG_ERROR && at + 20 <= got && ack(word(at + 8), word(at + 16) as i32) {
-                return Ok(());
-            }
+            let mlen = (word(at) as usize).min(got - at);
             if mlen < 16 {
                 break;
+            }
+            let ty = u16::from_ne_bytes([reply[at + 4], reply[at + 5]]);
+            if let Some(t) = f(ty, word(at + 8), &reply[at + 16..at + mlen]) {
+                return Ok(t);
             }
             at += (mlen + 3) & !3;
         }
     }
+}
+
+/// The error code of an `NLMSG_ERROR` payload (0 for an acknowledgement).
+fn error_code(payload: &[u8]) -> Option<i32> {
+    payload.get(..4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Reads replies until `ack` says it has what it waits for: `ack(seq, code)` is called
+/// for each acknowledgement or error (`code` 0 or a negative errno) and returns whether
+/// to stop.
+pub(crate) fn read_acks(fd: &OwnedFd, mut ack: impl FnMut(u32, i32) -> bool) -> io::Result<()> {
+    each_reply(fd, |ty, seq, p| match error_code(p) {
+        Some(code) if ty == NLMSG_ERROR && ack(seq, code) => Some(()),
+        _ => None,
+    })
 }
 
 fn ifinfomsg(index: i32, up: bool) -> [u8; 16] {
@@ -208,6 +228,32 @@ fn full_prefix(ip: &IpAddr) -> u8 {
     } else {
         128
     }
+}
+
+/// A link as the kernel reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Its index in its namespace.
+    pub index: i32,
+    /// Its hardware address (zeros when it has none).
+    pub mac: Mac,
+    /// For a veth: the index of its peer (in the peer's namespace).
+    pub peer: Option<i32>,
+}
+
+/// Iterates over the attributes in `b` as (type without flags, payload).
+fn attributes(mut b: &[u8]) -> Vec<(u16, &[u8])> {
+    let mut out = Vec::new();
+    while b.len() >= 4 {
+        let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
+        let ty = u16::from_ne_bytes([b[2], b[3]]) & 0x3fff;
+        if len < 4 || len > b.len() {
+            break;
+        }
+        out.push((ty, &b[4..len]));
+        b = &b[((len + 3) & !3).min(b.len())..];
+    }
+    out
 }
 
 /// A route socket of one network namespace.
@@ -240,6 +286,94 @@ impl Rtnl {
             true
         })?;
         result
+    }
+
+    /// Sends one request and collects the payloads (after the netlink header) of the
+    /// messages of type `want` that answer it, until its acknowledgement or the end of a
+    /// dump. An error reply is the error.
+    fn query(&mut self, msg: Msg, want: u16) -> io::Result<Vec<Vec<u8>>> {
+        self.seq += 1;
+        let mut bytes = Vec::with_capacity(msg.buf.len());
+        msg.finish(self.seq, &mut bytes);
+        send_to_kernel(&self.fd, &bytes)?;
+        let (want_seq, mut out) = (self.seq, Vec::new());
+        each_reply(&self.fd, |ty, seq, p| {
+            if seq != want_seq {
+                return None;
+            }
+            match ty {
+                NLMSG_ERROR => Some(match error_code(p) {
+                    Some(0) | None => Ok(()),
+                    Some(code) => Err(io::Error::from_raw_os_error(-code)),
+                }),
+                NLMSG_DONE => Some(Ok(())),
+                t if t == want => {
+                    out.push(p.to_vec());
+                    None
+                }
+                _ => None,
+            }
+        })??;
+        Ok(out)
+    }
+
+    /// The link named `name`, if there is one.
+    pub fn link(&mut self, name: &str) -> io::Result<Option<Link>> {
+        // Asked with an acknowledgement, so that the reply is followed by an end.
+        let mut m = Msg::new(RTM_GETLINK, 0);
+        m.raw(&ifinfomsg(0, false));
+        m.ifname(name);
+        let replies = match self.query(m, RTM_NEWLINK) {
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => return Ok(None),
+            r => r?,
+        };
+        let Some(p) = replies.first().filter(|p| p.len() >= 16) else { return Ok(None) };
+        let index = i32::from_ne_bytes([p[4], p[5], p[6], p[7]]);
+        let mut link = Link { index, mac: [0; 6], peer: None };
+        for (ty, data) in attributes(&p[16..]) {
+            match ty {
+                IFLA_ADDRESS if data.len() == 6 => link.mac.copy_from_slice(data),
+                IFLA_LINK if data.len() == 4 => {
+                    link.peer = Some(i32::from_ne_bytes([data[0], data[1], data[2], data[3]]))
+                }
+                _ => {}
+            }
+        }
+        Ok(Some(link))
+    }
+
+    /// Deletes the link named `name` (a veth takes its peer with it); `false` if there
+    /// was none.
+    pub fn delete_link(&mut self, name: &str) -> io::Result<bool> {
+        let mut m = Msg::new(RTM_DELLINK, 0);
+        m.raw(&ifinfomsg(0, false));
+        m.ifname(name);
+        match self.send(m) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The addresses on link `index`, with their prefix lengths.
+    pub fn addresses(&mut self, index: i32) -> io::Result<Vec<(IpAddr, u8)>> {
+        let mut m = Msg::bare(RTM_GETADDR, NLM_F_DUMP);
+        m.raw(&[0u8; 8]);
+        let mut out = Vec::new();
+        for p in self.query(m, RTM_NEWADDR)?.iter().filter(|p| p.len() >= 8) {
+            if i32::from_ne_bytes([p[4], p[5], p[6], p[7]]) != index {
+                continue;
+            }
+            let attrs = attributes(&p[8..]);
+            let pick = |want: u16| attrs.iter().find(|(t, _)| *t == want).map(|(_, d)| *d);
+            let ip = match pick(IFA_LOCAL).or_else(|| pick(IFA_ADDRESS)) {
+                Some(d) if d.len() == 4 => IpAddr::from(<[u8; 4]>::try_from(d).expect("four bytes")),
+                Some(d) if d.len() == 16 => IpAddr::from(<[u8; 16]>::try_from(d).expect("sixteen bytes")),
+                _ => continue,
+            };
+            out.push((ip, p[1]));
+        }
+        Ok(out)
     }
 
     /// Creates a veth pair: `name` (index `index`, address `mac`) here, its peer
@@ -300,12 +434,23 @@ impl Rtnl {
     /// Adds a route out of link `index`: to `dst` (a host route), or the default route
     /// when `dst` is `None`; through `gateway` if given, else on-link.
     pub fn add_route(&mut self, index: i32, dst: Option<IpAddr>, gateway: Option<IpAddr>) -> io::Result<()> {
-        let fam_of = dst.or(gateway).expect("a route names a destination or a gateway");
+        self.add_prefix_route(index, dst.map(|d| (d, full_prefix(&d))), gateway)
+    }
+
+    /// Adds a route out of link `index` to `dst` (address and prefix length; `None`: the
+    /// default route), through `gateway` if given, else on-link.
+    pub fn add_prefix_route(
+        &mut self,
+        index: i32,
+        dst: Option<(IpAddr, u8)>,
+        gateway: Option<IpAddr>,
+    ) -> io::Result<()> {
+        let fam_of = dst.map(|d| d.0).or(gateway).expect("a route names a destination or a gateway");
         let mut m = Msg::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
         let link_scope = gateway.is_none() && fam_of.is_ipv4();
         m.raw(&[
             family(&fam_of),
-            dst.as_ref().map_or(0, full_prefix),
+            dst.map_or(0, |d| d.1),
             0,
             0,
             RT_TABLE_MAIN,
@@ -317,7 +462,7 @@ impl Rtnl {
             0,
             0,
         ]);
-        if let Some(d) = dst {
+        if let Some((d, _)) = dst.filter(|d| d.1 > 0) {
             m.attr(RTA_DST, &octets(&d));
         }
         if let Some(g) = gateway {

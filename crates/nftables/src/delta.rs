@@ -236,6 +236,20 @@ impl Delta {
             && self.set_changes.iter().all(|c| !c.interval)
     }
 
+    /// What the transaction does, in one line: chains and sets made, deleted and kept,
+    /// elements changed.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} chain(s) added, {} deleted, {} kept untouched; {} set(s) added, {} deleted; {} element(s) changed",
+            self.new_chains.len() + self.refilled_chains.len(),
+            self.removed_chains.len(),
+            self.kept_chains,
+            self.new_sets.len(),
+            self.removed_sets.len(),
+            self.element_count()
+        )
+    }
+
     /// Elements added and removed, in sets and maps.
     pub fn element_count(&self) -> usize {
         let sets: usize = self.set_changes.iter().map(|c| c.added.len() + c.removed.len()).sum();

@@ -26,7 +26,7 @@
 
 mod compile;
 mod delta;
-mod ranges;
+pub mod ranges;
 mod render;
 mod simulate;
 

@@ -91,17 +91,11 @@ pub struct Request<'a> {
 /// What the plugin configured by `config` does with `request` in a namespace whose
 /// policy is `policy`.
 pub fn decide(config: &Config, policy: &Policy, request: &Request<'_>) -> Decision {
-    let ex = &config.exemptions;
-    let exempt = if !request.namespace.is_empty() && ex.namespaces.iter().any(|n| n == request.namespace) {
+    let exempt = if config.exempt_namespace(request.namespace) {
         Some(Exempt::Namespace)
-    } else if request.user.is_some_and(|u| !u.is_empty() && ex.usernames.iter().any(|n| n == u)) {
+    } else if request.user.is_some_and(|u| config.exempt_user(u)) {
         Some(Exempt::Username)
-    } else if request
-        .spec
-        .runtime_class_name
-        .as_deref()
-        .is_some_and(|rc| !rc.is_empty() && ex.runtime_classes.iter().any(|n| n == rc))
-    {
+    } else if config.exempt_runtime_class(request.spec.runtime_class_name.as_deref()) {
         Some(Exempt::RuntimeClass)
     } else {
         None

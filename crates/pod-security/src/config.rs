@@ -31,6 +31,24 @@ pub struct Exemptions {
     pub runtime_classes: Vec<String>,
 }
 
+impl Config {
+    /// Whether requests in this namespace are never judged (an empty name never is).
+    pub fn exempt_namespace(&self, namespace: &str) -> bool {
+        !namespace.is_empty() && self.exemptions.namespaces.iter().any(|n| n == namespace)
+    }
+
+    /// Whether this user's requests are never judged (an empty name never is).
+    pub fn exempt_user(&self, user: &str) -> bool {
+        !user.is_empty() && self.exemptions.usernames.iter().any(|n| n == user)
+    }
+
+    /// Whether pods of this runtime class are never judged (none, or an empty one,
+    /// never is).
+    pub fn exempt_runtime_class(&self, runtime_class: Option<&str>) -> bool {
+        runtime_class.is_some_and(|rc| !rc.is_empty() && self.exemptions.runtime_classes.iter().any(|n| n == rc))
+    }
+}
+
 const PSC_GROUP: &str = "pod-security.admission.config.k8s.io";
 const PSC_VERSIONS: &[&str] = &["v1", "v1beta1", "v1alpha1"];
 
@@ -119,6 +137,12 @@ fn typed<T: serde::de::DeserializeOwned>(value: &Value, place: &Place<'_>) -> Re
         let path = e.path().to_string();
         place.error(if path == "." { "" } else { &path }, e.into_inner().to_string())
     })
+}
+
+/// The configuration in a file (`--config`): [`from_objects`] over what it holds.
+pub fn from_file(file: &str) -> Result<Config, InputError> {
+    let input = podwall_load::load_paths(&[file])?;
+    from_objects(&input.objects, file)
 }
 
 /// The configuration among `objects` (read from the `--config` file): the first

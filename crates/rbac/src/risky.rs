@@ -254,7 +254,112 @@ fn is_broad(s: &Subject) -> bool {
         || (s.kind == SubjectKind::User && s.name.starts_with(crate::user::SA_PREFIX))
 }
 
+/// A service account's grants that whoever runs pods as it gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unlocked {
+    /// The account's namespace.
+    pub namespace: String,
+    /// The account's name; `None` for every account of the namespace (a binding to the
+    /// group `system:serviceaccounts:NS`, or to `system:serviceaccounts` with no
+    /// namespace).
+    pub name: Option<String>,
+    /// The bindings that give it grants, as `BINDING → ROLE`.
+    pub through: Vec<String>,
+}
+
+impl Unlocked {
+    /// The user name of the account; `None` for every account of a namespace.
+    pub fn user(&self) -> Option<String> {
+        self.name.as_ref().map(|n| crate::user::service_account_user(&self.namespace, n))
+    }
+
+    /// Whether `s`, a subject of `b`, is this very account.
+    fn is_subject(&self, s: &Subject, b: &Binding) -> bool {
+        let Some(user) = self.user() else { return false };
+        match s.kind {
+            SubjectKind::ServiceAccount => {
+                let ns = s.namespace.as_deref().or(b.namespace.as_deref()).unwrap_or_default();
+                crate::user::service_account_user(ns, &s.name) == user
+            }
+            SubjectKind::User => s.name == user,
+            SubjectKind::Group => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Unlocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.name, self.namespace.as_str()) {
+            (Some(n), ns) => write!(f, "ServiceAccount {ns}/{n}")?,
+            (None, "") => write!(f, "every service account")?,
+            (None, ns) => write!(f, "every service account of {ns}")?,
+        }
+        write!(f, " ({})", self.through.join(", "))
+    }
+}
+
+/// How many unlocked identities a finding names before it gives only their number.
+const UNLOCKED_NAMED: usize = 5;
+
+fn unlocks_text(list: &[Unlocked], namespace: Option<&str>) -> String {
+    let there = match namespace {
+        Some(ns) => format!("service accounts of {ns}"),
+        None => "service accounts of any namespace".to_string(),
+    };
+    if list.is_empty() {
+        return format!("; no {there} hold grants in the input");
+    }
+    let named: Vec<String> = list.iter().take(UNLOCKED_NAMED).map(|u| u.to_string()).collect();
+    let more = list.len().saturating_sub(UNLOCKED_NAMED);
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    format!("; it unlocks the grants of the {there}: {}{more}", named.join("; "))
+}
+
 impl Rbac {
+    /// The service accounts whose grants a pod creator gets by running pods as them:
+    /// those of `namespace` (a pod uses an account of its own namespace), or of every
+    /// namespace for a creator that holds the right cluster-wide (`None`). Each with the
+    /// bindings that grant it something, sorted by namespace and name.
+    pub fn unlocked_by_pods(&self, namespace: Option<&str>) -> Vec<Unlocked> {
+        let mut found: std::collections::BTreeMap<(String, Option<String>), Vec<String>> = Default::default();
+        let in_scope = |ns: &str| namespace.is_none_or(|n| n == ns);
+        for b in &self.bindings {
+            let Some(r) = self.role_of(b) else { continue };
+            let role = &self.roles[r];
+            if role.rules.is_empty() {
+                continue;
+            }
+            let path = format!("{} → {}", b.display(), role.display());
+            for s in &b.subjects {
+                let key = match s.kind {
+                    SubjectKind::ServiceAccount => {
+                        let ns = s.namespace.as_deref().or(b.namespace.as_deref()).unwrap_or_default();
+                        in_scope(ns).then(|| (ns.to_string(), Some(s.name.clone())))
+                    }
+                    SubjectKind::User => crate::user::split_service_account(&s.name)
+                        .filter(|(ns, _)| in_scope(ns))
+                        .map(|(ns, n)| (ns.to_string(), Some(n.to_string()))),
+                    SubjectKind::Group if s.name == ALL_SERVICE_ACCOUNTS => {
+                        Some((namespace.unwrap_or_default().to_string(), None))
+                    }
+                    SubjectKind::Group => s
+                        .name
+                        .strip_prefix(ALL_SERVICE_ACCOUNTS)
+                        .and_then(|rest| rest.strip_prefix(':'))
+                        .filter(|ns| !ns.is_empty() && in_scope(ns))
+                        .map(|ns| (ns.to_string(), None)),
+                };
+                if let Some(key) = key {
+                    let through = found.entry(key).or_default();
+                    if !through.contains(&path) {
+                        through.push(path.clone());
+                    }
+                }
+            }
+        }
+        found.into_iter().map(|((namespace, name), through)| Unlocked { namespace, name, through }).collect()
+    }
+
     /// The risky grants, one finding per binding, rule and kind of risk, worst first.
     pub fn risky(&self) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -278,11 +383,19 @@ impl Rbac {
                         continue;
                     }
                     let path = format!("{} → {} → rule {}", b.display(), role.display(), i + 1);
+                    let unlocks = if id == ids::WORKLOADS {
+                        // What the subjects hold already is not unlocked.
+                        let mut list = self.unlocked_by_pods(b.namespace.as_deref());
+                        list.retain(|u| !b.subjects.iter().any(|s| u.is_subject(s, b)));
+                        unlocks_text(&list, b.namespace.as_deref())
+                    } else {
+                        String::new()
+                    };
                     out.push(
                         Finding::new(
                             id,
                             severity,
-                            format!("{} {what}; through {path} ({})", subjects_text(b), rule.summary()),
+                            format!("{} {what}; through {path} ({}){unlocks}", subjects_text(b), rule.summary()),
                         )
                         .object(binding_ref(b))
                         .origin(Origin::file(&b.source.file, b.source.line))

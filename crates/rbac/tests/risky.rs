@@ -215,3 +215,51 @@ fn a_grant_to_system_authenticated_is_every_users_and_is_reported_on_the_group()
     // jane mints tokens herself (her own grant, cluster-wide), so her own path is reported.
     assert!(from.contains(&"User jane".to_string()), "{from:?}");
 }
+
+#[test]
+fn creating_pods_in_a_namespace_unlocks_the_grants_of_that_namespaces_service_accounts_only() {
+    // A pod may only run as a service account of its own namespace.
+    let yaml = [
+        cr("pod-maker", "[{apiGroups: [''], resources: [pods], verbs: [create]}]"),
+        cr("secret-reader", "[{apiGroups: [''], resources: [secrets], verbs: [get]}]"),
+        rb("prod", "make", "pod-maker", JANE),
+        rb("prod", "deployer-reads", "secret-reader", "[{kind: ServiceAccount, name: deployer}]"),
+        rb("dev", "dev-reads", "secret-reader", "[{kind: ServiceAccount, name: builder}]"),
+        crb("all-prod-sas", "secret-reader", "[{kind: Group, name: 'system:serviceaccounts:prod'}]"),
+        crb("as-user", "secret-reader", "[{kind: User, name: 'system:serviceaccount:prod:api'}]"),
+        sa("prod", "deployer"),
+    ]
+    .concat();
+    let r = rbac(&yaml);
+    let unlocked: Vec<String> = r.unlocked_by_pods(Some("prod")).iter().map(|u| u.to_string()).collect();
+    assert_eq!(
+        unlocked,
+        [
+            "every service account of prod (ClusterRoleBinding all-prod-sas → ClusterRole secret-reader)",
+            "ServiceAccount prod/api (ClusterRoleBinding as-user → ClusterRole secret-reader)",
+            "ServiceAccount prod/deployer (RoleBinding prod/deployer-reads → ClusterRole secret-reader)",
+        ]
+    );
+    let f = r.risky().into_iter().find(|f| f.id == "RB102").expect("RB102");
+    assert!(
+        f.message.contains("it unlocks the grants of the service accounts of prod: every service account of prod"),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("ServiceAccount prod/deployer"), "{}", f.message);
+    assert!(!f.message.contains("dev/builder"), "a pod in prod cannot run as a dev account: {}", f.message);
+    // Cluster-wide, every namespace's accounts.
+    let all: Vec<String> = r.unlocked_by_pods(None).iter().map(|u| format!("{}/{:?}", u.namespace, u.name)).collect();
+    assert!(all.contains(&"dev/Some(\"builder\")".to_string()), "{all:?}");
+}
+
+#[test]
+fn a_pod_creator_where_no_account_holds_grants_is_told_so() {
+    let yaml = [
+        cr("pod-maker", "[{apiGroups: [''], resources: [pods], verbs: [create]}]"),
+        rb("prod", "make", "pod-maker", JANE),
+    ]
+    .concat();
+    let f = rbac(&yaml).risky().into_iter().find(|f| f.id == "RB102").expect("RB102");
+    assert!(f.message.ends_with("; no service accounts of prod hold grants in the input"), "{}", f.message);
+}

@@ -1,0 +1,210 @@
+//! `/healthz` and `/metrics` on a local port: a small blocking HTTP/1.1 server on one
+//! thread, answering one request per connection (`Connection: close`).
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// Upper bounds (seconds) of the sync latency histogram's buckets.
+pub const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// What the agent reports: its state, updated after each sync.
+#[derive(Clone, Debug, Default)]
+pub struct Status {
+    /// Whether a ruleset was installed by this run (before that the agent is starting).
+    pub installed: bool,
+    /// Why the last attempt failed, when it did (the last good state stays enforced).
+    pub error: Option<String>,
+    /// When the last attempt failed.
+    pub last_error: Option<SystemTime>,
+    /// When a ruleset was last installed.
+    pub last_sync: Option<SystemTime>,
+    /// Successful syncs, by how they went to the kernel (`netlink`, `nft-delta`, ...).
+    pub syncs: std::collections::BTreeMap<&'static str, u64>,
+    /// Failed syncs.
+    pub failures: u64,
+    /// Count of latencies in each bucket of [`BUCKETS`] (not cumulative), then above.
+    pub latency_buckets: [u64; BUCKETS.len() + 1],
+    /// Sum of latencies, seconds.
+    pub latency_sum: f64,
+    /// Objects read, by kind.
+    pub objects: std::collections::BTreeMap<String, u64>,
+    /// Pods attached on this node.
+    pub attachments: u64,
+    /// Chains installed (regular chains of podwall's table).
+    pub chains: u64,
+    /// Elements installed: of named sets and of the dispatch maps.
+    pub elements: u64,
+}
+
+impl Status {
+    /// Records one sync's latency (from seeing the change to the kernel's ack).
+    pub fn observe(&mut self, took: Duration) {
+        let s = took.as_secs_f64();
+        let i = BUCKETS.iter().position(|b| s <= *b).unwrap_or(BUCKETS.len());
+        self.latency_buckets[i] += 1;
+        self.latency_sum += s;
+    }
+
+    /// `ok`, or `degraded: REASON` / `starting`; and whether that is healthy.
+    pub fn health(&self) -> (bool, String) {
+        match (&self.error, self.installed) {
+            (Some(e), true) => (false, format!("degraded: {e} (the last good ruleset is still enforced)")),
+            (Some(e), false) => (false, format!("degraded: {e} (nothing installed by this run)")),
+            (None, true) => (true, "ok".into()),
+            (None, false) => (false, "starting".into()),
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn metrics(&self) -> String {
+        let mut s = String::new();
+        let secs = |t: &Option<SystemTime>| {
+            t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0.0, |d| d.as_secs_f64())
+        };
+        let (healthy, _) = self.health();
+        let _ =
+            writeln!(s, "# HELP podwall_agent_healthy 1 when the last sync succeeded, 0 when degraded or starting.");
+        let _ = writeln!(s, "# TYPE podwall_agent_healthy gauge\npodwall_agent_healthy {}", u8::from(healthy));
+        let _ = writeln!(s, "# HELP podwall_agent_syncs_total Syncs that reached the kernel, by how they were sent.");
+        let _ = writeln!(s, "# TYPE podwall_agent_syncs_total counter");
+        for (path, n) in &self.syncs {
+            let _ = writeln!(s, "podwall_agent_syncs_total{{path=\"{path}\"}} {n}");
+        }
+        let _ =
+            writeln!(s, "# HELP podwall_agent_sync_failures_total Syncs that failed (bad input or kernel refusal).");
+        let _ = writeln!(
+            s,
+            "# TYPE podwall_agent_sync_failures_total counter\npodwall_agent_sync_failures_total {}",
+            self.failures
+        );
+        let _ = writeln!(s, "# HELP podwall_agent_sync_seconds Time from seeing a change to the kernel holding it.");
+        let _ = writeln!(s, "# TYPE podwall_agent_sync_seconds histogram");
+        let mut cumulative = 0;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            cumulative += self.latency_buckets[i];
+            let _ = writeln!(s, "podwall_agent_sync_seconds_bucket{{le=\"{b}\"}} {cumulative}");
+        }
+        cumulative += self.latency_buckets[BUCKETS.len()];
+        let _ = writeln!(s, "podwall_agent_sync_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(s, "podwall_agent_sync_seconds_sum {}", self.latency_sum);
+        let _ = writeln!(s, "podwall_agent_sync_seconds_count {cumulative}");
+        let _ = writeln!(s, "# HELP podwall_agent_objects Objects read from the source, by kind.");
+        let _ = writeln!(s, "# TYPE podwall_agent_objects gauge");
+        for (kind, n) in &self.objects {
+            let _ = writeln!(s, "podwall_agent_objects{{kind=\"{kind}\"}} {n}");
+        }
+        for (name, help, v) in [
+            ("podwall_agent_attachments", "Pod interfaces the ruleset dispatches on this node.", self.attachments),
+            ("podwall_agent_chains", "Regular chains in podwall's table.", self.chains),
+            ("podwall_agent_set_elements", "Elements of podwall's named sets and dispatch maps.", self.elements),
+        ] {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
+        let _ = writeln!(
+            s,
+            "# HELP podwall_agent_last_sync_timestamp_seconds When a ruleset was last installed (0: never)."
+        );
+        let _ = writeln!(s, "# TYPE podwall_agent_last_sync_timestamp_seconds gauge");
+        let _ = writeln!(s, "podwall_agent_last_sync_timestamp_seconds {}", secs(&self.last_sync));
+        let _ = writeln!(s, "# HELP podwall_agent_last_error_timestamp_seconds When a sync last failed (0: never).");
+        let _ = writeln!(s, "# TYPE podwall_agent_last_error_timestamp_seconds gauge");
+        let _ = writeln!(s, "podwall_agent_last_error_timestamp_seconds {}", secs(&self.last_error));
+        s
+    }
+}
+
+/// Starts serving `status` on `addr` in a thread of its own; returns the bound address
+/// (port 0 picks one).
+pub fn serve(addr: SocketAddr, status: Arc<Mutex<Status>>) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(addr)?;
+    let bound = listener.local_addr()?;
+    std::thread::Builder::new().name("health".into()).spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let _ = answer(conn, &status);
+        }
+    })?;
+    Ok(bound)
+}
+
+fn answer(mut conn: TcpStream, status: &Mutex<Status>) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(2)))?;
+    conn.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    // The headers are read to their end and ignored; a request has no body we read.
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
+            break;
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let (code, kind, body) = match (method, path) {
+        ("GET" | "HEAD", "/healthz") => {
+            let (ok, text) = status.lock().map(|s| s.health()).unwrap_or((false, "status lock poisoned".into()));
+            (if ok { "200 OK" } else { "503 Service Unavailable" }, "text/plain; charset=utf-8", text + "\n")
+        }
+        ("GET" | "HEAD", "/metrics") => {
+            let text = status.lock().map(|s| s.metrics()).unwrap_or_default();
+            ("200 OK", "text/plain; version=0.0.4; charset=utf-8", text)
+        }
+        ("GET" | "HEAD", _) => ("404 Not Found", "text/plain; charset=utf-8", "not found: /healthz, /metrics\n".into()),
+        _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "GET only\n".into()),
+    };
+    let head = format!(
+        "HTTP/1.1 {code}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes())?;
+    if method != "HEAD" {
+        conn.write_all(body.as_bytes())?;
+    }
+    conn.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        let mut c = TcpStream::connect(addr).unwrap();
+        write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut s = String::new();
+        c.read_to_string(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn healthz_is_503_until_a_sync_and_after_a_failure_and_metrics_are_prometheus_text() {
+        let status = Arc::new(Mutex::new(Status::default()));
+        let addr = serve("127.0.0.1:0".parse().unwrap(), status.clone()).unwrap();
+        assert!(get(addr, "/healthz").starts_with("HTTP/1.1 503"), "starting is not healthy");
+        {
+            let mut s = status.lock().unwrap();
+            s.installed = true;
+            s.observe(Duration::from_millis(3));
+            s.chains = 7;
+        }
+        assert!(get(addr, "/healthz").starts_with("HTTP/1.1 200"));
+        let m = get(addr, "/metrics");
+        assert!(
+            m.contains("podwall_agent_sync_seconds_bucket{le=\"0.005\"} 1\r\n")
+                || m.contains("podwall_agent_sync_seconds_bucket{le=\"0.005\"} 1\n")
+        );
+        assert!(
+            m.contains("podwall_agent_sync_seconds_bucket{le=\"0.0025\"} 0\n"),
+            "buckets are cumulative from below"
+        );
+        assert!(m.contains("podwall_agent_chains 7\n"));
+        status.lock().unwrap().error = Some("API away".into());
+        let h = get(addr, "/healthz");
+        assert!(h.starts_with("HTTP/1.1 503") && h.contains("degraded: API away"), "{h}");
+        assert!(get(addr, "/nothing").starts_with("HTTP/1.1 404"));
+    }
+}

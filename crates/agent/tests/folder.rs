@@ -1,0 +1,199 @@
+//! The agent in folder mode, end to end on real network namespaces: a lab's pods, the
+//! agent installing into the lab's node. A changed file turns the kernel's verdicts into
+//! the new model's within a stated time; a restart installs nothing until it replaces
+//! the table in one transaction (the old ruleset enforces meanwhile); a folder that no
+//! longer loads leaves the last good ruleset enforced and the health degraded.
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use podwall_agent::{Agent, Config};
+use podwall_engine::Index;
+use podwall_lab::install::{Node, Path as Sent};
+use podwall_lab::verify::compare;
+
+/// The longest a change may take from being written to being what the kernel does (the
+/// poll interval is 100 ms; the rest is load, compile and one transaction, on a busy
+/// machine).
+const WITHIN: Duration = Duration::from_secs(10);
+
+const PODS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: a, labels: {team: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b, labels: {team: b}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: a, labels: {app: client}}
+spec: {containers: [{name: c, image: busybox}]}
+status: {podIP: 10.0.1.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: b, labels: {app: client}}
+spec: {containers: [{name: c, image: busybox}]}
+status: {podIP: 10.0.2.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: b, labels: {app: db}}
+spec:
+  containers: [{name: db, image: postgres, ports: [{containerPort: 9090, protocol: TCP}]}]
+status: {podIP: 10.0.2.2}
+"#;
+
+/// db takes anything from namespace a (so not b's client).
+const DB_FROM_A: &str = r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-in, namespace: b}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: a}}}]}]
+"#;
+
+/// db takes only b's client.
+const DB_FROM_B_CLIENT: &str = r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-in, namespace: b}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
+"#;
+
+/// A lab brought up from a folder, torn down (with the folder) on drop.
+struct Lab {
+    lab: podwall_lab::Lab,
+    dir: PathBuf,
+    _responders: podwall_lab::serve::Responders,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = podwall_lab::down(&self.lab.name);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_dir_all(self.dir.with_extension("state"));
+    }
+}
+
+fn cluster(dir: &Path) -> podwall_ir::Cluster {
+    let (c, _) = podwall_agent::load(dir).expect("load");
+    podwall_lab::lab_cluster(&c).expect("lab cluster").0
+}
+
+fn lab(test: &str) -> Lab {
+    // Unique per process so that concurrent runs never share a lab.
+    let name = format!("ag{test}{}", std::process::id() % 100_000);
+    let dir = std::env::temp_dir().join(format!("podwall-agent-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir.with_extension("state"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pods.yaml"), PODS).unwrap();
+    std::fs::write(dir.join("db.yaml"), DB_FROM_A).unwrap();
+    let (c, _) = podwall_agent::load(&dir).expect("load");
+    let (c, allocated) = podwall_lab::lab_cluster(&c).unwrap();
+    let plan = podwall_lab::plan(&name, &c, &allocated).unwrap();
+    podwall_lab::up(&plan, &c, true).expect("lab up");
+    let responders = podwall_lab::serve::start(&plan).expect("responders");
+    Lab { lab: plan, dir, _responders: responders }
+}
+
+fn agent(l: &Lab) -> Agent {
+    Agent::new(Config {
+        dir: l.dir.clone(),
+        node: Node::Named(l.lab.node.clone()),
+        state: l.dir.with_extension("state"),
+    })
+}
+
+/// The pairs where the kernel differs from the model of the folder as it is now.
+fn differing(l: &Lab) -> Vec<String> {
+    let c = cluster(&l.dir);
+    let index = Index::new(&c);
+    let kernel = podwall_lab::probe(&l.lab, podwall_ir::Protocol::TCP, 9090).expect("probe");
+    compare(&l.lab, &index, podwall_ir::Protocol::TCP, 9090, &kernel).iter().map(|m| m.to_string()).collect()
+}
+
+fn b_client_reaches_db(l: &Lab) -> bool {
+    let kernel = podwall_lab::probe(&l.lab, podwall_ir::Protocol::TCP, 9090).expect("probe");
+    let at = |n: &str| l.lab.pods.iter().position(|p| p.name == n).expect("pod");
+    kernel[at("b/client")][at("b/db")]
+}
+
+#[test]
+fn a_changed_file_turns_the_kernel_verdicts_into_the_new_model_within_the_stated_time() {
+    if !podwall_lab::privileged_test(
+        "a_changed_file_turns_the_kernel_verdicts_into_the_new_model_within_the_stated_time",
+    ) {
+        return;
+    }
+    let l = lab("w");
+    let mut a = agent(&l);
+    assert!(!a.knows_installed());
+    let first = a.sync().expect("first sync");
+    assert_eq!(first.path, Sent::NftFull, "with no record, the table is replaced whole");
+    assert_eq!(differing(&l), Vec::<String>::new());
+    assert!(!b_client_reaches_db(&l), "before: db takes only namespace a");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let status = a.status.clone();
+    let watcher = std::thread::spawn(move || {
+        podwall_agent::watch(&mut a, Duration::from_millis(100), || stopped.load(Ordering::Relaxed));
+    });
+    let written = Instant::now();
+    std::fs::write(l.dir.join("db.yaml"), DB_FROM_B_CLIENT).unwrap();
+    while !b_client_reaches_db(&l) {
+        assert!(written.elapsed() < WITHIN, "the kernel did not follow the changed file within {WITHIN:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("kernel followed the file {} ms after it was written", written.elapsed().as_millis());
+    assert_eq!(differing(&l), Vec::<String>::new(), "after the change the kernel is the new model");
+    {
+        let st = status.lock().unwrap();
+        assert_eq!(st.syncs.get("nft-delta").copied().unwrap_or(0) + st.syncs.get("netlink").copied().unwrap_or(0), 1);
+        assert!(st.health().0);
+    }
+
+    // A folder that no longer loads: reported, and the last good ruleset stays.
+    std::fs::write(l.dir.join("db.yaml"), "kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: x, namespace: b}\nspec: {podSelector: {matchLabel: {}}}\n").unwrap();
+    let written = Instant::now();
+    while status.lock().unwrap().error.is_none() {
+        assert!(written.elapsed() < WITHIN, "a broken file was not reported within {WITHIN:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (healthy, text) = status.lock().unwrap().health();
+    assert!(!healthy && text.contains("matchLabel"), "health names the problem: {text}");
+    assert!(b_client_reaches_db(&l), "the last good ruleset is still enforced");
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+}
+
+#[test]
+fn a_restart_keeps_the_installed_table_until_one_transaction_replaces_it() {
+    if !podwall_lab::privileged_test("a_restart_keeps_the_installed_table_until_one_transaction_replaces_it") {
+        return;
+    }
+    let l = lab("r");
+    agent(&l).sync().expect("first run");
+    // The first run is gone; the policy changes while no agent runs.
+    std::fs::write(l.dir.join("db.yaml"), DB_FROM_B_CLIENT).unwrap();
+    let mut again = agent(&l);
+    assert!(again.knows_installed(), "the second run starts from the first run's record");
+    // Before its first sync, the first run's ruleset still filters: no window.
+    assert!(!b_client_reaches_db(&l), "the old ruleset enforces until it is replaced");
+    let node = Node::Named(l.lab.node.clone());
+    node.nft(&["list", "table", "inet", podwall_lab::TABLE], "").expect("the table is still installed");
+    let s = again.sync().expect("second run");
+    assert_ne!(s.path, Sent::NftFull, "a restart sends a delta against the record, not a reload");
+    assert_eq!(differing(&l), Vec::<String>::new());
+    assert!(b_client_reaches_db(&l));
+    // Nothing changed: nothing is sent.
+    assert_eq!(again.sync().expect("third").path, Sent::Nothing);
+}

@@ -1,0 +1,390 @@
+//! What the PodSecurity admission plugin answers to one request, written from
+//! upstream's `admission/admission.go` (ValidatePod, ValidatePodController,
+//! ValidateNamespace, EvaluatePod) and its responses:
+//!
+//! - **Pods** (`pods`, and subresources other than `exec`, `attach`, `binding`,
+//!   `eviction`, `log`, `portforward`, `proxy`, `status`): an exempt namespace or user
+//!   is admitted with the audit annotation `exempt`; a namespace fully privileged (with
+//!   readable labels) is admitted with `enforce-policy: privileged:latest`; an UPDATE that
+//!   changes no image, no container count, no ephemeral container and no container
+//!   seccomp annotation is admitted untouched; an exempt runtime class gets `exempt:
+//!   runtimeClass`. Otherwise enforce denies (403, `pods "NAME" is forbidden: violates
+//!   PodSecurity "LEVEL:VERSION": ...`), audit adds `audit-violations`, warn adds a
+//!   warning unless the pod is denied; `enforce-policy` names the enforce level.
+//! - **Workloads** (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
+//!   ReplicationController, PodTemplate; no subresource): never denied; audit and warn
+//!   judge the template (warn follows a stricter enforce label when the namespace sets
+//!   no warn label, so an enforce namespace warns about templates its pods would break).
+//! - **Namespaces**: labels the plugin cannot read are refused on CREATE, and on UPDATE
+//!   when they changed (422, `Namespace "NAME" is invalid: ...`).
+//!
+//! Departures, because the namespaces come from files rather than the API: a namespace
+//! not among them has the configured defaults (upstream fails the request when it cannot
+//! look a namespace up), and a namespace UPDATE does not dry-run the namespace's pods.
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Status, StatusCause, StatusDetails};
+use podwall_load::podspec::pod_spec_path;
+use podwall_pod_security::admission::{decide, decide_workload, Decision, Exempt, Request as PodRequest};
+use podwall_pod_security::config::Config;
+use podwall_pod_security::policy::from_labels;
+use podwall_pod_security::{forbidden_detail, Level, LevelVersion, Version};
+use serde::Deserialize;
+
+use crate::namespaces::{aggregate, invalid_value, NamespacePolicy, Namespaces};
+use crate::review::{Request, Response};
+
+/// Audit annotation: why a request was not judged.
+pub const EXEMPT: &str = "exempt";
+/// Audit annotation: the enforce policy a pod was judged at.
+pub const ENFORCE_POLICY: &str = "enforce-policy";
+/// Audit annotation: what audit mode found.
+pub const AUDIT_VIOLATIONS: &str = "audit-violations";
+/// Audit annotation: what went wrong.
+pub const ERROR: &str = "error";
+
+/// Pod subresources that cannot change the pod spec.
+const IGNORED_POD_SUBRESOURCES: &[&str] =
+    &["exec", "attach", "binding", "eviction", "log", "portforward", "proxy", "status"];
+
+/// The plugin: its configuration and the namespaces it knows.
+#[derive(Clone, Debug, Default)]
+pub struct Admission {
+    /// Defaults and exemptions.
+    pub config: Config,
+    /// Namespaces by name.
+    pub namespaces: Namespaces,
+}
+
+/// What a request is about.
+enum Target {
+    Pod,
+    Workload { group: &'static str, kind: &'static str },
+    Namespace,
+    Other,
+}
+
+fn target(group: &str, resource: &str) -> Target {
+    match (group, resource) {
+        ("", "pods") => Target::Pod,
+        ("", "namespaces") => Target::Namespace,
+        ("", "replicationcontrollers") => Target::Workload { group: "", kind: "ReplicationController" },
+        ("", "podtemplates") => Target::Workload { group: "", kind: "PodTemplate" },
+        ("apps", "deployments") => Target::Workload { group: "apps", kind: "Deployment" },
+        ("apps", "replicasets") => Target::Workload { group: "apps", kind: "ReplicaSet" },
+        ("apps", "statefulsets") => Target::Workload { group: "apps", kind: "StatefulSet" },
+        ("apps", "daemonsets") => Target::Workload { group: "apps", kind: "DaemonSet" },
+        ("batch", "jobs") => Target::Workload { group: "batch", kind: "Job" },
+        ("batch", "cronjobs") => Target::Workload { group: "batch", kind: "CronJob" },
+        _ => Target::Other,
+    }
+}
+
+fn allowed() -> Response {
+    Response { allowed: true, ..Response::default() }
+}
+
+fn annotated(pairs: &[(&str, String)]) -> Response {
+    let audit_annotations = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    Response { allowed: true, audit_annotations, ..Response::default() }
+}
+
+fn exempt(why: Exempt) -> Response {
+    annotated(&[(EXEMPT, why.as_str().to_string())])
+}
+
+/// A failed request: status `Failure` with a reason and code.
+fn failure(code: i32, reason: &str, message: String, details: Option<StatusDetails>) -> Status {
+    Status {
+        code: Some(code),
+        details,
+        message: Some(message),
+        reason: Some(reason.to_string()),
+        status: Some("Failure".to_string()),
+        ..Status::default()
+    }
+}
+
+/// `errorResponse(err, NewBadRequest(what))`: denied with 400, and the error in the
+/// audit annotations.
+fn bad_request(what: &str, err: Option<&str>) -> Response {
+    let detail = match err {
+        Some(e) => format!("{what}: {e}"),
+        None => what.to_string(),
+    };
+    Response {
+        allowed: false,
+        status: Some(failure(400, "BadRequest", what.to_string(), None)),
+        audit_annotations: BTreeMap::from([(ERROR.to_string(), detail)]),
+        ..Response::default()
+    }
+}
+
+/// `GroupResource.String()`: `pods`, `deployments.apps`.
+fn group_resource(group: &str, resource: &str) -> String {
+    match group {
+        "" => resource.to_string(),
+        g => format!("{resource}.{g}"),
+    }
+}
+
+/// `NewForbidden(resource, name, err)`.
+fn forbidden(request: &Request, err: String) -> Status {
+    let gr = group_resource(&request.resource.group, &request.resource.resource);
+    let message = match request.name.as_str() {
+        "" => format!("{gr} is forbidden: {err}"),
+        name => format!("{gr} {name:?} is forbidden: {err}"),
+    };
+    let details = StatusDetails {
+        group: Some(request.resource.group.clone()).filter(|g| !g.is_empty()),
+        kind: Some(request.resource.resource.clone()),
+        name: Some(request.name.clone()).filter(|n| !n.is_empty()),
+        ..StatusDetails::default()
+    };
+    failure(403, "Forbidden", message, Some(details))
+}
+
+/// A pod as the request carries it.
+#[derive(Deserialize, Default)]
+struct PodParts {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: Option<PodSpec>,
+}
+
+fn decode_pod(raw: Option<&serde_json::value::RawValue>) -> Result<(ObjectMeta, PodSpec), String> {
+    let raw = raw.ok_or("no object in the request")?;
+    let pod: PodParts = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    Ok((pod.metadata, pod.spec.unwrap_or_default()))
+}
+
+/// The pod template of a workload object, found where `pod_spec_path` says it is;
+/// `None` when the object has none (only a ReplicationController's is optional).
+fn decode_template(raw: &serde_json::value::RawValue, path: &str) -> Result<Option<PodTemplateSpec>, String> {
+    let mut value: serde_json::Value = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    for part in path.split('.') {
+        value = match value {
+            serde_json::Value::Object(mut m) => m.remove(part).unwrap_or(serde_json::Value::Null),
+            serde_json::Value::Null => serde_json::Value::Null,
+            other => return Err(format!("{part}: expected an object, found {other}")),
+        };
+    }
+    serde_json::from_value::<Option<PodTemplateSpec>>(value).map_err(|e| format!("{path}: {e}"))
+}
+
+fn container_seccomp<'a>(meta: &'a ObjectMeta, name: &str) -> Option<&'a str> {
+    let key = format!("container.seccomp.security.alpha.kubernetes.io/{name}");
+    meta.annotations.as_ref().and_then(|a| a.get(&key)).map(String::as_str)
+}
+
+fn significant_container(c: &Container, old: &Container, meta: &ObjectMeta, old_meta: &ObjectMeta) -> bool {
+    c.image != old.image || container_seccomp(meta, &c.name) != container_seccomp(old_meta, &c.name)
+}
+
+/// Upstream's `isSignificantPodUpdate`: whether an update can change what the checks
+/// see, among the fields an API server lets a pod update change.
+fn significant_pod_update(meta: &ObjectMeta, spec: &PodSpec, old_meta: &ObjectMeta, old: &PodSpec) -> bool {
+    let old_init = old.init_containers.as_deref().unwrap_or_default();
+    let init = spec.init_containers.as_deref().unwrap_or_default();
+    if spec.containers.len() != old.containers.len() || init.len() != old_init.len() {
+        return true;
+    }
+    let pairs = spec.containers.iter().zip(&old.containers).chain(init.iter().zip(old_init));
+    if pairs.into_iter().any(|(c, o)| significant_container(c, o, meta, old_meta)) {
+        return true;
+    }
+    let old_ephemeral = old.ephemeral_containers.as_deref().unwrap_or_default();
+    spec.ephemeral_containers.as_deref().unwrap_or_default().iter().any(|e| {
+        let Some(o) = old_ephemeral.iter().find(|o| o.name == e.name) else { return true };
+        let image_changed = e.image != o.image;
+        image_changed || container_seccomp(meta, &e.name) != container_seccomp(old_meta, &e.name)
+    })
+}
+
+impl Admission {
+    /// The plugin with a configuration and the namespaces it knows.
+    pub fn new(config: Config, namespaces: Namespaces) -> Self {
+        Admission { config, namespaces }
+    }
+
+    /// The answer to one request (its `uid` is set).
+    pub fn review(&self, request: &Request) -> Response {
+        let mut response = match target(&request.resource.group, &request.resource.resource) {
+            Target::Pod => self.pod(request),
+            Target::Workload { group, kind } => self.workload(request, group, kind),
+            Target::Namespace => self.namespace(request),
+            Target::Other => allowed(),
+        };
+        response.uid = request.uid.clone();
+        response
+    }
+
+    fn policy_of(&self, namespace: &str) -> NamespacePolicy {
+        match self.namespaces.get(namespace) {
+            Some(p) => p.clone(),
+            None => NamespacePolicy { policy: self.config.defaults, errors: Vec::new() },
+        }
+    }
+
+    fn pod(&self, request: &Request) -> Response {
+        if IGNORED_POD_SUBRESOURCES.contains(&request.sub_resource.as_str()) {
+            return allowed();
+        }
+        if let Some(why) = self.exempt_request(request) {
+            return exempt(why);
+        }
+        let ns = self.policy_of(&request.namespace);
+        if ns.errors.is_empty() && ns.policy.fully_privileged() {
+            let privileged = LevelVersion::new(Level::Privileged, Version::Latest);
+            return annotated(&[(ENFORCE_POLICY, privileged.to_string())]);
+        }
+        let (meta, spec) = match decode_pod(request.object.as_deref()) {
+            Ok(pod) => pod,
+            Err(e) => return bad_request("failed to decode pod", Some(&e)),
+        };
+        if request.operation == "UPDATE" {
+            let (old_meta, old_spec) = match decode_pod(request.old_object.as_deref()) {
+                Ok(pod) => pod,
+                Err(e) => return bad_request("failed to decode old pod", Some(&e)),
+            };
+            if !significant_pod_update(&meta, &spec, &old_meta, &old_spec) {
+                return allowed();
+            }
+        }
+        let pod = PodRequest { namespace: &request.namespace, user: None, meta: &meta, spec: &spec };
+        let decision = decide(&self.config, &ns.policy, &pod);
+        self.respond(request, &ns, &decision, true)
+    }
+
+    fn workload(&self, request: &Request, group: &str, kind: &str) -> Response {
+        if !request.sub_resource.is_empty() {
+            return allowed();
+        }
+        if let Some(why) = self.exempt_request(request) {
+            return exempt(why);
+        }
+        let ns = self.policy_of(&request.namespace);
+        if ns.errors.is_empty()
+            && ns.policy.warn.level == Level::Privileged
+            && ns.policy.audit.level == Level::Privileged
+        {
+            return allowed();
+        }
+        let Some(raw) = request.object.as_deref() else {
+            return annotated(&[(ERROR, "failed to decode object: no object in the request".to_string())]);
+        };
+        let path = pod_spec_path(group, kind).unwrap_or("spec.template");
+        let template = match decode_template(raw, path) {
+            Ok(Some(t)) => t,
+            Ok(None) if kind == "ReplicationController" => return allowed(),
+            Ok(None) => PodTemplateSpec::default(),
+            Err(e) => return annotated(&[(ERROR, format!("failed to extract pod template: {e}"))]),
+        };
+        let meta = template.metadata.unwrap_or_default();
+        let spec = template.spec.unwrap_or_default();
+        let pod = PodRequest { namespace: &request.namespace, user: None, meta: &meta, spec: &spec };
+        let decision = decide_workload(&self.config, &ns.policy, &pod);
+        self.respond(request, &ns, &decision, false)
+    }
+
+    fn namespace(&self, request: &Request) -> Response {
+        if !request.sub_resource.is_empty() {
+            return allowed();
+        }
+        #[derive(Deserialize, Default)]
+        struct NamespaceParts {
+            #[serde(default)]
+            metadata: ObjectMeta,
+        }
+        let labels_of = |raw: Option<&serde_json::value::RawValue>| -> Result<BTreeMap<String, String>, String> {
+            let raw = raw.ok_or("no object in the request")?;
+            let ns: NamespaceParts = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+            Ok(ns.metadata.labels.unwrap_or_default())
+        };
+        let labels = match labels_of(request.object.as_deref()) {
+            Ok(l) => l,
+            Err(e) => return bad_request("failed to decode namespace", Some(&e)),
+        };
+        let (_, errors) = from_labels(&labels, self.config.defaults);
+        let refuse = match request.operation.as_str() {
+            "CREATE" => !errors.is_empty(),
+            "UPDATE" => {
+                let old = match labels_of(request.old_object.as_deref()) {
+                    Ok(l) => l,
+                    Err(e) => return bad_request("failed to decode old namespace", Some(&e)),
+                };
+                let (_, old_errors) = from_labels(&old, self.config.defaults);
+                !errors.is_empty() && (old_errors.is_empty() || old_errors != errors)
+            }
+            _ => false,
+        };
+        if !refuse {
+            return allowed();
+        }
+        let causes = errors
+            .iter()
+            .map(|e| StatusCause {
+                field: Some(e.field()),
+                message: Some(invalid_value(e)),
+                reason: Some("FieldValueInvalid".to_string()),
+            })
+            .collect();
+        let details = StatusDetails {
+            causes: Some(causes),
+            kind: Some("Namespace".to_string()),
+            name: Some(request.name.clone()).filter(|n| !n.is_empty()),
+            ..StatusDetails::default()
+        };
+        let message = format!("Namespace {:?} is invalid: {}", request.name, aggregate(&errors));
+        Response {
+            allowed: false,
+            status: Some(failure(422, "Invalid", message, Some(details))),
+            ..Response::default()
+        }
+    }
+
+    /// Namespace, then user exemptions, as upstream checks them before anything else.
+    fn exempt_request(&self, request: &Request) -> Option<Exempt> {
+        if self.config.exempt_namespace(&request.namespace) {
+            Some(Exempt::Namespace)
+        } else if self.config.exempt_user(&request.user_info.username) {
+            Some(Exempt::Username)
+        } else {
+            None
+        }
+    }
+
+    /// `EvaluatePod`'s response from a decision (`enforce`: whether it may deny).
+    fn respond(&self, request: &Request, ns: &NamespacePolicy, d: &Decision, enforce: bool) -> Response {
+        if let Some(why) = d.exempt {
+            return exempt(why);
+        }
+        let mut response = allowed();
+        if !ns.errors.is_empty() {
+            response
+                .audit_annotations
+                .insert(ERROR.into(), format!("Failed to parse policy: {}", aggregate(&ns.errors)));
+        }
+        if enforce {
+            response.audit_annotations.insert(ENFORCE_POLICY.into(), ns.policy.enforce.to_string());
+            if let Some(j) = d.enforce.as_ref().filter(|j| !j.violations.is_empty()) {
+                let err = format!("violates PodSecurity \"{}\": {}", j.policy, forbidden_detail(&j.violations));
+                response.allowed = false;
+                response.status = Some(forbidden(request, err));
+            }
+        }
+        if let Some(j) = d.audit.as_ref().filter(|j| !j.violations.is_empty()) {
+            let text = format!("would violate PodSecurity \"{}\": {}", j.policy, forbidden_detail(&j.violations));
+            response.audit_annotations.insert(AUDIT_VIOLATIONS.into(), text);
+        }
+        if response.allowed {
+            if let Some(j) = d.warn.as_ref().filter(|j| !j.violations.is_empty()) {
+                let text = format!("would violate PodSecurity \"{}\": {}", j.policy, forbidden_detail(&j.violations));
+                response.warnings.push(text);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,26 @@
+//! A validating admission webhook that judges Pods and workload pod templates as the
+//! built-in PodSecurity admission plugin does, speaking `admission.k8s.io/v1`
+//! `AdmissionReview` over HTTPS.
+//!
+//! - [`review`]: the wire form: a request body decoded into an [`review::Request`]
+//!   (never a panic: anything malformed is a [`review::DecodeError`] saying why), and
+//!   the [`review::Response`] written back.
+//! - [`admit`]: what the plugin does with one request, in upstream's order: ignored
+//!   subresources, namespace and user exemptions, fully privileged namespaces, decoding,
+//!   insignificant pod updates, runtime-class exemptions, then enforce, audit and warn
+//!   through `podwall_pod_security::admission` (the checks are that crate's alone).
+//! - [`namespaces`]: the namespaces' `pod-security.kubernetes.io/*` labels, read from
+//!   manifests; a namespace not among them has the configured defaults.
+//! - [`server`]: the HTTPS server (`POST /validate`, `GET /healthz`).
+//! - [`bench`]: a fixed-rate load generator for the server, over loopback.
+#![forbid(unsafe_code)]
+
+pub mod admit;
+pub mod bench;
+pub mod namespaces;
+pub mod review;
+pub mod server;
+pub mod tls;
+
+pub use admit::Admission;
+pub use namespaces::Namespaces;

@@ -1,0 +1,138 @@
+//! The HTTPS server: `POST /validate` answers an AdmissionReview, `GET /healthz` says
+//! `ok`. A body that is not an AdmissionReview gets HTTP 400 and a plain-text body that
+//! says why; the connection and the server go on.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::service::service_fn;
+use hyper::{Method, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::admit::Admission;
+use crate::review;
+
+/// The largest request body read: an API server sends objects of at most a few MiB.
+pub const MAX_BODY: usize = 8 << 20;
+
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Reply = hyper::Response<Full<Bytes>>;
+
+fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut r = hyper::Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn text(status: StatusCode, body: String) -> Reply {
+    reply(status, "text/plain; charset=utf-8", body + "\n")
+}
+
+/// The answer to one HTTP request.
+pub async fn handle(admission: &Admission, request: hyper::Request<Incoming>) -> Reply {
+    match (request.method(), request.uri().path()) {
+        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok".into()),
+        (&Method::POST, "/validate") => validate(admission, request).await,
+        (_, "/healthz" | "/validate") => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()),
+        (_, path) => text(StatusCode::NOT_FOUND, format!("no such path {path:?}: POST /validate, GET /healthz")),
+    }
+}
+
+async fn validate(admission: &Admission, request: hyper::Request<Incoming>) -> Reply {
+    if let Some(ct) = request.headers().get(CONTENT_TYPE) {
+        let json = ct.to_str().is_ok_and(|s| s.split(';').next().is_some_and(|t| t.trim() == "application/json"));
+        if !json {
+            return text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Content-Type must be application/json, not {ct:?}"),
+            );
+        }
+    }
+    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return text(StatusCode::PAYLOAD_TOO_LARGE, format!("request body over {MAX_BODY} bytes"));
+        }
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("reading the request body: {e}")),
+    };
+    match review::decode(&body) {
+        Ok(req) => reply(StatusCode::OK, "application/json", review::encode(admission.review(&req))),
+        Err(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// Serves HTTPS on `listener` until `shutdown` completes. Each connection runs on its
+/// own task; a failed handshake or connection ends only that connection.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    admission: Arc<Admission>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let acceptor = TlsAcceptor::from(tls);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a little, go on serving.
+                Err(_) => { tokio::time::sleep(Duration::from_millis(50)).await; continue; }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let admission = admission.clone();
+        tokio::spawn(async move {
+            let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else { return };
+            let service = service_fn(move |req| {
+                let admission = admission.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&admission, req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30))
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Binds `addr` and serves until interrupted (SIGINT or SIGTERM), on a runtime of its
+/// own. `ready` is called with the bound address once the server listens.
+pub fn run(
+    addr: SocketAddr,
+    tls: Arc<rustls::ServerConfig>,
+    admission: Admission,
+    ready: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(addr).await?;
+        ready(listener.local_addr()?);
+        serve(listener, tls, Arc::new(admission), interrupted()).await
+    })
+}
+
+async fn interrupted() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,356 @@
+//! The webhook over real HTTPS, with real AdmissionReview JSON, against what upstream's
+//! PodSecurity admission (admission/admission.go, admission/response.go) answers.
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use podwall_pod_security::config::{self, Config};
+use podwall_webhook::bench::{create_request, review_body, Client, SAMPLE_NAMESPACES};
+use podwall_webhook::review::ReviewOut;
+use podwall_webhook::{tls, Admission, Namespaces};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+/// The namespaces beyond the benchmark's `locked` (enforce restricted) and `team`
+/// (enforce baseline, warn and audit restricted).
+const MORE_NAMESPACES: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: quiet
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+    pod-security.kubernetes.io/warn: privileged
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: typo
+  labels:
+    pod-security.kubernetes.io/enforce: Restricted
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: open
+";
+
+const EXEMPTING: &str = "\
+apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: PodSecurity
+  configuration:
+    apiVersion: pod-security.admission.config.k8s.io/v1
+    kind: PodSecurityConfiguration
+    defaults:
+      enforce: baseline
+    exemptions:
+      namespaces: [locked-but-exempt]
+      runtimeClasses: [kata]
+      usernames: [ci-bot]
+";
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "podwall-webhook-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("scratch file");
+    path
+}
+
+struct Webhook {
+    client: Client,
+    tls: Arc<rustls::ClientConfig>,
+    addr: std::net::SocketAddr,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A webhook on a loopback port, with a fresh self-signed certificate read from PEM
+/// files, the test namespaces read from a manifest file, and `config`.
+async fn start(config: Option<&str>) -> Webhook {
+    let (cert, key) = tls::self_signed().expect("certificate");
+    let server_tls = tls::server_config(&scratch("tls.crt", &cert), &scratch("tls.key", &key)).expect("server TLS");
+    let config = match config {
+        Some(text) => config::from_file(scratch("admission.yaml", text).to_str().expect("path")).expect("config"),
+        None => Config::default(),
+    };
+    let (namespaces, _) = Namespaces::load(
+        &[scratch("namespaces.yaml", &format!("{SAMPLE_NAMESPACES}---\n{MORE_NAMESPACES}"))],
+        config.defaults,
+    )
+    .expect("namespaces");
+    let admission = Arc::new(Admission::new(config, namespaces));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(podwall_webhook::server::serve(listener, server_tls, admission, async {
+        let _ = stopped.await;
+    }));
+    let tls = tls::client_config(&cert).expect("client TLS");
+    let client = Client::connect(addr, tls.clone()).await.expect("connect");
+    Webhook { client, tls, addr, _stop: stop }
+}
+
+fn pod(name: &str, container: Value) -> Value {
+    let mut c = json!({"name": "app", "image": "registry.example/app:1.0"});
+    if let (Some(c), Some(extra)) = (c.as_object_mut(), container.as_object()) {
+        c.extend(extra.clone());
+    }
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [c]}})
+}
+
+fn hardened() -> Value {
+    json!({"securityContext": {
+        "allowPrivilegeEscalation": false, "runAsNonRoot": true,
+        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}
+    }})
+}
+
+fn privileged() -> Value {
+    json!({"securityContext": {"privileged": true}})
+}
+
+fn deployment(name: &str, pod: Value) -> Value {
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}}, "spec": pod["spec"].clone()}}
+    })
+}
+
+impl Webhook {
+    async fn ask(&mut self, request: Value) -> ReviewOut {
+        let (status, body) = self.client.review(review_body(request)).await.expect("an answer");
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        serde_json::from_slice(&body).expect("an AdmissionReview")
+    }
+
+    async fn create(&mut self, namespace: &str, resource: (&str, &str), object: Value) -> ReviewOut {
+        self.ask(create_request("uid-1", namespace, resource, object)).await
+    }
+}
+
+fn annotation<'a>(r: &'a ReviewOut, key: &str) -> Option<&'a str> {
+    r.response.audit_annotations.get(key).map(String::as_str)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforce_denies_a_pod_with_upstreams_forbidden_status_and_no_warning() {
+    let mut w = start(None).await;
+    let r = w.create("locked", ("", "pods"), pod("bad", privileged())).await;
+    assert_eq!((r.api_version.as_str(), r.kind.as_str()), ("admission.k8s.io/v1", "AdmissionReview"));
+    assert_eq!(r.response.uid, "uid-1", "the uid is echoed");
+    assert!(!r.response.allowed);
+    let status = r.response.status.as_ref().expect("a status");
+    assert_eq!((status.code, status.reason.as_deref()), (Some(403), Some("Forbidden")));
+    let message = status.message.as_deref().unwrap_or_default();
+    let prefix = "pods \"bad\" is forbidden: violates PodSecurity \"restricted:latest\": privileged (container \"app\" must not set securityContext.privileged=true), allowPrivilegeEscalation != false (container \"app\" must set securityContext.allowPrivilegeEscalation=false)";
+    assert!(message.starts_with(prefix), "{message}");
+    let details = status.details.as_ref().expect("details");
+    assert_eq!((details.kind.as_deref(), details.name.as_deref()), (Some("pods"), Some("bad")));
+    assert_eq!(annotation(&r, "enforce-policy"), Some("restricted:latest"));
+    assert!(r.response.warnings.is_empty(), "upstream sends no warning with a denial");
+    assert_eq!(annotation(&r, "audit-violations"), None, "audit is privileged here");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admitted_pod_carries_the_enforce_policy_it_was_judged_at() {
+    let mut w = start(None).await;
+    let r = w.create("locked", ("", "pods"), pod("ok", hardened())).await;
+    assert!(r.response.allowed && r.response.status.is_none() && r.response.warnings.is_empty());
+    assert_eq!(r.response.audit_annotations.len(), 1);
+    assert_eq!(annotation(&r, "enforce-policy"), Some("restricted:latest"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warn_mode_warns_and_audit_mode_annotates_a_pod_enforce_admits() {
+    let mut w = start(None).await;
+    let r = w.create("team", ("", "pods"), pod("plain", json!({}))).await;
+    assert!(r.response.allowed);
+    let expected = "would violate PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false (container \"app\" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container \"app\" must set securityContext.capabilities.drop=[\"ALL\"]), runAsNonRoot != true (pod or container \"app\" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container \"app\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")";
+    assert_eq!(r.response.warnings, [expected]);
+    assert_eq!(annotation(&r, "audit-violations"), Some(expected));
+    assert_eq!(annotation(&r, "enforce-policy"), Some("baseline:latest"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_is_never_denied_and_warns_at_the_enforce_level_when_no_warn_label_is_set() {
+    let mut w = start(None).await;
+    let r = w.create("locked", ("apps", "deployments"), deployment("web", pod("web", privileged()))).await;
+    assert!(r.response.allowed && r.response.status.is_none());
+    assert_eq!(r.response.warnings.len(), 1);
+    assert!(r.response.warnings[0]
+        .starts_with("would violate PodSecurity \"restricted:latest\": privileged (container \"app\""));
+    assert_eq!(annotation(&r, "enforce-policy"), None, "enforce does not judge workload objects");
+    // An explicit warn=privileged silences it, as upstream: audit and warn privileged.
+    let r = w.create("quiet", ("apps", "deployments"), deployment("web", pod("web", privileged()))).await;
+    assert!(r.response.allowed && r.response.warnings.is_empty() && r.response.audit_annotations.is_empty());
+    // Every kind with a pod template is judged, the CronJob's two levels down.
+    let cron = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly"},
+        "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": pod("x", privileged())}}}});
+    let r = w.create("locked", ("batch", "cronjobs"), cron).await;
+    assert!(r.response.allowed && r.response.warnings.len() == 1, "{:?}", r.response);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemptions_by_namespace_user_and_runtime_class_admit_with_the_reason() {
+    let mut w = start(Some(EXEMPTING)).await;
+    let r = w.create("locked-but-exempt", ("", "pods"), pod("a", privileged())).await;
+    assert!(r.response.allowed);
+    assert_eq!(annotation(&r, "exempt"), Some("namespace"));
+    let mut request = create_request("uid-2", "locked", ("", "pods"), pod("b", privileged()));
+    request["userInfo"]["username"] = json!("ci-bot");
+    let r = w.ask(request).await;
+    assert!(r.response.allowed);
+    assert_eq!(annotation(&r, "exempt"), Some("user"));
+    let mut kata = pod("c", privileged());
+    kata["spec"]["runtimeClassName"] = json!("kata");
+    let r = w.create("locked", ("", "pods"), kata).await;
+    assert!(r.response.allowed);
+    assert_eq!(annotation(&r, "exempt"), Some("runtimeClass"));
+    // Not exempt: denied.
+    let r = w.create("locked", ("", "pods"), pod("d", privileged())).await;
+    assert!(!r.response.allowed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unlabelled_or_unknown_namespace_takes_the_configured_defaults() {
+    let mut w = start(None).await;
+    for ns in ["open", "not-in-the-files"] {
+        let r = w.create(ns, ("", "pods"), pod("p", privileged())).await;
+        assert!(r.response.allowed, "{ns}");
+        assert_eq!(annotation(&r, "enforce-policy"), Some("privileged:latest"), "{ns}");
+    }
+    let mut w = start(Some(EXEMPTING)).await;
+    let r = w.create("not-in-the-files", ("", "pods"), pod("p", privileged())).await;
+    assert!(!r.response.allowed, "defaults enforce baseline");
+    let message = r.response.status.and_then(|s| s.message).unwrap_or_default();
+    assert!(
+        message.starts_with("pods \"p\" is forbidden: violates PodSecurity \"baseline:latest\": privileged"),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_enforce_label_fails_closed_and_is_named_in_the_error_annotation() {
+    let mut w = start(None).await;
+    let r = w.create("typo", ("", "pods"), pod("p", json!({}))).await;
+    assert!(!r.response.allowed, "an unreadable enforce level is restricted");
+    assert_eq!(
+        annotation(&r, "error"),
+        Some("Failed to parse policy: metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value: \"Restricted\": must be one of privileged, baseline, restricted")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_update_is_judged_only_when_an_image_or_container_changes() {
+    let mut w = start(None).await;
+    let old = pod("p", privileged());
+    let mut relabelled = old.clone();
+    relabelled["metadata"]["labels"] = json!({"x": "y"});
+    let mut request = create_request("uid-3", "locked", ("", "pods"), relabelled);
+    request["operation"] = json!("UPDATE");
+    request["oldObject"] = old.clone();
+    let r = w.ask(request.clone()).await;
+    assert!(r.response.allowed && r.response.audit_annotations.is_empty(), "{:?}", r.response);
+    request["object"]["spec"]["containers"][0]["image"] = json!("registry.example/app:2.0");
+    let r = w.ask(request).await;
+    assert!(!r.response.allowed, "a new image is judged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_pod_subresources_pass_and_ephemeral_containers_are_judged() {
+    let mut w = start(None).await;
+    let mut request = create_request("uid-4", "locked", ("", "pods"), pod("p", privileged()));
+    request["subResource"] = json!("status");
+    assert!(w.ask(request.clone()).await.response.allowed);
+    request["subResource"] = json!("ephemeralcontainers");
+    request["operation"] = json!("UPDATE");
+    let mut debugged = pod("p", hardened());
+    debugged["spec"]["ephemeralContainers"] =
+        json!([{"name": "debug", "image": "busybox", "securityContext": {"privileged": true}}]);
+    request["object"] = debugged;
+    request["oldObject"] = pod("p", hardened());
+    let r = w.ask(request).await;
+    assert!(!r.response.allowed);
+    let message = r.response.status.and_then(|s| s.message).unwrap_or_default();
+    assert!(message.contains("container \"debug\" must not set securityContext.privileged=true"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_with_a_label_the_plugin_cannot_read_is_refused_as_invalid() {
+    let mut w = start(None).await;
+    let ns = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "new", "labels": {"pod-security.kubernetes.io/enforce-version": "v1.05"}}});
+    let r = w.create("", ("", "namespaces"), ns).await;
+    assert!(!r.response.allowed);
+    let status = r.response.status.expect("a status");
+    assert_eq!((status.code, status.reason.as_deref()), (Some(422), Some("Invalid")));
+    assert_eq!(
+        status.message.as_deref(),
+        Some("Namespace \"new\" is invalid: metadata.labels[pod-security.kubernetes.io/enforce-version]: Invalid value: \"v1.05\": must be \"latest\" or \"v1.x\"")
+    );
+    let fine = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "new", "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}});
+    assert!(w.create("", ("", "namespaces"), fine).await.response.allowed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_review_gets_http_400_saying_why_and_the_server_goes_on() {
+    let mut w = start(None).await;
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (b"not json".to_vec(), "malformed AdmissionReview: expected ident"),
+        (
+            br#"{"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview", "request": {}}"#.to_vec(),
+            "request",
+        ),
+        (br#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"}"#.to_vec(), "no `request` in the review"),
+        (
+            br#"{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u", "kind": 5}}"#
+                .to_vec(),
+            "request.kind",
+        ),
+        (
+            review_body(
+                json!({"uid": "", "kind": {"kind": "Pod"}, "resource": {"resource": "pods"}, "operation": "CREATE"}),
+            ),
+            "request.uid is empty",
+        ),
+        (br#"{"apiVersion": "admission.k8s.io/v1", "kind": "Pod"}"#.to_vec(), "kind must be \"AdmissionReview\""),
+    ];
+    for (body, says) in cases {
+        let (status, answer) = w.client.review(body.clone()).await.expect("an answer on the same connection");
+        let answer = String::from_utf8_lossy(&answer);
+        assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+        assert!(answer.contains(says), "{answer:?} should say {says:?}");
+    }
+    let (status, answer) = w
+        .client
+        .review(br#"{"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview"}"#.to_vec())
+        .await
+        .expect("answer");
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&answer).contains("apiVersion must be \"admission.k8s.io/v1\""));
+    // Still serving, on the same connection and on a new one.
+    let r = w.create("locked", ("", "pods"), pod("ok", hardened())).await;
+    assert!(r.response.allowed);
+    let mut other = Client::connect(w.addr, w.tls.clone()).await.expect("a new connection");
+    let (status, body) = other.send("GET", "/healthz", Vec::new()).await.expect("healthz");
+    assert_eq!((status.as_u16(), body.as_slice()), (200, b"ok\n".as_slice()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_answers_and_other_paths_and_methods_are_refused() {
+    let mut w = start(None).await;
+    let (status, _) = w.client.send("GET", "/healthz", Vec::new()).await.expect("answer");
+    assert_eq!(status, 200);
+    let (status, _) = w.client.send("GET", "/validate", Vec::new()).await.expect("answer");
+    assert_eq!(status, 405);
+    let (status, _) = w.client.send("POST", "/mutate", Vec::new()).await.expect("answer");
+    assert_eq!(status, 404);
+}
