@@ -80,7 +80,9 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let input_args = &a.input;
     let known = podwall_report::catalogue();
     if let Some(d) = a.disable.iter().find(|d| !known.iter().any(|c| c.id == d.as_str())) {
-        return Err(Failure::Error(format!("--disable {d}: no such finding ID (`podwall analyze --list-checks` lists them)")));
+        return Err(Failure::Error(format!(
+            "--disable {d}: no such finding ID (`podwall analyze --list-checks` lists them)"
+        )));
     }
     let bar = progress(a.quiet);
     step(&bar, "reading");

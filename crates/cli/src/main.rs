@@ -2,8 +2,8 @@
 //! decision is made in `podwall-engine` on the form `podwall-dialects` compiles.
 #![forbid(unsafe_code)]
 
-mod analyze;
 mod agent;
+mod analyze;
 mod apiserver;
 mod audit;
 mod audit_log;

@@ -120,9 +120,8 @@ pub fn gather(subject: &Subject<'_>, filter: &Filter) -> Result<Report, InputErr
 
 /// Filters and orders findings into a report.
 pub fn report(mut findings: Vec<Finding>, filter: &Filter) -> Report {
-    findings.retain(|f| {
-        filter.min_severity.is_none_or(|m| f.severity >= m) && !filter.disabled.iter().any(|d| d == f.id)
-    });
+    findings
+        .retain(|f| filter.min_severity.is_none_or(|m| f.severity >= m) && !filter.disabled.iter().any(|d| d == f.id));
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -133,8 +132,7 @@ pub fn report(mut findings: Vec<Finding>, filter: &Filter) -> Report {
             .then_with(|| a.message.cmp(&b.message))
     });
     findings.dedup();
-    let mut by_severity: BTreeMap<String, usize> =
-        SEVERITIES.iter().map(|s| (s.to_string(), 0)).collect();
+    let mut by_severity: BTreeMap<String, usize> = SEVERITIES.iter().map(|s| (s.to_string(), 0)).collect();
     let mut by_area: BTreeMap<String, usize> = BTreeMap::new();
     let areas = catalogue();
     for f in &findings {

@@ -37,16 +37,61 @@ pub fn catalogue() -> Vec<CheckInfo> {
     use Severity::*;
     let c = |id, severity, summary, remediation| CheckInfo { id, area: "network", severity, summary, remediation };
     vec![
-        c(OPEN_BOTH_WAYS, Medium, "an endpoint no policy isolates in either direction", "select it with a policy (a namespace default deny at least)"),
-        c(NO_DEFAULT_DENY, Medium, "a namespace where a new pod would not be isolated for ingress", "add a NetworkPolicy with an empty podSelector and policyTypes [Ingress, Egress]"),
-        c(NO_DNS, High, "egress isolation with no way to the cluster DNS (UDP/53): pods lose name resolution", "allow egress to the kube-dns pods on UDP and TCP 53"),
+        c(
+            OPEN_BOTH_WAYS,
+            Medium,
+            "an endpoint no policy isolates in either direction",
+            "select it with a policy (a namespace default deny at least)",
+        ),
+        c(
+            NO_DEFAULT_DENY,
+            Medium,
+            "a namespace where a new pod would not be isolated for ingress",
+            "add a NetworkPolicy with an empty podSelector and policyTypes [Ingress, Egress]",
+        ),
+        c(
+            NO_DNS,
+            High,
+            "egress isolation with no way to the cluster DNS (UDP/53): pods lose name resolution",
+            "allow egress to the kube-dns pods on UDP and TCP 53",
+        ),
         c(SELECTS_NOTHING, Low, "a policy that selects no endpoint of the input", "fix its selector, or delete it"),
-        c(NAMED_PORT_UNDEFINED, Medium, "a named port that no endpoint the rule can reach declares: the port matches nothing", "name a port the pods declare, or give the number"),
-        c(SHADOWED, Low, "a rule an earlier rule covers: it never decides, so removing it changes no verdict", "remove it, or move it before the rule that covers it"),
-        c(TIER_UNREACHED, Medium, "a policy whose tier is never reached: an earlier tier decides every packet of every endpoint it selects", "add a Pass rule to the earlier tier, or move the policy"),
-        c(EGRESS_ANYWHERE, Medium, "an egress Allow to every address on every port", "name the destinations and ports the workload needs"),
-        c(LOG_ONLY, Low, "a Log rule with no Allow, Deny or Pass after it in its policy: the packet falls to the tier's default", "add the rule that decides after the Log rule"),
-        c(HTTP_AT_L4, Medium, "a rule with an HTTP match: podwall's data plane enforces it at layer 4, for all its traffic", "enforce HTTP rules in a layer-7 proxy, or narrow the rule's ports"),
+        c(
+            NAMED_PORT_UNDEFINED,
+            Medium,
+            "a named port that no endpoint the rule can reach declares: the port matches nothing",
+            "name a port the pods declare, or give the number",
+        ),
+        c(
+            SHADOWED,
+            Low,
+            "a rule an earlier rule covers: it never decides, so removing it changes no verdict",
+            "remove it, or move it before the rule that covers it",
+        ),
+        c(
+            TIER_UNREACHED,
+            Medium,
+            "a policy whose tier is never reached: an earlier tier decides every packet of every endpoint it selects",
+            "add a Pass rule to the earlier tier, or move the policy",
+        ),
+        c(
+            EGRESS_ANYWHERE,
+            Medium,
+            "an egress Allow to every address on every port",
+            "name the destinations and ports the workload needs",
+        ),
+        c(
+            LOG_ONLY,
+            Low,
+            "a Log rule with no Allow, Deny or Pass after it in its policy: the packet falls to the tier's default",
+            "add the rule that decides after the Log rule",
+        ),
+        c(
+            HTTP_AT_L4,
+            Medium,
+            "a rule with an HTTP match: podwall's data plane enforces it at layer 4, for all its traffic",
+            "enforce HTTP rules in a layer-7 proxy, or narrow the rule's ports",
+        ),
     ]
 }
 
@@ -107,7 +152,10 @@ fn endpoints(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
         let egress = index.isolated(id, Direction::Egress);
         if !ingress && !egress {
             out.push(about_endpoint(
-                finding(OPEN_BOTH_WAYS, "no policy isolates it for ingress or egress: it sends and receives anything".into()),
+                finding(
+                    OPEN_BOTH_WAYS,
+                    "no policy isolates it for ingress or egress: it sends and receives anything".into(),
+                ),
                 e,
             ));
         }
@@ -190,9 +238,8 @@ fn set_covers(a: Option<&Bits>, b: Option<&Bits>) -> bool {
 /// Whether a rule matches only endpoints (no address ranges, no network sets): its
 /// class sets then say exactly which packets its peers match.
 fn endpoints_only(r: &Rule) -> bool {
-    let side = |e: &podwall_ir::Entity| {
-        e.peers.iter().all(|p| p.nets.is_empty() && p.not_nets.is_empty() && !p.network_sets)
-    };
+    let side =
+        |e: &podwall_ir::Entity| e.peers.iter().all(|p| p.nets.is_empty() && p.not_nets.is_empty() && !p.network_sets);
     side(&r.source) && side(&r.destination) && !(r.source.peers.is_empty() && r.destination.peers.is_empty())
 }
 
@@ -294,7 +341,10 @@ fn rules_of(
             out.push(about_policy(
                 finding(
                     HTTP_AT_L4,
-                    format!("{} matches HTTP requests; the data plane applies it to all its traffic", rule_name(dir, r)),
+                    format!(
+                        "{} matches HTTP requests; the data plane applies it to all its traffic",
+                        rule_name(dir, r)
+                    ),
                 ),
                 p,
             ));
@@ -373,7 +423,9 @@ fn named_ports(
         let Ports::Named(name) = &m.ports else { continue };
         let defined = cluster.endpoints.iter().enumerate().any(|(id, e)| {
             in_reach(id)
-                && e.ports.iter().any(|pp| pp.name.as_deref() == Some(name) && m.protocol.is_none_or(|x| x == pp.protocol))
+                && e.ports
+                    .iter()
+                    .any(|pp| pp.name.as_deref() == Some(name) && m.protocol.is_none_or(|x| x == pp.protocol))
         });
         if !defined {
             out.push(about_policy(

@@ -83,7 +83,13 @@ pub fn lint_catalogue() -> Vec<CheckInfo> {
     RULES
         .iter()
         .filter(|r| r.id != "PL016")
-        .map(|r| CheckInfo { id: r.id, area: "lint", severity: r.severity, summary: r.summary, remediation: r.remediation })
+        .map(|r| CheckInfo {
+            id: r.id,
+            area: "lint",
+            severity: r.severity,
+            summary: r.summary,
+            remediation: r.remediation,
+        })
         .collect()
 }
 
@@ -101,10 +107,15 @@ pub fn lint(s: &Subject<'_>) -> Result<Vec<Finding>, InputError> {
             "Pod" => format!("{}/{}", subject.namespace(), subject.object.name),
             kind => format!("{}/{kind}/{}", subject.namespace(), subject.object.name),
         };
-        let selected = s.cluster.endpoint(&name).map(|id| {
-            s.index.isolated(id, Direction::Ingress) || s.index.isolated(id, Direction::Egress)
-        });
-        out.extend(lint_subject(&subject, &Context { facts: &facts, pss: &pss, selected_by_policy: selected }, &config));
+        let selected = s
+            .cluster
+            .endpoint(&name)
+            .map(|id| s.index.isolated(id, Direction::Ingress) || s.index.isolated(id, Direction::Egress));
+        out.extend(lint_subject(
+            &subject,
+            &Context { facts: &facts, pss: &pss, selected_by_policy: selected },
+            &config,
+        ));
     }
     Ok(out)
 }
@@ -116,8 +127,18 @@ pub fn rbac_catalogue() -> Vec<CheckInfo> {
     let c = |id, severity, summary, remediation| CheckInfo { id, area: "rbac", severity, summary, remediation };
     let least = "grant only the verbs and resources the subject needs, in its namespace";
     vec![
-        c(rb::MISSING_ROLE, Medium, "a binding whose roleRef names a role the input does not hold", "create the role or delete the binding"),
-        c(rb::UNSETTLED_AGGREGATION, Medium, "an aggregated ClusterRole whose rules never settle", "make the aggregation selectors acyclic"),
+        c(
+            rb::MISSING_ROLE,
+            Medium,
+            "a binding whose roleRef names a role the input does not hold",
+            "create the role or delete the binding",
+        ),
+        c(
+            rb::UNSETTLED_AGGREGATION,
+            Medium,
+            "an aggregated ClusterRole whose rules never settle",
+            "make the aggregation selectors acyclic",
+        ),
         c(rb::DUPLICATE, Medium, "an RBAC object given more than once; the one read last is used", "keep one copy"),
         c(risky::SECRETS, High, "reads Secrets cluster-wide or in kube-system", least),
         c(risky::WORKLOADS, High, "creates pods or workloads: runs as any service account of the namespace", least),
@@ -129,9 +150,24 @@ pub fn rbac_catalogue() -> Vec<CheckInfo> {
         c(risky::TOKEN, High, "creates service account tokens", least),
         c(risky::CSR, High, "approves certificate signing requests", least),
         c(risky::WEBHOOK, High, "edits admission webhooks or policies", least),
-        c(risky::ADMIN_TO_MANY, Critical, "cluster-admin (or its rules) for service accounts or everyone", "bind cluster-admin to named people only"),
-        c(risky::DEFAULT_SA, Medium, "a namespace's default service account holds grants every pod there gets", "bind the grant to a dedicated service account"),
-        c(risky::ESCALATION, Critical, "a path from a subject to cluster-admin equivalence", "break a step of the path (`podwall rbac risky` shows it)"),
+        c(
+            risky::ADMIN_TO_MANY,
+            Critical,
+            "cluster-admin (or its rules) for service accounts or everyone",
+            "bind cluster-admin to named people only",
+        ),
+        c(
+            risky::DEFAULT_SA,
+            Medium,
+            "a namespace's default service account holds grants every pod there gets",
+            "bind the grant to a dedicated service account",
+        ),
+        c(
+            risky::ESCALATION,
+            Critical,
+            "a path from a subject to cluster-admin equivalence",
+            "break a step of the path (`podwall rbac risky` shows it)",
+        ),
     ]
 }
 
@@ -153,8 +189,18 @@ pub fn audit_catalogue() -> Vec<CheckInfo> {
     let c = |id, severity, summary, remediation| CheckInfo { id, area: "audit", severity, summary, remediation };
     vec![
         c("AU001", Medium, "an audit rule no request reaches", "remove it, or move it before the rules that shadow it"),
-        c("AU002", High, "Secrets, ConfigMaps, TokenReviews or tokens logged with their bodies", "log them at Metadata"),
-        c("AU003", Low, "no catch-all rule: some requests are not logged at all", "end the policy with a rule for every request"),
+        c(
+            "AU002",
+            High,
+            "Secrets, ConfigMaps, TokenReviews or tokens logged with their bodies",
+            "log them at Metadata",
+        ),
+        c(
+            "AU003",
+            Low,
+            "no catch-all rule: some requests are not logged at all",
+            "end the policy with a rule for every request",
+        ),
         c("AU009", Info, "a rule too large to check within the budget", "split the rule"),
     ]
 }

@@ -16,7 +16,11 @@ fn colour(s: Severity) -> &'static str {
 }
 
 fn counts(r: &Report) -> String {
-    SEVERITIES.iter().map(|s| format!("{} {s}", r.summary.by_severity.get(&s.to_string()).copied().unwrap_or(0))).collect::<Vec<_>>().join(", ")
+    SEVERITIES
+        .iter()
+        .map(|s| format!("{} {s}", r.summary.by_severity.get(&s.to_string()).copied().unwrap_or(0)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// For a terminal: the summary first (counts by severity and area), then each finding,

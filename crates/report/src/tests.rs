@@ -38,7 +38,11 @@ fn severity_and_disable_filters_drop_findings() {
 
 #[test]
 fn sarif_has_every_rule_and_a_fingerprint_that_ignores_the_line() {
-    let at = |line| Finding::new("NP004", Severity::Low, "selects no endpoint").subject("NetworkPolicy a/b").origin(Origin::file("x/p.yaml", line));
+    let at = |line| {
+        Finding::new("NP004", Severity::Low, "selects no endpoint")
+            .subject("NetworkPolicy a/b")
+            .origin(Origin::file("x/p.yaml", line))
+    };
     let one = sarif::sarif(&report(vec![at(3)], &Filter::default()), None);
     let two = sarif::sarif(&report(vec![at(9)], &Filter::default()), None);
     assert_eq!(one["version"], "2.1.0");

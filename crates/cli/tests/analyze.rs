@@ -1,0 +1,95 @@
+//! `podwall analyze` as a user runs it on the shipped example cluster: one report of
+//! every check, worst first, its formats and filters, its exit codes, and the README's
+//! catalogue of finding IDs kept equal to the code's.
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn podwall(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_podwall"))
+        .args(args)
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .stdin(Stdio::null())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run podwall")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = podwall(args);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn ids(v: &Value) -> Vec<String> {
+    v["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn the_example_cluster_gathers_network_lint_and_rbac_findings_worst_first() {
+    let v = json(&["analyze", "-f", "examples/", "--format", "json"]);
+    let ids = ids(&v);
+    for id in ["NP001", "NP002", "RB101", "RB102", "PL007"] {
+        assert!(ids.iter().any(|i| i == id), "{id} missing: {ids:?}");
+    }
+    let rank = |s: &str| ["critical", "high", "medium", "low", "info"].iter().position(|x| *x == s).unwrap();
+    let sev: Vec<usize> =
+        v["findings"].as_array().unwrap().iter().map(|f| rank(f["severity"].as_str().unwrap())).collect();
+    assert!(sev.windows(2).all(|w| w[0] <= w[1]), "worst first: {sev:?}");
+    // The unisolated debug pod is found from the engine, with its file and line.
+    let debug = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "NP001" && f["origin"]["file"].as_str().is_some_and(|p| p.ends_with("debug.yaml")))
+        .expect("NP001 on default/debug");
+    assert_eq!(debug["origin"]["line"], 3);
+}
+
+#[test]
+fn exit_is_1_only_with_a_finding_at_or_above_fail_on_severity() {
+    assert_eq!(podwall(&["analyze", "-f", "examples/"]).status.code(), Some(0));
+    assert_eq!(podwall(&["analyze", "-f", "examples/", "--fail-on-severity", "critical"]).status.code(), Some(1));
+    let quiet = podwall(&["analyze", "-f", "examples/", "--fail-on-severity", "critical", "--disable", "RB101"]);
+    assert_eq!(quiet.status.code(), Some(0), "the only critical finding is disabled");
+}
+
+#[test]
+fn severity_and_disable_filter_the_report() {
+    let v = json(&["analyze", "-f", "examples/", "--format", "json", "--severity", "high", "--disable", "RB102"]);
+    assert_eq!(ids(&v), ["RB101"]);
+}
+
+#[test]
+fn sarif_names_every_rule_and_locates_results_relative_to_the_repository() {
+    let v = json(&["analyze", "-f", "examples/", "--format", "sarif"]);
+    assert_eq!(v["version"], "2.1.0");
+    assert!(v["$schema"].as_str().unwrap().contains("sarif"), "{}", v["$schema"]);
+    let run = &v["runs"][0];
+    let rules: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    for r in run["results"].as_array().unwrap() {
+        assert!(rules.contains(&r["ruleId"].as_str().unwrap()), "{r}");
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()), "{r}");
+        assert!(r["partialFingerprints"].is_object(), "{r}");
+        if let Some(uri) = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str() {
+            assert!(uri.starts_with("examples/"), "relative to the repository: {uri}");
+        }
+    }
+}
+
+#[test]
+fn the_readme_lists_every_finding_id_the_code_knows() {
+    let out = podwall(&["analyze", "--list-checks"]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let start =
+        readme.find("<!-- checks:begin -->\n").expect("README marks the catalogue") + "<!-- checks:begin -->\n".len();
+    let end = readme.find("<!-- checks:end -->").expect("README marks the catalogue's end");
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "README's catalogue differs from `podwall analyze --list-checks`: paste its output"
+    );
+}
