@@ -25,6 +25,8 @@ pub const NAMED_PORT_UNDEFINED: &str = "NP005";
 pub const SHADOWED: &str = "NP006";
 /// A policy in a tier that an earlier tier always decides before.
 pub const TIER_UNREACHED: &str = "NP007";
+/// A kube-system endpoint that endpoints of every other namespace may connect to.
+pub const KUBE_SYSTEM_FROM_ANYWHERE: &str = "NP008";
 /// An egress Allow to every address on every port.
 pub const EGRESS_ANYWHERE: &str = "NP009";
 /// A Log rule with no rule after it in its policy that decides.
@@ -65,7 +67,7 @@ pub fn catalogue() -> Vec<CheckInfo> {
         c(
             SHADOWED,
             Low,
-            "a rule an earlier rule covers: it never decides, so removing it changes no verdict",
+            "a rule an earlier rule covers (of its policy, or of an earlier policy of its tier that applies wherever it does): it never decides, so removing it changes no verdict",
             "remove it, or move it before the rule that covers it",
         ),
         c(
@@ -73,6 +75,12 @@ pub fn catalogue() -> Vec<CheckInfo> {
             Medium,
             "a policy whose tier is never reached: an earlier tier decides every packet of every endpoint it selects",
             "add a Pass rule to the earlier tier, or move the policy",
+        ),
+        c(
+            KUBE_SYSTEM_FROM_ANYWHERE,
+            High,
+            "a kube-system pod that pods of every other namespace may connect to on a port it serves (cluster DNS on 53 aside)",
+            "admit only the namespaces and pods that need it to the kube-system pods",
         ),
         c(
             EGRESS_ANYWHERE,
@@ -136,8 +144,67 @@ pub fn findings(cluster: &Cluster, index: &Index) -> Vec<Finding> {
     let mut out = Vec::new();
     endpoints(cluster, index, &mut out);
     namespaces(cluster, &mut out);
+    kube_system(cluster, index, &mut out);
     policies(cluster, index, &mut out);
     out
+}
+
+/// The namespace whose pods run the control plane's add-ons.
+const KUBE_SYSTEM: &str = "kube-system";
+
+/// Whether an endpoint is the cluster DNS (its pods answer every namespace on port 53).
+fn is_dns(e: &Endpoint) -> bool {
+    e.labels.get("k8s-app").is_some_and(|v| v == "kube-dns")
+}
+
+/// NP008: for each kube-system endpoint, on each port it declares, whether every other
+/// namespace of the input holds an endpoint that may connect to it, asked of the index
+/// (the source's egress and the destination's ingress). One endpoint per class and
+/// namespace stands for its class, since every member is answered alike; a namespace
+/// that reaches nothing ends the search.
+fn kube_system(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
+    let mut sources: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut seen: HashSet<(&str, usize)> = HashSet::new();
+    for (id, e) in cluster.endpoints.iter().enumerate() {
+        if e.namespace != KUBE_SYSTEM && !e.host_network && seen.insert((e.namespace.as_str(), index.class_of(id))) {
+            sources.entry(e.namespace.as_str()).or_default().push(id);
+        }
+    }
+    if sources.is_empty() {
+        return;
+    }
+    let mut by_class: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (d, e) in cluster.endpoints.iter().enumerate() {
+        if e.namespace != KUBE_SYSTEM || e.host_network {
+            continue;
+        }
+        let open = by_class.entry(index.class_of(d)).or_insert_with(|| {
+            let mut ports: Vec<(Protocol, u16)> = e.ports.iter().map(|p| (p.protocol, p.port)).collect();
+            ports.sort_by_key(|&(proto, port)| (port, proto.to_string()));
+            ports.dedup();
+            ports
+                .into_iter()
+                .filter(|&(proto, port)| !(port == 53 && is_dns(e) && matches!(proto, Protocol::UDP | Protocol::TCP)))
+                .filter(|&(proto, port)| {
+                    sources.values().all(|ids| ids.iter().any(|&s| index.query(s, d, proto, Some(port))))
+                })
+                .map(|(proto, port)| format!("{proto}/{port}"))
+                .collect()
+        });
+        if !open.is_empty() {
+            out.push(about_endpoint(
+                finding(
+                    KUBE_SYSTEM_FROM_ANYWHERE,
+                    format!(
+                        "pods of every other namespace ({}) may connect to it on {}",
+                        sources.len(),
+                        open.join(", ")
+                    ),
+                ),
+                e,
+            ));
+        }
+    }
 }
 
 fn endpoints(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
@@ -235,17 +302,20 @@ fn set_covers(a: Option<&Bits>, b: Option<&Bits>) -> bool {
     }
 }
 
-/// Whether a rule matches only endpoints (no address ranges, no network sets): its
-/// class sets then say exactly which packets its peers match.
-fn endpoints_only(r: &Rule) -> bool {
-    let side =
-        |e: &podwall_ir::Entity| e.peers.iter().all(|p| p.nets.is_empty() && p.not_nets.is_empty() && !p.network_sets);
+/// Whether a rule matches only endpoints (no address ranges, and no network sets where
+/// the cluster has some): its class sets then say exactly which packets its peers match.
+fn endpoints_only(cluster: &Cluster, r: &Rule) -> bool {
+    let no_sets = cluster.network_sets.is_empty();
+    let side = |e: &podwall_ir::Entity| {
+        e.peers.iter().all(|p| p.nets.is_empty() && p.not_nets.is_empty() && (no_sets || !p.network_sets))
+    };
     side(&r.source) && side(&r.destination) && !(r.source.peers.is_empty() && r.destination.peers.is_empty())
 }
 
-/// Whether every packet rule `b` (at `bi`) matches, rule `a` (at `ai`) matches too, both
-/// judged on the index's class sets. `b` must match endpoints only.
-fn rule_covers(index: &Index, at: (usize, usize), dir: Direction, a: &Rule, b: &Rule) -> bool {
+/// Whether every packet rule `b` (of the policy at `b_at`) matches, rule `a` (of the
+/// policy at `a_at`) matches too, both judged on the index's class sets. `b` must match
+/// endpoints only.
+fn rule_covers(index: &Index, (a_at, b_at): (Pos, Pos), dir: Direction, a: &Rule, b: &Rule) -> bool {
     let packet = a.http.is_none()
         && !a.source_ports
         && (a.protocol.is_none() || a.protocol == b.protocol)
@@ -260,13 +330,37 @@ fn rule_covers(index: &Index, at: (usize, usize), dir: Direction, a: &Rule, b: &
     if !packet {
         return false;
     }
-    let (asrc, adst) = index.rule_classes(at.0, at.1, dir, a.index);
-    let (bsrc, bdst) = index.rule_classes(at.0, at.1, dir, b.index);
+    let (asrc, adst) = index.rule_classes(a_at.0, a_at.1, dir, a.index);
+    let (bsrc, bdst) = index.rule_classes(b_at.0, b_at.1, dir, b.index);
     set_covers(asrc, bsrc) && set_covers(adst, bdst)
+}
+
+/// A policy's place: (tier index, position in the tier).
+type Pos = (usize, usize);
+
+/// The policies of the tier of `at` that come before it and apply, in `dir`, to every
+/// endpoint it applies to: any packet one of their rules decides never reaches `at`'s
+/// rules. Found from the policies applying to one endpoint the policy selects (`rep`),
+/// so only the policies sharing endpoints with it are compared.
+fn earlier_covering(index: &Index, at: Pos, dir: Direction, rep: Option<usize>) -> Vec<Pos> {
+    let Some(rep) = rep else { return vec![] };
+
+    let mine = index.policy_classes(at.0, at.1);
+    index
+        .applicable_policies(rep, dir)
+        .into_iter()
+        .filter(|&(t, p)| t == at.0 && p < at.1)
+        .filter(|&(t, p)| set_covers(Some(index.policy_classes(t, p)), Some(mine)))
+        .collect()
 }
 
 fn policies(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
     let tiers = cluster.policies.tiers();
+    // One endpoint of each class, to ask which policies apply to a class.
+    let mut rep: Vec<Option<usize>> = vec![None; index.class_count()];
+    for id in (0..cluster.endpoints.len()).rev() {
+        rep[index.class_of(id)] = Some(id);
+    }
     // Which policies select some endpoint, and the governing tiers of each distinct list
     // of applicable policies (endpoints with the same list share them).
     let mut selects: BTreeSet<(usize, usize)> = BTreeSet::new();
@@ -300,7 +394,9 @@ fn policies(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
                 if !rules.is_empty() && selects_in.contains(&(ti, pi, dir)) && !reached.contains(&(ti, pi, dir)) {
                     unreached.entry((ti, pi)).or_default().push(dir);
                 }
-                rules_of(cluster, index, (ti, pi), dir, rules, out);
+                let first = index.policy_classes(ti, pi).iter().next();
+                let earlier = earlier_covering(index, (ti, pi), dir, first.and_then(|c| rep[c]));
+                rules_of(cluster, index, ((ti, pi), &earlier), dir, rules, out);
             }
         }
     }
@@ -321,15 +417,18 @@ fn policies(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
     }
 }
 
+/// The findings of each rule of the policy at `at` in `dir`; `earlier` are the policies
+/// of its tier that decide first for every endpoint it applies to.
 fn rules_of(
     cluster: &Cluster,
     index: &Index,
-    at: (usize, usize),
+    (at, earlier): (Pos, &[Pos]),
     dir: Direction,
     rules: &[Rule],
     out: &mut Vec<Finding>,
 ) {
-    let p = &cluster.policies.tiers()[at.0].policies[at.1];
+    let tier = &cluster.policies.tiers()[at.0];
+    let p = &tier.policies[at.1];
     for (k, r) in rules.iter().enumerate() {
         if r.action == Action::Log && !rules[k + 1..].iter().any(|n| n.action != Action::Log) {
             out.push(about_policy(
@@ -360,19 +459,30 @@ fn rules_of(
                 p,
             ));
         }
-        if r.action != Action::Log && endpoints_only(r) {
-            if let Some(earlier) =
-                rules[..k].iter().find(|e| e.action != Action::Log && rule_covers(index, at, dir, e, r))
-            {
+        if r.action != Action::Log && endpoints_only(cluster, r) {
+            let decides = |e: &&Rule, from: Pos| e.action != Action::Log && rule_covers(index, (from, at), dir, e, r);
+            let own =
+                rules[..k].iter().find(|e| decides(e, at)).map(|e| rule_name(dir, e) + &format!(" ({})", e.action));
+            let other = || {
+                earlier.iter().find_map(|&q| {
+                    let policy = &tier.policies[q.1];
+                    let found = policy.rules(dir).unwrap_or_default().iter().find(|e| decides(e, q));
+                    found.map(|e| {
+                        format!(
+                            "{} {} ({}), earlier in tier {:?},",
+                            policy.display_name(),
+                            rule_name(dir, e),
+                            e.action,
+                            tier.name
+                        )
+                    })
+                })
+            };
+            if let Some(by) = own.or_else(other) {
                 out.push(about_policy(
                     finding(
                         SHADOWED,
-                        format!(
-                            "{} never decides: {} ({}) matches every packet it matches first",
-                            rule_name(dir, r),
-                            rule_name(dir, earlier),
-                            earlier.action
-                        ),
+                        format!("{} never decides: {by} matches every packet it matches first", rule_name(dir, r)),
                     ),
                     p,
                 ));
