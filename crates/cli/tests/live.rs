@@ -164,3 +164,26 @@ fn a_slow_server_exits_2_with_the_timeout() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn diff_from_the_served_examples_to_their_files_changes_nothing() {
+    // The state before read from the cluster, the state after from files: what applying
+    // the files would change (here nothing: they are the same objects).
+    let server = support::serve_examples();
+    let dir = support::scratch("cli-diff");
+    let config = support::kubeconfig(&dir, &server.url());
+    let out =
+        podwall(&["diff", "--kubeconfig", config.to_str().expect("utf-8"), "--to", "examples/", "--port", "8080"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let changed = podwall(&[
+        "diff",
+        "--kubeconfig",
+        config.to_str().expect("utf-8"),
+        "--to",
+        "examples/shop.yaml",
+        "--port",
+        "8080",
+    ]);
+    assert_eq!(changed.status.code(), Some(1), "fewer objects after: reachability changes");
+    std::fs::remove_dir_all(&dir).ok();
+}
