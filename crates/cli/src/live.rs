@@ -34,11 +34,10 @@ pub enum Source<'a> {
 
 /// Where to read from: `-f` if given; else the kubeconfig (and context) given; else,
 /// inside a pod (`KUBERNETES_SERVICE_HOST` set), the cluster it runs in.
-pub fn source(args: &InputArgs) -> Result<Source<'_>, Failure> {
-    if !args.files.is_empty() {
-        return Ok(Source::Files(&args.files));
+pub fn source_of<'a>(files: &'a [String], live: &LiveArgs) -> Result<Source<'a>, Failure> {
+    if !files.is_empty() {
+        return Ok(Source::Files(files));
     }
-    let live = &args.live;
     if live.kubeconfig.is_some() || live.context.is_some() {
         return Ok(Source::Cluster(Target::Kubeconfig {
             path: live.kubeconfig.clone(),
@@ -57,13 +56,20 @@ pub fn source(args: &InputArgs) -> Result<Source<'_>, Failure> {
 
 /// Reads the input the flags name, typed as `options` say.
 pub fn read(args: &InputArgs, options: podwall_load::Options<'_>) -> Result<podwall_load::Input, Failure> {
-    match source(args)? {
+    read_from(&args.files, &args.live, options)
+}
+
+/// Like [`read`], for commands with flags of their own.
+pub fn read_from(
+    files: &[String],
+    live: &LiveArgs,
+    options: podwall_load::Options<'_>,
+) -> Result<podwall_load::Input, Failure> {
+    match source_of(files, live)? {
         Source::Files(files) => Ok(podwall_load::load_paths_with(files, options)?),
         Source::Cluster(target) => {
-            let settings = podwall_cluster::Settings {
-                timeout: Duration::from_secs(args.live.request_timeout),
-                ..Default::default()
-            };
+            let settings =
+                podwall_cluster::Settings { timeout: Duration::from_secs(live.request_timeout), ..Default::default() };
             Ok(podwall_cluster::load(&target, &settings, options)?)
         }
     }

@@ -187,3 +187,26 @@ fn diff_from_the_served_examples_to_their_files_changes_nothing() {
     assert_eq!(changed.status.code(), Some(1), "fewer objects after: reachability changes");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn rbac_questions_read_the_served_roles_as_they_read_the_files() {
+    let server = support::serve_examples();
+    let dir = support::scratch("cli-rbac");
+    let config = support::kubeconfig(&dir, &server.url());
+    let config = config.to_str().expect("utf-8");
+    let questions: [&[&str]; 3] = [
+        &["can-i", "list", "secrets", "-A", "--as", "system:serviceaccount:monitoring:prometheus"],
+        &["who-can", "create", "deployments", "-n", "shop"],
+        &["rbac", "risky", "-o", "json"],
+    ];
+    for q in questions {
+        let files = podwall(&[q, &["-f", "examples/"]].concat());
+        let live = podwall(&[q, &["--kubeconfig", config]].concat());
+        assert_eq!(live.status.code(), files.status.code(), "{q:?}: {}", text(&live.stderr));
+        assert!(!text(&live.stdout).is_empty(), "{q:?}");
+        if q[0] != "rbac" {
+            assert_eq!(text(&live.stdout), text(&files.stdout), "{q:?}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
