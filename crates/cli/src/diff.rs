@@ -190,7 +190,8 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         return Err(Failure::Error(format!("diff needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
     crate::input::size_threads(&[a.input.files.clone(), a.to.clone()].concat());
-    let old = compile(&a.input.files, a.input.skip_invalid)?;
+    // The state before may be a live cluster (--kubeconfig): what a change would do to it.
+    let old = crate::input::compile_input(&a.input)?;
     let new = compile(&a.to, a.input.skip_invalid)?;
     crate::input::count_invalid(&a.input, old.invalid + new.invalid);
     let (old, old_skipped, new, new_skipped) = (old.cluster, old.skipped, new.cluster, new.skipped);
