@@ -80,6 +80,11 @@ fn analyze_of_the_served_examples_equals_analyze_of_the_files() {
         t
     };
     assert_eq!(sorted(&live), sorted(&files));
+    // SARIF names no file for what was read from the cluster.
+    let out = podwall(&["analyze", "--kubeconfig", config.to_str().expect("utf-8"), "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&out.stdout).expect("sarif");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert!(results.len() > 10 && results.iter().all(|r| r.get("locations").is_none()), "{}", text(&out.stdout));
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -117,7 +117,7 @@ async fn list_kind(
     info: &'static KindInfo,
     apis: &'static [Api],
 ) -> Result<Listed, Error> {
-    let source = Source { file: format!("cluster:{context}"), line: 0 };
+    let source = Source { file: format!("{}{context}", podwall_load::CLUSTER_SOURCE), line: 0 };
     for api in apis {
         match list_at(client, context, info, api).await? {
             Some(Ok(objects)) => return Ok(Listed::Objects(objects)),
@@ -209,8 +209,8 @@ fn document(
     let name = meta.name.unwrap_or_default();
     let kind = kind_name(info.kind, api.group);
     let source = match meta.namespace.filter(|n| !n.is_empty() && info.is_namespaced()) {
-        Some(ns) => format!("cluster:{context}/{ns}/{kind}/{name}"),
-        None => format!("cluster:{context}/{kind}/{name}"),
+        Some(ns) => format!("{}{context}/{ns}/{kind}/{name}", podwall_load::CLUSTER_SOURCE),
+        None => format!("{}{context}/{kind}/{name}", podwall_load::CLUSTER_SOURCE),
     };
     let mut missing = Vec::new();
     if head.api_version.is_none() {

@@ -93,7 +93,7 @@ pub fn invalid(skip: &podwall_load::Invalid) -> Finding {
 pub fn gaps(gaps: &[podwall_load::Gap]) -> Vec<Finding> {
     use podwall_load::GapReason;
     let origin = |g: &podwall_load::Gap| {
-        let context = g.source.file.strip_prefix("cluster:").unwrap_or(&g.source.file);
+        let context = g.source.file.strip_prefix(podwall_load::CLUSTER_SOURCE).unwrap_or(&g.source.file);
         podwall_ir::Origin::Cluster { context: context.to_string() }
     };
     let mut out = Vec::new();

@@ -549,6 +549,15 @@ pub fn load_values_where(file: &str, values: Vec<Value>, keep: Filter<'_>) -> Re
     Ok(input)
 }
 
+/// How the names of documents read from a live cluster start
+/// (`cluster:<context>/<namespace>/<Kind>/<name>`): they are no file, and have no line.
+pub const CLUSTER_SOURCE: &str = "cluster:";
+
+/// Whether a source names a document read from a live cluster, not a file.
+pub fn is_cluster_source(file: &str) -> bool {
+    file.starts_with(CLUSTER_SOURCE)
+}
+
 /// Reads documents that have a name of their own instead of a file: each is the text of
 /// one object or list (objects read from a cluster are named
 /// `cluster:<context>/<namespace>/<Kind>/<name>`). Each is read exactly as a file of
