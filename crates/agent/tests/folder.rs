@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use podwall_agent::{Agent, Config};
+use podwall_agent::{Agent, Config, Local, Source};
 use podwall_engine::Index;
 use podwall_lab::install::{Node, Path as Sent};
 use podwall_lab::verify::compare;
@@ -106,9 +106,10 @@ fn lab(test: &str) -> Lab {
 
 fn agent(l: &Lab) -> Agent {
     Agent::new(Config {
-        dir: l.dir.clone(),
+        source: Source::Folder(l.dir.clone()),
         node: Node::Named(l.lab.node.clone()),
         state: l.dir.with_extension("state"),
+        local: Local::Every,
     })
 }
 
