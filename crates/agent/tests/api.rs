@@ -4,6 +4,7 @@
 //! follows the relisted state), a dropped connection and a server that is away (the
 //! last ruleset stays enforced, health and metrics say so), and the recovery after it.
 //! Only the pods of this node are on its interfaces; a pod of another node is a peer.
+mod common;
 #[path = "../../cluster/tests/support/mod.rs"]
 mod support;
 
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{lab, reaches, DB_FROM_A, DB_FROM_B_CLIENT, PODS};
 use podwall_agent::{Agent, Config, Local, Source};
 use podwall_cluster::watch::Backoff;
 use podwall_lab::install::Node;
@@ -23,71 +25,8 @@ const WITHIN: Duration = Duration::from_secs(10);
 
 const NODE: &str = "node-1";
 
-/// The pods of this node: the lab runs them.
-const LOCAL_PODS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: a, labels: {team: a}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: b, labels: {team: b}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: a, labels: {app: client}}
-spec: {nodeName: node-1, containers: [{name: c, image: busybox}]}
-status: {podIP: 10.0.1.2, phase: Running}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: b, labels: {app: client}}
-spec: {nodeName: node-1, containers: [{name: c, image: busybox}]}
-status: {podIP: 10.0.2.1, phase: Running}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: db, namespace: b, labels: {app: db}}
-spec:
-  nodeName: node-1
-  containers: [{name: db, image: postgres, ports: [{containerPort: 9090, protocol: TCP}]}]
-status: {podIP: 10.0.2.2, phase: Running}
-"#;
-
 /// A pod of another node, and a finished pod whose address was handed on.
-const OTHER_PODS: &str = r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: remote, namespace: b, labels: {app: client}}
-spec: {nodeName: node-2, containers: [{name: c, image: busybox}]}
-status: {podIP: 10.0.3.7, phase: Running}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: done, namespace: a, labels: {app: batch}}
-spec: {nodeName: node-1, containers: [{name: c, image: busybox}]}
-status: {podIP: 10.0.1.2, phase: Succeeded}
-"#;
-
-/// db takes anything from namespace a (so not b's client).
-const DB_FROM_A: &str = r#"
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db-in, namespace: b, resourceVersion: "100"}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  ingress: [{from: [{namespaceSelector: {matchLabels: {team: a}}}]}]
-"#;
-
-/// db takes only b's clients (the local one and the remote one).
-const DB_FROM_B_CLIENT: &str = r#"
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db-in, namespace: b, resourceVersion: "101"}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
-"#;
+const OTHER_PODS: &str = include_str!("fixtures/other-pods.yaml");
 
 /// Each document of `yaml` as JSON.
 fn json(yaml: &str) -> Vec<serde_json::Value> {
@@ -113,8 +52,8 @@ fn of_kind(yaml: &str, kind: &str) -> Vec<String> {
 /// The API: namespaces and pods as above, the NetworkPolicies `policies` holds; watches
 /// of policies from `streams`, every other watch open and quiet; other kinds not served.
 fn api(policies: Arc<Mutex<Vec<String>>>, streams: Streams) -> Server {
-    let pods = [LOCAL_PODS, OTHER_PODS].map(|y| of_kind(y, "Pod")).concat();
-    let namespaces = of_kind(LOCAL_PODS, "Namespace");
+    let pods = [PODS, OTHER_PODS].map(|y| of_kind(y, "Pod")).concat();
+    let namespaces = of_kind(PODS, "Namespace");
     let quiet = Streams::default();
     Server::start(move |seen: &Seen| {
         let watching = seen.query.get("watch").is_some_and(|w| w == "true" || w == "1");
@@ -131,39 +70,6 @@ fn api(policies: Arc<Mutex<Vec<String>>>, streams: Streams) -> Server {
             _ => Answer::not_found(),
         }
     })
-}
-
-/// A lab of this node's pods, torn down (with its folders) on drop.
-struct Lab {
-    lab: podwall_lab::Lab,
-    dir: std::path::PathBuf,
-    _responders: podwall_lab::serve::Responders,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = podwall_lab::down(&self.lab.name);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn lab(test: &str) -> Lab {
-    let name = format!("ap{test}{}", std::process::id() % 100_000);
-    let dir = support::scratch(&name);
-    std::fs::write(dir.join("pods.yaml"), LOCAL_PODS).unwrap();
-    let (c, _) = podwall_agent::load(&dir).expect("load");
-    let (c, allocated) = podwall_lab::lab_cluster(&c).unwrap();
-    let plan = podwall_lab::plan(&name, &c, &allocated).unwrap();
-    podwall_lab::up(&plan, &c, true).expect("lab up");
-    std::fs::remove_file(dir.join("pods.yaml")).unwrap();
-    let responders = podwall_lab::serve::start(&plan).expect("responders");
-    Lab { lab: plan, dir, _responders: responders }
-}
-
-fn reaches(l: &Lab, from: &str, to: &str) -> bool {
-    let kernel = podwall_lab::probe(&l.lab, podwall_ir::Protocol::TCP, 9090).expect("probe");
-    let at = |n: &str| l.lab.pods.iter().position(|p| p.name == n).expect("pod");
-    kernel[at(from)][at(to)]
 }
 
 fn get(addr: SocketAddr, path: &str) -> String {
@@ -192,7 +98,7 @@ fn the_agent_follows_the_api_through_a_watch_a_410_and_an_outage() {
     if !podwall_lab::privileged_test("the_agent_follows_the_api_through_a_watch_a_410_and_an_outage") {
         return;
     }
-    let l = lab("f");
+    let l = lab("apf", &[]);
     let policies = Arc::new(Mutex::new(of_kind(DB_FROM_A, "NetworkPolicy")));
     let streams = Streams::default();
     let first = streams.stream();

@@ -227,13 +227,10 @@ async fn watch_kind(
                 continue;
             }
             Err(reason) => {
-                failures += 1;
-                let retry_in = backoff.delay(failures, random());
                 away = true;
-                if tx.send(Event::Away { kind: kind.clone(), reason, retry_in }).is_err() {
+                if !back_off(&tx, &kind, reason, &mut failures, backoff).await {
                     return;
                 }
-                tokio::time::sleep(retry_in).await;
                 continue;
             }
         };
@@ -244,17 +241,25 @@ async fn watch_kind(
                 Ended::Gone => break,
                 Ended::Receiver => return,
                 Ended::Failed(reason) => {
-                    failures += 1;
-                    let retry_in = backoff.delay(failures, random());
                     away = true;
-                    if tx.send(Event::Away { kind: kind.clone(), reason, retry_in }).is_err() {
+                    if !back_off(&tx, &kind, reason, &mut failures, backoff).await {
                         return;
                     }
-                    tokio::time::sleep(retry_in).await;
                 }
             }
         }
     }
+}
+
+/// Counts a failure, says so, and waits its backoff; `false` when nobody listens.
+async fn back_off(tx: &mpsc::Sender<Event>, kind: &str, reason: String, failures: &mut u32, backoff: Backoff) -> bool {
+    *failures += 1;
+    let retry_in = backoff.delay(*failures, random());
+    if tx.send(Event::Away { kind: kind.to_string(), reason, retry_in }).is_err() {
+        return false;
+    }
+    tokio::time::sleep(retry_in).await;
+    true
 }
 
 /// The first place of `apis` that serves the kind: there, its objects and the list's
