@@ -69,7 +69,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { dry_run: false, from_key: None, page: 500, workers: 4, retries: 10 }
+        Options { dry_run: false, from_key: None, page: 500, workers: 8, retries: 10 }
     }
 }
 
