@@ -93,3 +93,33 @@ fn the_readme_lists_every_finding_id_the_code_knows() {
         "README's catalogue differs from `podwall analyze --list-checks`: paste its output"
     );
 }
+
+/// The OASIS SARIF 2.1.0 schema (errata 01), as published with the standard: what code
+/// scanning services validate an upload against.
+fn sarif_schema() -> jsonschema::Validator {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/schemas/sarif-schema-2.1.0.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("schema")).expect("schema JSON");
+    jsonschema::draft4::new(&schema).expect("a valid draft-04 schema")
+}
+
+fn schema_errors(validator: &jsonschema::Validator, v: &Value) -> Vec<String> {
+    validator.iter_errors(v).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+}
+
+#[test]
+fn sarif_output_is_valid_sarif_2_1_0_by_the_oasis_schema() {
+    let validator = sarif_schema();
+    // The example cluster: every area's findings, with files and lines.
+    let full = json(&["analyze", "-f", "examples/", "--format", "sarif"]);
+    assert!(full["runs"][0]["results"].as_array().is_some_and(|r| r.len() > 10), "{full}");
+    assert_eq!(schema_errors(&validator, &full), Vec::<String>::new());
+    // No result at all still lists every rule and is a valid log.
+    let none =
+        json(&["analyze", "-f", "examples/", "--format", "sarif", "--severity", "critical", "--disable", "RB101"]);
+    assert_eq!(none["runs"][0]["results"].as_array().map(Vec::len), Some(0), "{none}");
+    assert_eq!(schema_errors(&validator, &none), Vec::<String>::new());
+    // The schema is really applied: a level SARIF does not define is refused.
+    let mut bad = full.clone();
+    bad["runs"][0]["results"][0]["level"] = Value::from("severe");
+    assert!(!schema_errors(&validator, &bad).is_empty(), "the validator must refuse an unknown level");
+}
