@@ -71,7 +71,12 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             eprintln!("warning[{}]: {f}", f.id);
         }
     }
-    let tls = tls::server_config(&a.tls_cert, &a.tls_key)?;
+    let cert = a.tls_cert.display().to_string();
+    let log: tls::ReloadLog = std::sync::Arc::new(move |r| match r {
+        Ok(()) => eprintln!("podwall webhook: {cert} changed; serving the new certificate"),
+        Err(e) => eprintln!("warning: {cert} changed but does not load ({e}); still serving the previous certificate"),
+    });
+    let tls = tls::server_config(&a.tls_cert, &a.tls_key, log)?;
     let known = namespaces.len();
     let admission = Admission::new(config, namespaces);
     server::run(a.listen, tls, admission, |addr| {

@@ -81,7 +81,9 @@ async fn start(config: Option<&str>) -> Webhook {
 /// [`start`], with what a namespace not in the files gets.
 async fn start_with(config: Option<&str>, unknown: Unknown) -> Webhook {
     let (cert, key) = tls::self_signed().expect("certificate");
-    let server_tls = tls::server_config(&scratch("tls.crt", &cert), &scratch("tls.key", &key)).expect("server TLS");
+    let quiet: tls::ReloadLog = Arc::new(|_| ());
+    let server_tls =
+        tls::server_config(&scratch("tls.crt", &cert), &scratch("tls.key", &key), quiet).expect("server TLS");
     let config = match config {
         Some(text) => config::from_file(scratch("admission.yaml", text).to_str().expect("path")).expect("config"),
         None => Config::default(),
@@ -387,4 +389,56 @@ async fn healthz_answers_and_other_paths_and_methods_are_refused() {
     assert_eq!(status, 405);
     let (status, _) = w.client.send("POST", "/mutate", Vec::new()).await.expect("answer");
     assert_eq!(status, 404);
+}
+
+/// Whether a fresh connection's handshake succeeds, trusting exactly `ca`, and the
+/// webhook answers on it.
+async fn healthy_trusting(addr: std::net::SocketAddr, ca: &str) -> bool {
+    let Ok(mut client) = Client::connect(addr, tls::client_config(ca).expect("client TLS")).await else { return false };
+    client.send("GET", "/healthz", Vec::new()).await.is_ok_and(|(status, _)| status == 200)
+}
+
+#[tokio::test]
+async fn a_replaced_certificate_is_served_without_a_restart_and_a_broken_one_keeps_the_last() {
+    let (cert_a, key_a) = tls::self_signed().expect("certificate");
+    let cert = scratch("tls.crt", &cert_a);
+    let key = cert.with_file_name("tls.key");
+    std::fs::write(&key, &key_a).expect("key");
+    let events = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let heard = events.clone();
+    let log: tls::ReloadLog =
+        Arc::new(move |r| heard.lock().expect("log").push(format!("{:?}", r.err().map(|e| e.to_string()))));
+    let server_tls = tls::server_config(&cert, &key, log).expect("server TLS");
+    let (namespaces, _) =
+        Namespaces::load(&[scratch("ns.yaml", SAMPLE_NAMESPACES)], Config::default().defaults).expect("ns");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let admission = Arc::new(Admission::new(Config::default(), namespaces));
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(podwall_webhook::server::serve(listener, server_tls, admission, async {
+        let _ = stopped.await;
+    }));
+    assert!(healthy_trusting(addr, &cert_a).await, "serves the first certificate");
+
+    // Replaced the way a Secret volume is: new files renamed into place, both of them.
+    let (cert_b, key_b) = tls::self_signed().expect("certificate");
+    for (path, text) in [(&cert, &cert_b), (&key, &key_b)] {
+        let next = path.with_extension("next");
+        std::fs::write(&next, text).expect("write");
+        std::fs::rename(&next, path).expect("rename");
+    }
+    tokio::time::sleep(tls::RECHECK + std::time::Duration::from_millis(200)).await;
+    assert!(healthy_trusting(addr, &cert_b).await, "serves the replaced certificate");
+    assert!(!healthy_trusting(addr, &cert_a).await, "the first certificate is no longer served");
+
+    // Half a rotation: a certificate whose key is not there yet. The last good pair stays.
+    let (cert_c, _) = tls::self_signed().expect("certificate");
+    std::fs::write(&cert, &cert_c).expect("write");
+    tokio::time::sleep(tls::RECHECK + std::time::Duration::from_millis(200)).await;
+    assert!(healthy_trusting(addr, &cert_b).await, "a pair that does not match keeps the previous one");
+    assert!(!healthy_trusting(addr, &cert_c).await);
+    let events = events.lock().expect("log").clone();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0], "None", "{events:?}");
+    assert!(events[1].contains("tls.crt") || events[1].contains("TLS"), "{events:?}");
 }
