@@ -266,3 +266,83 @@ fn labels_overlap_no_node_and_nodes_overlap_each_other_nowhere() {
         assert_eq!(layout::layout(&g), l, "the layout is deterministic");
     }
 }
+
+fn compile(values: Vec<serde_json::Value>) -> podwall_ir::Cluster {
+    let input = podwall_load::load_values("generated", values).unwrap_or_else(|e| panic!("load: {e}"));
+    podwall_dialects::compile(&input).unwrap_or_else(|e| panic!("compile: {e}"))
+}
+
+/// On generated clusters, each namespace edge holds a port range exactly when the
+/// reference evaluator (connection by connection, not the index) allows some pair of
+/// distinct endpoints of the two namespaces on it, at both ends of the range; it is
+/// solid exactly when every such pair is allowed on every range it holds.
+#[test]
+fn namespace_edges_are_what_the_reference_evaluator_allows() {
+    use podwall_engine::{evaluate, Addr, Packet};
+    let (mut ranges_checked, mut solid, mut dashed) = (0, 0, 0);
+    for seed in 0..12 {
+        let c = compile(if seed % 2 == 0 {
+            podwall_synth::generate_small(seed)
+        } else {
+            podwall_synth::generate_small_mixed(seed)
+        });
+        let index = Index::new(&c);
+        let g = Graph::build(&index, Grouping::Namespaces);
+        let node = |ns: &str| g.nodes.iter().position(|n| n.name == ns).expect("every namespace is a node");
+        let of: Vec<usize> = c.endpoints.iter().map(|e| node(&e.namespace)).collect();
+        let n = c.endpoints.len();
+        // (from, to) → (ranges with an allowed pair, whether every pair was allowed on them).
+        let mut want: std::collections::BTreeMap<(usize, usize), (Vec<PortRange>, bool)> = Default::default();
+        for r in index.port_ranges() {
+            let mut some = std::collections::BTreeSet::new();
+            let mut denied = std::collections::BTreeSet::new();
+            for s in 0..n {
+                for d in (0..n).filter(|&d| d != s) {
+                    let allowed = |port| {
+                        evaluate(&c, &Packet::new(Addr::Endpoint(s), Addr::Endpoint(d), r.protocol, port)).allowed
+                    };
+                    let (lo, hi) = (allowed(r.lo), allowed(r.hi));
+                    assert_eq!(lo, hi, "seed {seed}: {}/{}-{} is not one answer", r.protocol, r.lo, r.hi);
+                    if lo {
+                        some.insert((of[s], of[d]))
+                    } else {
+                        denied.insert((of[s], of[d]))
+                    };
+                }
+            }
+            for pair in some {
+                let e = want.entry(pair).or_insert((Vec::new(), true));
+                e.0.push(r);
+                e.1 &= !denied.contains(&pair);
+            }
+            ranges_checked += 1;
+        }
+        let covers =
+            |e: &Edge, r: &PortRange| e.ports.iter().any(|p| p.protocol == r.protocol && p.lo <= r.lo && r.hi <= p.hi);
+        let got: Vec<(usize, usize)> = g.edges.iter().map(|e| (e.from, e.to)).collect();
+        assert_eq!(got, want.keys().copied().collect::<Vec<_>>(), "seed {seed}: which namespace pairs have an edge");
+        for e in &g.edges {
+            let (ranges, every) = &want[&(e.from, e.to)];
+            for r in index.port_ranges() {
+                assert_eq!(
+                    covers(e, &r),
+                    ranges.contains(&r),
+                    "seed {seed}: edge {} -> {} on {}/{}-{}",
+                    e.from,
+                    e.to,
+                    r.protocol,
+                    r.lo,
+                    r.hi
+                );
+            }
+            assert_eq!(e.every_pair, *every, "seed {seed}: edge {} -> {} solid", e.from, e.to);
+            if e.every_pair {
+                solid += 1;
+            } else {
+                dashed += 1;
+            }
+        }
+    }
+    assert!(ranges_checked > 50, "too few port ranges compared: {ranges_checked}");
+    assert!(solid > 5 && dashed > 5, "both kinds of edge compared: {solid} solid, {dashed} dashed");
+}
