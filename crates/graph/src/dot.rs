@@ -5,19 +5,14 @@ use crate::Graph;
 
 /// A DOT quoted string: backslashes and quotes escaped, line breaks as `\n`.
 fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    let inner = crate::replace_chars(s, |c| match c {
+        '"' => Some("\\\""),
+        '\\' => Some("\\\\"),
+        '\n' => Some("\\n"),
+        '\r' => Some(""),
+        _ => None,
+    });
+    format!("\"{inner}\"")
 }
 
 /// The graph as a DOT digraph: boxes for nodes, edges labelled with their ports,

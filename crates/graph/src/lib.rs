@@ -170,6 +170,19 @@ fn groups(index: &Index, grouping: Grouping) -> (Vec<Option<u32>>, Vec<Node>) {
     (group, nodes)
 }
 
+/// Text with each character `swap` names replaced by what it gives (the renderers'
+/// escaping).
+pub(crate) fn replace_chars(s: &str, swap: impl Fn(char) -> Option<&'static str>) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match swap(c) {
+            Some(r) => out.push_str(r),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 /// Adjacent ranges of one protocol merged.
 fn merge(rs: &[(PortRange, bool)]) -> Vec<PortRange> {
     let mut out: Vec<PortRange> = Vec::new();

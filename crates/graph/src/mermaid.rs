@@ -7,20 +7,16 @@ use crate::Graph;
 
 /// Text for inside a Mermaid quoted string.
 fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("#quot;"),
-            '#' => out.push_str("#35;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            '&' => out.push_str("#amp;"),
-            '|' => out.push_str("#124;"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::replace_chars(s, |c| match c {
+        '"' => Some("#quot;"),
+        '#' => Some("#35;"),
+        '<' => Some("#lt;"),
+        '>' => Some("#gt;"),
+        '&' => Some("#amp;"),
+        '|' => Some("#124;"),
+        '\n' | '\r' => Some(" "),
+        _ => None,
+    })
 }
 
 /// The graph as a `flowchart LR`: solid arrows where every pair of endpoints is

@@ -8,19 +8,15 @@ use crate::Graph;
 
 /// Text escaped for XML character data and attribute values.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::replace_chars(s, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        c if c.is_control() && c != '\n' && c != '\t' => Some("\u{fffd}"),
+        _ => None,
+    })
 }
 
 const LEGEND: &str = "solid: every pair of endpoints may connect on the ports shown; dashed: only some pairs";

@@ -23,31 +23,23 @@ const NAMESPACES: &str =
 
 /// Namespace b admits ingress from namespace a on TCP/80 only; a admits no ingress.
 fn a_to_b_on_80() -> String {
-    let policies = r#"
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: from-a, namespace: b}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress]
-  ingress:
-    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: a}}}]
-      ports: [{protocol: TCP, port: 80}]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny-ingress, namespace: a}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress]
-"#;
+    let from_a = "{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: a}}}], ports: [{protocol: TCP, port: 80}]}";
+    let policies = format!(
+        "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: from-a, namespace: b}}\nspec: {{podSelector: {{}}, policyTypes: [Ingress], ingress: [{from_a}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny-ingress, namespace: a}}\nspec: {{podSelector: {{}}, policyTypes: [Ingress]}}\n"
+    );
     format!(
         "{NAMESPACES}{}{}{}{policies}",
         pod("a", "client", "client"),
         pod("a", "other", "other"),
         pod("b", "web", "web")
     )
+}
+
+/// The namespace graph of [`a_to_b_on_80`] with one piece of its text replaced.
+fn a_to_b_with(from: &str, to: &str) -> Graph {
+    let yaml = a_to_b_on_80();
+    assert!(yaml.contains(from), "{from} is in the base case");
+    graph(&yaml.replace(from, to), Grouping::Namespaces)
 }
 
 fn tcp(lo: u16, hi: u16) -> PortRange {
@@ -77,11 +69,10 @@ fn without_policies_every_namespace_reaches_every_other_on_all_ports() {
 #[test]
 fn an_edge_is_dashed_when_only_some_pairs_of_the_two_nodes_connect() {
     // Only app=client of namespace a may reach b: a → b holds for one of a's two pods.
-    let yaml = a_to_b_on_80().replace(
+    let g = a_to_b_with(
         "namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: a}}",
         "namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: a}}, podSelector: {matchLabels: {app: client}}",
     );
-    let g = graph(&yaml, Grouping::Namespaces);
     assert_eq!(g.edges, [Edge { from: 0, to: 1, ports: vec![tcp(80, 80)], every_pair: false }]);
     assert!(dot::render(&g).contains("style=dashed"));
     assert!(mermaid::render(&g).contains("n0 -.->|\"TCP/80\"| n1"));
@@ -100,11 +91,10 @@ fn pods_group_by_equivalence_class() {
 #[test]
 fn ports_merge_into_ranges_and_label_every_protocol() {
     // b admits from a every TCP port but 80 and 81, and every UDP port.
-    let yaml = a_to_b_on_80().replace(
+    let g = a_to_b_with(
         "ports: [{protocol: TCP, port: 80}]",
         "ports: [{protocol: TCP, port: 1, endPort: 79}, {protocol: TCP, port: 82, endPort: 65535}, {protocol: UDP}]",
     );
-    let g = graph(&yaml, Grouping::Namespaces);
     assert_eq!(g.edges.len(), 1);
     assert_eq!(g.edges[0].label(), "TCP/1-79, TCP/82-65535, UDP/all");
     assert!(!g.edges[0].all_ports());
