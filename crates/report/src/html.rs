@@ -60,7 +60,7 @@ pub fn html(r: &Report, graph: &Graph) -> String {
     );
     match graph.too_large() {
         Some(why) => {
-            let _ = write!(out, "<p>{}.</p>\n", escape(&why));
+            let _ = writeln!(out, "<p>{}.</p>", escape(&why));
         }
         None => out.push_str(&podwall_graph::svg::render(graph)),
     }
