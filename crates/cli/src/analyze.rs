@@ -21,6 +21,9 @@ pub enum ReportFormat {
     Markdown,
     /// SARIF 2.1.0, for code-scanning UIs.
     Sarif,
+    /// One self-contained HTML page: the findings by severity and check, and the graph
+    /// of who may reach whom between namespaces.
+    Html,
 }
 
 /// Flags of `analyze`.
@@ -122,16 +125,12 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             let root = repository_root();
             serde_json::to_string_pretty(&podwall_report::sarif::sarif(&report, root.as_deref()))? + "\n"
         }
-    };
-    match &a.output {
-        Some(file) => std::fs::write(file, text).map_err(|e| Failure::Error(format!("{file}: {e}")))?,
-        None => {
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
+        ReportFormat::Html => {
+            let graph = podwall_graph::Graph::build(&index, podwall_graph::Grouping::Namespaces);
+            podwall_report::html::html(&report, &graph)
         }
-    }
+    };
+    crate::input::write_out(a.output.as_deref(), &text)?;
     let fail = a.fail_on_severity.is_some_and(|m| report.findings.iter().any(|f| f.severity >= m));
     Ok(if fail { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
