@@ -6,6 +6,7 @@
 //! - No dialect is interpreted outside `crates/load` (wire types) and `crates/dialects`:
 //!   the other crates name no dialect's API group or label convention.
 //! - Heavy dependencies stay out of the core crates.
+//! - The map names every crate, and the crates each one reads are its manifest's.
 use std::path::{Path, PathBuf};
 
 fn workspace() -> PathBuf {
@@ -215,4 +216,46 @@ fn the_async_stack_stays_in_the_crates_that_talk_over_the_network() {
             assert!(allowed.contains(&krate.as_str()), "crate {krate} depends on {dep}");
         }
     }
+}
+
+#[test]
+fn the_map_has_a_row_per_crate_naming_the_workspace_crates_it_depends_on() {
+    let map = std::fs::read_to_string(workspace().join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let rows: std::collections::BTreeMap<String, String> = map
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("| `crates/")?;
+            let (name, _) = rest.split_once('`')?;
+            let reads = l.trim_end().trim_end_matches('|').rsplit('|').next()?.trim();
+            Some((name.to_string(), reads.to_string()))
+        })
+        .collect();
+    let mut wrong = Vec::new();
+    let mut crates: Vec<String> = std::fs::read_dir(workspace().join("crates"))
+        .expect("crates/")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    crates.sort();
+    for krate in &crates {
+        let mut deps: Vec<String> =
+            dependencies(krate).into_iter().filter_map(|d| d.strip_prefix("podwall-").map(str::to_string)).collect();
+        deps.sort();
+        match rows.get(krate).map(String::as_str) {
+            None => wrong.push(format!("crates/{krate}: no row")),
+            // The binary reads every crate.
+            Some("all") if krate == "cli" => {}
+            Some(reads) => {
+                let mut named: Vec<String> =
+                    reads.split(',').map(|r| r.trim().to_string()).filter(|r| !r.is_empty() && r != "—").collect();
+                named.sort();
+                if named != deps {
+                    wrong.push(format!("crates/{krate}: the map says {named:?}, the manifest {deps:?}"));
+                }
+            }
+        }
+    }
+    for name in rows.keys().filter(|n| !crates.contains(n)) {
+        wrong.push(format!("crates/{name}: a row for a crate that does not exist"));
+    }
+    assert!(wrong.is_empty(), "ARCHITECTURE.md's map and the manifests differ:\n{}", wrong.join("\n"));
 }
