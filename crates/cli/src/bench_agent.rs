@@ -52,6 +52,11 @@ struct Report {
     changes_ms: Vec<f64>,
     median_ms: f64,
     max_ms: f64,
+    /// Medians over the changes of where the time went, ms: loading and compiling the
+    /// objects, compiling the ruleset, the delta and the transaction.
+    read_ms: f64,
+    compile_ms: f64,
+    send_ms: f64,
     /// How the changes went to the kernel, by path.
     paths: std::collections::BTreeMap<String, u64>,
     chains: u64,
@@ -169,6 +174,10 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
                 report.median_ms,
                 report.max_ms
             );
+            println!(
+                "    medians: load and compile the objects {:.1} ms, compile the ruleset {:.1} ms, delta and send {:.1} ms",
+                report.read_ms, report.compile_ms, report.send_ms
+            );
             let paths: Vec<String> = report.paths.iter().map(|(p, n)| format!("{p} {n}")).collect();
             println!("  sent as: {}; table: {} chains, {} elements", paths.join(", "), report.chains, report.elements);
         }
@@ -211,6 +220,7 @@ fn measure(
     let before_paths = status.lock().unwrap_or_else(|p| p.into_inner()).syncs.clone();
 
     let mut changes_ms = Vec::new();
+    let mut stages = Vec::new();
     for i in 0..args.changes {
         let before = syncs(&status.lock().unwrap_or_else(|p| p.into_inner()));
         let (source, text) = change(local_pod, 8000 + i as u16);
@@ -218,6 +228,7 @@ fn measure(
         send(Event::Applied { kind: "NetworkPolicy.networking.k8s.io".into(), source, text })?;
         wait_for_sync(&status, before)?;
         changes_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        stages.extend(status.lock().unwrap_or_else(|p| p.into_inner()).last_stages);
     }
     stop.store(true, Ordering::Relaxed);
     drop(tx);
@@ -233,6 +244,11 @@ fn measure(
     }
     let mut sorted = changes_ms.clone();
     sorted.sort_by(f64::total_cmp);
+    let median = |f: fn(&podwall_agent::Stages) -> Duration| {
+        let mut v: Vec<f64> = stages.iter().map(|s| f(s).as_secs_f64() * 1e3).collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or_default()
+    };
     Ok(Report {
         load_average: std::fs::read_to_string("/proc/loadavg")
             .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -243,6 +259,9 @@ fn measure(
         first_sync_ms,
         median_ms: sorted.get(sorted.len() / 2).copied().unwrap_or_default(),
         max_ms: sorted.last().copied().unwrap_or_default(),
+        read_ms: median(|s| s.read),
+        compile_ms: median(|s| s.compile),
+        send_ms: median(|s| s.send),
         changes_ms,
         paths,
         chains: st.chains,
