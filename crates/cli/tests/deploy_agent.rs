@@ -27,25 +27,32 @@ fn watched() -> BTreeSet<(String, String)> {
     out
 }
 
-fn rbac() -> Rbac {
-    let input = podwall_load::load_paths(&[deploy()]).expect("deploy/agent loads");
-    let rbac = Rbac::from_input(&input).expect("valid RBAC");
-    assert!(rbac.findings.is_empty(), "{:?}", rbac.findings);
-    rbac
+/// The RBAC objects of deploy/agent, and what they let the agent's ServiceAccount do.
+struct Grants {
+    rbac: Rbac,
+    agent: User,
 }
 
-fn allowed(rbac: &Rbac, verb: &str, namespace: &str, group: &str, resource: &str) -> bool {
-    let user = User::impersonate(AGENT, &[]);
-    rbac.authorize(&user, &Request::resource(verb, namespace, group, resource, "", "")).allowed()
+impl Grants {
+    fn read() -> Grants {
+        let objects = podwall_load::load_paths(&[deploy()]).expect("deploy/agent loads");
+        let rbac = Rbac::from_input(&objects).expect("valid RBAC");
+        assert_eq!(rbac.findings.len(), 0, "{:?}", rbac.findings);
+        Grants { rbac, agent: User::impersonate(AGENT, &[]) }
+    }
+
+    fn allow(&self, verb: &str, namespace: &str, group: &str, resource: &str) -> bool {
+        self.rbac.authorize(&self.agent, &Request::resource(verb, namespace, group, resource, "", "")).allowed()
+    }
 }
 
 #[test]
 fn the_cluster_role_grants_get_list_watch_on_exactly_the_kinds_the_agent_watches() {
-    let rbac = rbac();
+    let grants = Grants::read();
     let watched = watched();
     assert!(watched.len() >= podwall_agent::WATCHED.len(), "{watched:?}");
     let mut resources: BTreeSet<(String, String)> =
-        rbac.resources.all.iter().map(|r| (r.group.clone(), r.plural.clone())).collect();
+        grants.rbac.resources.all.iter().map(|r| (r.group.clone(), r.plural.clone())).collect();
     resources.extend(watched.iter().cloned());
     resources
         .extend(podwall_cluster::kinds::listed().iter().map(|(_, a)| (a.group.to_string(), a.resource.to_string())));
@@ -58,7 +65,7 @@ fn the_cluster_role_grants_get_list_watch_on_exactly_the_kinds_the_agent_watches
                 let want =
                     ["get", "list", "watch"].contains(&verb) && watched.contains(&(group.clone(), resource.clone()));
                 assert_eq!(
-                    allowed(&rbac, verb, namespace, group, resource),
+                    grants.allow(verb, namespace, group, resource),
                     want,
                     "{verb} {resource}.{group} in {namespace:?}"
                 );
@@ -67,8 +74,8 @@ fn the_cluster_role_grants_get_list_watch_on_exactly_the_kinds_the_agent_watches
         }
     }
     assert!(asked > 500, "{asked}");
-    assert!(!allowed(&rbac, "list", "", "", "secrets"), "no Secrets");
-    assert!(rbac.risky().is_empty(), "{:#?}", rbac.risky());
+    assert!(!grants.allow("list", "", "", "secrets"), "no Secrets");
+    assert!(grants.rbac.risky().is_empty(), "{:#?}", grants.rbac.risky());
 }
 
 fn daemonset() -> DaemonSet {

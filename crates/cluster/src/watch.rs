@@ -217,7 +217,6 @@ async fn watch_kind(
                 if tx.send(Event::Listed { kind: kind.clone(), objects, relist, served: true }).is_err() {
                     return;
                 }
-                relist = false;
                 (api, version)
             }
             Ok(None) => {
