@@ -337,6 +337,41 @@ pub struct LoneEndpointOut {
     pub ports: Vec<PortReachOut>,
 }
 
+/// The version of `diff -o json`, its `version` key: 2 since it holds findings, flow
+/// counts and the gate (version 1 had no `version` key).
+pub const DIFF_VERSION: u32 = 2;
+
+/// Findings added and fixed, in `diff -o json`.
+#[derive(Debug, Serialize)]
+pub struct DiffFindingsOut {
+    /// Only the new state has them, worst first (as `analyze -o json` gives findings).
+    pub added: Vec<podwall_findings::Finding>,
+    /// Only the old state had them.
+    pub fixed: Vec<podwall_findings::Finding>,
+}
+
+/// Flow counts of `diff -o json`, over every compared port.
+#[derive(Debug, Serialize)]
+pub struct DiffFlowsOut {
+    /// (source, destination, port) of endpoints in both states newly denied.
+    pub closed: usize,
+    /// Endpoints only the old state had that reached, or were reached by, another.
+    pub gone_endpoints_with_flows: usize,
+    /// Endpoints only the new state has that reach, or are reached by, another.
+    pub new_endpoints_with_flows: usize,
+    /// Newly allowed.
+    pub opened: usize,
+}
+
+/// What `--fail-on` decided.
+#[derive(Debug, Serialize)]
+pub struct GateOut {
+    /// The conditions asked for.
+    pub conditions: Vec<String>,
+    /// Those that hold (the exit code is 1 when there is one).
+    pub failed: Vec<String>,
+}
+
 /// `diff -o json`.
 #[derive(Debug, Serialize)]
 pub struct DiffOut {
@@ -344,6 +379,12 @@ pub struct DiffOut {
     pub added: Vec<LoneEndpointOut>,
     /// Whether reachability changed.
     pub changed: bool,
+    /// Findings added and fixed.
+    pub findings: DiffFindingsOut,
+    /// Flows opened and closed.
+    pub flows: DiffFlowsOut,
+    /// With `--fail-on`: what it decided.
+    pub gate: Option<GateOut>,
     /// The objects that differ.
     pub objects: Vec<ObjectOut>,
     /// Per port.
@@ -352,6 +393,8 @@ pub struct DiffOut {
     pub removed: Vec<LoneEndpointOut>,
     /// How the index took each change.
     pub updates: Vec<UpdateOut>,
+    /// [`DIFF_VERSION`].
+    pub version: u32,
 }
 
 /// An RBAC object a grant goes through, with where it was read.
