@@ -10,8 +10,11 @@ use crate::{Failure, Format};
 #[derive(clap::Args, Clone, Debug)]
 pub struct Identity {
     /// A manifest file, a folder (read recursively) or `-` for standard input; repeatable.
-    #[arg(short = 'f', long = "filename", required = true)]
+    /// Without it: the cluster --kubeconfig/--context name, or inside a pod its own.
+    #[arg(short = 'f', long = "filename")]
     pub files: Vec<String>,
+    #[command(flatten)]
+    pub live: crate::live::LiveArgs,
     /// The user to ask as (`jane`, `system:serviceaccount:NS:NAME`).
     #[arg(long = "as", value_name = "USER")]
     pub user: Option<String>,
@@ -69,16 +72,20 @@ pub struct Args {
 }
 
 /// Reads the RBAC objects (and CRDs) only: other kinds are parsed, not checked.
-pub fn load_rules(files: &[String]) -> Result<Rbac, Failure> {
+pub fn load_rules(files: &[String], live: &crate::live::LiveArgs) -> Result<Rbac, Failure> {
     crate::input::size_threads(files);
-    let input = podwall_load::load_paths_where(files, &podwall_rbac::needs_rules)?;
+    let options = podwall_load::Options { keep: &podwall_rbac::needs_rules, ..Default::default() };
+    let input = crate::live::read_from(files, live, options)?;
+    crate::live::warn_gaps(&input);
     finish(&input)
 }
 
 /// Reads the RBAC objects with the service accounts and pods they bear on.
-pub fn load_identities(files: &[String]) -> Result<Rbac, Failure> {
+pub fn load_identities(files: &[String], live: &crate::live::LiveArgs) -> Result<Rbac, Failure> {
     crate::input::size_threads(files);
-    let input = podwall_load::load_paths_where(files, &podwall_rbac::needs_identities)?;
+    let options = podwall_load::Options { keep: &podwall_rbac::needs_identities, ..Default::default() };
+    let input = crate::live::read_from(files, live, options)?;
+    crate::live::warn_gaps(&input);
     finish(&input)
 }
 
@@ -170,7 +177,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         return Err(Failure::Error("--no-headers cannot be set without --list specified".into()));
     }
     let user = a.identity.user()?;
-    let rbac = load_rules(&a.identity.files)?;
+    let rbac = load_rules(&a.identity.files, &a.identity.live)?;
     let namespace = if a.all_namespaces { "" } else { a.namespace.as_str() };
     let request = parse_request(&rbac, verb, target, namespace, a.subresource.as_deref(), !a.all_namespaces)?;
     let decision = rbac.authorize(&user, &request);
@@ -228,7 +235,7 @@ fn unlocked(
 
 fn list(a: &Args) -> Result<ExitCode, Failure> {
     let user = a.identity.user()?;
-    let rbac = load_rules(&a.identity.files)?;
+    let rbac = load_rules(&a.identity.files, &a.identity.live)?;
     let (rules, errors) = rbac.rules_for(&user, Some(&a.namespace));
     let evaluation_error = match errors.len() {
         0 => None,

@@ -25,7 +25,7 @@ pub fn count_invalid(args: &InputArgs, invalid: usize) {
 /// Loads and compiles the input, printing warnings and the skipped-object count to stderr.
 pub fn load(args: &InputArgs) -> Result<Cluster, Failure> {
     size_threads(&args.files);
-    let loaded = compile(&args.files, args.skip_invalid)?;
+    let loaded = compile_input(args)?;
     report(args, &loaded.cluster, &loaded.skipped)?;
     count_invalid(args, loaded.invalid);
     Ok(loaded.cluster)
@@ -58,7 +58,8 @@ const PARALLEL_FROM_BYTES: u64 = 4 << 20;
 /// Runs everything on the calling thread when the input is small, unless
 /// `RAYON_NUM_THREADS` says otherwise. Must run before anything uses rayon.
 pub fn size_threads(files: &[String]) {
-    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+    // No files: a live cluster, whose size is not known before it is read.
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() || files.is_empty() {
         return;
     }
     let mut bytes = 0u64;
@@ -91,7 +92,8 @@ fn endpoint_name(what: &str) -> Option<String> {
 /// is loaded.
 pub fn load_pair(args: &InputArgs, from: &str, to: &str) -> Result<(Cluster, Addr, Addr), Failure> {
     size_threads(&args.files);
-    let names = endpoint_name(from).zip(endpoint_name(to));
+    // From a cluster, reading is the cost, not typing: everything is read once.
+    let names = endpoint_name(from).zip(endpoint_name(to)).filter(|_| !crate::live::is_live(args));
     if let Some(r) = names.and_then(|(s, d)| podwall_dialects::Relevance::between(&[&s, &d])) {
         let options =
             podwall_load::Options { keep: &|k| r.keeps(k), skip_invalid: args.skip_invalid, ..Default::default() };
@@ -125,6 +127,14 @@ pub struct Loaded {
     pub skipped: Skipped,
     /// How many files or objects `--skip-invalid` skipped.
     pub invalid: usize,
+}
+
+/// Loads and compiles what the input flags name (files or a cluster), printing nothing.
+pub fn compile_input(args: &InputArgs) -> Result<Loaded, Failure> {
+    let options = podwall_load::Options { skip_invalid: args.skip_invalid, ..Default::default() };
+    let mut input = crate::live::read(args, options)?;
+    let cluster = podwall_dialects::compile_lenient(&mut input)?;
+    Ok(Loaded { cluster, skipped: input.skipped, invalid: input.invalid.len() })
 }
 
 /// Loads and compiles files, folders or `-`, printing nothing; `skip_invalid` passes

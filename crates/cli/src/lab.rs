@@ -145,6 +145,7 @@ fn print_warnings(warnings: &[String]) {
 pub fn run(args: Args) -> Result<ExitCode, Failure> {
     match args.command {
         Command::Up { input, name, force } => {
+            crate::live::files_only(&input, "lab up")?;
             podwall_lab::check_name(&name)?;
             podwall_lab::require_root()?;
             let cluster = load(&input)?;
@@ -212,6 +213,7 @@ fn print(lab: &podwall_lab::Lab, proto: Protocol, port: u16, got: &[Vec<bool>], 
 }
 
 fn apply(input: &InputArgs, name: &str, established: EstablishedArg) -> Result<ExitCode, Failure> {
+    crate::live::files_only(input, "lab apply")?;
     podwall_lab::check_name(name)?;
     podwall_lab::require_root()?;
     let lab = podwall_lab::load(name)?;

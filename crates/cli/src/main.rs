@@ -19,6 +19,7 @@ mod explain;
 mod input;
 mod lab;
 mod lint;
+mod live;
 mod matrix;
 mod output;
 mod pss;
@@ -58,8 +59,12 @@ pub enum Format {
 #[derive(clap::Args, Clone, Debug)]
 pub struct InputArgs {
     /// A manifest file, a folder (read recursively) or `-` for standard input; repeatable.
-    #[arg(short = 'f', long = "filename", required = true)]
+    /// Without it: the cluster --kubeconfig/--context name, or inside a pod the cluster
+    /// it runs in.
+    #[arg(short = 'f', long = "filename")]
     pub files: Vec<String>,
+    #[command(flatten)]
+    pub live: live::LiveArgs,
     /// Name the objects that were skipped because podwall does not read their kind.
     #[arg(short, long)]
     pub verbose: bool,

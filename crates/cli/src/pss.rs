@@ -69,7 +69,8 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     size_threads(&a.input.files);
     let options =
         podwall_load::Options { raw: &carries_pod_spec, skip_invalid: a.input.skip_invalid, ..Default::default() };
-    let mut input = podwall_load::load_paths_with(&a.input.files, options)?;
+    let mut input = crate::live::read(&a.input, options)?;
+    crate::live::warn_gaps(&input);
     let (subjects, passed) = subjects_lenient(&input.objects, &|f| input.lenient.contains(f))?;
     let passed: Vec<_> = passed.into_iter().map(|error| podwall_load::Invalid { error, whole_file: false }).collect();
     input.invalid.extend(passed);

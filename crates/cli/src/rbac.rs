@@ -28,8 +28,11 @@ enum Command {
 #[derive(clap::Args)]
 struct RiskyArgs {
     /// A manifest file, a folder (read recursively) or `-` for standard input; repeatable.
-    #[arg(short = 'f', long = "filename", required = true)]
+    /// Without it: the cluster --kubeconfig/--context name, or inside a pod its own.
+    #[arg(short = 'f', long = "filename")]
     files: Vec<String>,
+    #[command(flatten)]
+    live: crate::live::LiveArgs,
     /// Output format.
     #[arg(short = 'o', long = "format", value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -80,7 +83,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
 
 fn risky(a: RiskyArgs) -> Result<ExitCode, Failure> {
     let t0 = Instant::now();
-    let rbac = load_identities(&a.files)?;
+    let rbac = load_identities(&a.files, &a.live)?;
     let t_load = t0.elapsed();
     let t1 = Instant::now();
     let findings = rbac.risky();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use podwall_pod_security::config::{self, Config};
+use podwall_webhook::namespaces::Unknown;
 use podwall_webhook::{server, tls, Admission, Namespaces};
 
 use crate::Failure;
@@ -19,9 +20,17 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     tls_key: PathBuf,
     /// Manifests holding the namespaces whose pod-security labels decide (files,
-    /// folders, `-`; repeatable). A namespace not among them has the defaults.
+    /// folders, `-`; repeatable). A request in a namespace not among them is answered
+    /// as the plugin answers when its namespace lookup fails (see
+    /// `--unknown-namespaces`).
     #[arg(short = 'f', long = "filename")]
     files: Vec<String>,
+    /// A namespace not among the `-f` ones: `refuse` (the plugin's answer to a failed
+    /// lookup: a Pod is refused with an internal error, a workload admitted with the
+    /// error in its audit annotations) or `defaults` (taken as unlabelled). Without
+    /// `-f` no namespace is known and `defaults` is the default.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    unknown_namespaces: Option<UnknownNamespaces>,
     /// The API server's admission configuration (an AdmissionConfiguration whose
     /// PodSecurity plugin holds a PodSecurityConfiguration, or that alone): defaults
     /// and exemptions.
@@ -30,6 +39,13 @@ pub struct Args {
     /// Address and port to listen on.
     #[arg(long, default_value = "0.0.0.0:8443")]
     listen: SocketAddr,
+}
+
+/// What a namespace not among the known ones gets.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum UnknownNamespaces {
+    Refuse,
+    Defaults,
 }
 
 /// Runs the webhook until SIGINT or SIGTERM.
@@ -42,6 +58,13 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         true => (Namespaces::default(), Vec::new()),
         false => Namespaces::load(&a.files, config.defaults)?,
     };
+    let unknown = match a.unknown_namespaces {
+        Some(UnknownNamespaces::Refuse) => Unknown::Refuse,
+        Some(UnknownNamespaces::Defaults) => Unknown::Defaults,
+        None if a.files.is_empty() => Unknown::Defaults,
+        None => Unknown::Refuse,
+    };
+    let namespaces = namespaces.with_unknown(unknown);
     for o in &objects {
         for e in namespaces.get(&o.name).map(|n| n.errors.as_slice()).unwrap_or_default() {
             let f = e.finding(&o.name, &o.source);
@@ -52,7 +75,11 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let known = namespaces.len();
     let admission = Admission::new(config, namespaces);
     server::run(a.listen, tls, admission, |addr| {
-        eprintln!("podwall webhook: serving https://{addr} (POST /validate, GET /healthz); {known} namespace(s) known");
+        let others = match unknown {
+            Unknown::Refuse => "others refused as unknown",
+            Unknown::Defaults => "others take the defaults",
+        };
+        eprintln!("podwall webhook: serving https://{addr} (POST /validate, GET /healthz); {known} namespace(s) known, {others}");
     })
     .map_err(|e| Failure::Error(format!("listening on {}: {e}", a.listen)))?;
     Ok(ExitCode::SUCCESS)

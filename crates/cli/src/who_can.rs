@@ -15,8 +15,11 @@ pub struct Args {
     #[arg(value_name = "VERB TYPE")]
     args: Vec<String>,
     /// A manifest file, a folder (read recursively) or `-` for standard input; repeatable.
-    #[arg(short = 'f', long = "filename", required = true)]
+    /// Without it: the cluster --kubeconfig/--context name, or inside a pod its own.
+    #[arg(short = 'f', long = "filename")]
     files: Vec<String>,
+    #[command(flatten)]
+    live: crate::live::LiveArgs,
     /// The namespace of the request.
     #[arg(short = 'n', long, default_value = "default")]
     namespace: String,
@@ -59,7 +62,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
                 .into(),
         ));
     };
-    let rbac = load_identities(&a.files)?;
+    let rbac = load_identities(&a.files, &a.live)?;
     let request = parse_request(&rbac, verb, target, &a.namespace, a.subresource.as_deref(), !a.all_namespaces)?;
     let scope = if a.all_namespaces { Scope::AllNamespaces } else { Scope::Request };
     let answer = rbac.who_can(&request, scope);

@@ -196,3 +196,23 @@ fn the_cli_prints_json_from_types() {
     let found = code_hits(&files, "json!(");
     assert!(found.is_empty(), "ad hoc JSON in the CLI (add a type to output.rs):\n{}", found.join("\n"));
 }
+
+#[test]
+fn the_async_stack_stays_in_the_crates_that_talk_over_the_network() {
+    // kube only in the cluster reader; tokio and hyper there and in the webhook.
+    let entries = std::fs::read_dir(workspace().join("crates")).expect("crates");
+    for entry in entries.filter_map(Result::ok) {
+        let krate = entry.file_name().to_string_lossy().into_owned();
+        if !entry.path().join("Cargo.toml").exists() {
+            continue;
+        }
+        for dep in dependencies(&krate) {
+            let allowed: &[&str] = match dep.as_str() {
+                "kube" => &["cluster"],
+                "tokio" | "hyper" | "hyper-util" | "tokio-rustls" => &["cluster", "webhook"],
+                _ => continue,
+            };
+            assert!(allowed.contains(&krate.as_str()), "crate {krate} depends on {dep}");
+        }
+    }
+}

@@ -123,7 +123,7 @@ pub fn compile_lenient(input: &mut Input) -> Result<Cluster, InputError> {
         input.files.iter().enumerate().map(|(i, f)| (f.as_str(), i)).collect();
     let mut passed: Vec<&podwall_load::Invalid> = input.invalid.iter().collect();
     passed.sort_by_key(|i| (order.get(i.error.location.file.as_str()), i.error.location.line));
-    let passed: Vec<_> = passed.into_iter().map(notes::invalid).collect();
+    let passed: Vec<_> = notes::gaps(&input.gaps).into_iter().chain(passed.into_iter().map(notes::invalid)).collect();
     cluster.warnings.splice(0..0, passed);
     Ok(cluster)
 }

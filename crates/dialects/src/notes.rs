@@ -18,6 +18,10 @@ pub const SHARED_PRIORITY: &str = "NM006";
 pub const FILE_SKIPPED: &str = "IN001";
 /// An object passed over because it is invalid (`--skip-invalid`).
 pub const OBJECT_SKIPPED: &str = "IN002";
+/// A kind a live cluster refused to list (HTTP 403): the answer is partial.
+pub const KIND_FORBIDDEN: &str = "IN003";
+/// A kind a live cluster does not serve (its CRD is not installed).
+pub const KIND_NOT_SERVED: &str = "IN004";
 
 /// Every finding ID the network compiler emits, with its severity and meaning.
 pub const CATALOGUE: &[(&str, Severity, &str)] = &[
@@ -28,6 +32,8 @@ pub const CATALOGUE: &[(&str, Severity, &str)] = &[
     (IGNORED, Severity::Medium, "a policy podwall ignores whole"),
     (FILE_SKIPPED, Severity::Medium, "a file that is not Kubernetes manifests, passed over"),
     (OBJECT_SKIPPED, Severity::High, "an invalid object, passed over; answers leave it out"),
+    (KIND_FORBIDDEN, Severity::High, "a kind the cluster did not let podwall list; the answer is partial"),
+    (KIND_NOT_SERVED, Severity::Info, "a kind the cluster does not serve (its CRD is not installed); none read"),
     (
         SHARED_PRIORITY,
         Severity::Low,
@@ -80,4 +86,37 @@ pub fn invalid(skip: &podwall_load::Invalid) -> Finding {
         0 => f.subject(e.location.file.clone()),
         _ => f.origin(e.location.origin()),
     }
+}
+
+/// What a live cluster did not hand over: a finding per kind it refused to list, and
+/// one naming every kind it does not serve.
+pub fn gaps(gaps: &[podwall_load::Gap]) -> Vec<Finding> {
+    use podwall_load::GapReason;
+    let origin = |g: &podwall_load::Gap| {
+        let context = g.source.file.strip_prefix(podwall_load::CLUSTER_SOURCE).unwrap_or(&g.source.file);
+        podwall_ir::Origin::Cluster { context: context.to_string() }
+    };
+    let mut out = Vec::new();
+    for g in gaps {
+        if let GapReason::Forbidden(why) = &g.reason {
+            let message =
+                format!("not allowed to list {} ({why}): answers leave its objects out; the result is partial", g.kind);
+            out.push(
+                Finding::new(KIND_FORBIDDEN, severity(KIND_FORBIDDEN), message)
+                    .subject(g.kind.clone())
+                    .origin(origin(g)),
+            );
+        }
+    }
+    let absent: Vec<&podwall_load::Gap> = gaps.iter().filter(|g| g.reason == GapReason::NotServed).collect();
+    if let Some(first) = absent.first() {
+        let kinds: Vec<&str> = absent.iter().map(|g| g.kind.as_str()).collect();
+        let message = format!(
+            "the cluster does not serve {} kind(s) podwall reads (their CRDs are not installed), so it holds none: {}",
+            kinds.len(),
+            kinds.join(", ")
+        );
+        out.push(Finding::new(KIND_NOT_SERVED, severity(KIND_NOT_SERVED), message).origin(origin(first)));
+    }
+    out
 }

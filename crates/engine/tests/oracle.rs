@@ -176,3 +176,52 @@ fn matrix_equals_reference_on_a_mid_sized_cluster_with_calico_and_admin_policies
     assert_eq!(tiers, ["security", "platform", "adminnetworkpolicy", "default", "baselineadminnetworkpolicy"]);
     assert!(compare_on(&c, "generate(90 pods, Calico, ANP)", &MIXED_PORTS) > 0);
 }
+
+/// `Index::select` answers what the reference reads: an endpoint is picked when the
+/// selector matches its label view and it is not a host-network pod (a policy never
+/// selects one, and a pod selector never admits one as a peer). Every selector of the
+/// generated policies is asked, subjects and peers, in policy order so that the
+/// cache is exercised as the nftables compiler exercises it.
+#[test]
+fn selector_resolution_equals_the_label_reading_of_the_reference() {
+    use podwall_ir::Expr;
+    let mut asked = 0;
+    let mut picked = 0;
+    let mut hosts = 0;
+    let mut in_sets = 0;
+    for seed in 0..200 {
+        let mut c = compile(podwall_synth::generate_small_mixed(seed));
+        // More pods on the host's network, which no selector picks.
+        for ep in c.endpoints.iter_mut().skip(seed as usize % 3).step_by(3) {
+            ep.host_network = true;
+        }
+        hosts += c.endpoints.iter().filter(|e| e.host_network).count();
+        let mut index = Index::new(&c);
+        let mut sels: Vec<Expr> = vec![Expr::All, Expr::Not(Box::new(Expr::All))];
+        for tier in c.policies.tiers() {
+            for p in &tier.policies {
+                sels.push(p.selector.clone());
+                for r in p.ingress.iter().chain(&p.egress).flatten() {
+                    for peer in r.source.peers.iter().chain(&r.destination.peers) {
+                        sels.extend(peer.selector.iter().chain(&peer.not_selector).cloned());
+                    }
+                }
+            }
+        }
+        for sel in sels.iter().chain(&sels) {
+            let want: Vec<usize> = (0..c.endpoints.len())
+                .filter(|&id| !c.endpoints[id].host_network && sel.matches(&c.view(id)))
+                .collect();
+            assert_eq!(index.select(sel), want, "seed {seed}: endpoints of {sel:?}");
+            let sets: Vec<usize> = (0..c.network_sets.len()).filter(|&i| sel.matches(&c.network_set_view(i))).collect();
+            assert_eq!(index.select_network_sets(sel), sets, "seed {seed}: network sets of {sel:?}");
+            asked += 1;
+            picked += want.len();
+            in_sets += sets.len();
+        }
+    }
+    assert!(
+        asked > 1_000 && picked > 1_000 && hosts > 100 && in_sets > 100,
+        "too little compared: {asked} selectors, {picked} endpoints, {hosts} on the host network, {in_sets} network sets"
+    );
+}

@@ -132,6 +132,31 @@ pub struct Input {
     /// The files whose objects may be passed over when they turn out invalid later (when
     /// compiled): the files found by walking a folder, with [`Options::skip_invalid`].
     pub lenient: BTreeSet<String>,
+    /// Kinds a live cluster did not hand over (not allowed, not served): what the
+    /// answers cannot include (only when reading a cluster, see [`load_documents`]).
+    pub gaps: Vec<Gap>,
+}
+
+/// A kind a live cluster did not hand over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// Where it was asked for: the cluster (`cluster:<context>`).
+    pub source: Source,
+    /// `Kind` for the core group, else `Kind.group`.
+    pub kind: String,
+    /// Why.
+    pub reason: GapReason,
+}
+
+/// Why a kind is missing from a live read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GapReason {
+    /// The server refused to list it (HTTP 403): objects of it may exist, and answers
+    /// leave them out. The text is the server's message.
+    Forbidden(String),
+    /// The server does not serve the kind (HTTP 404: its CRD is not installed), so the
+    /// cluster holds none.
+    NotServed,
 }
 
 fn keep_all(_: &Key<'_>) -> bool {
@@ -524,6 +549,41 @@ pub fn load_values_where(file: &str, values: Vec<Value>, keep: Filter<'_>) -> Re
     Ok(input)
 }
 
+/// How the names of documents read from a live cluster start
+/// (`cluster:<context>/<namespace>/<Kind>/<name>`): they are no file, and have no line.
+pub const CLUSTER_SOURCE: &str = "cluster:";
+
+/// Whether a source names a document read from a live cluster, not a file.
+pub fn is_cluster_source(file: &str) -> bool {
+    file.starts_with(CLUSTER_SOURCE)
+}
+
+/// Reads documents that have a name of their own instead of a file: each is the text of
+/// one object or list (objects read from a cluster are named
+/// `cluster:<context>/<namespace>/<Kind>/<name>`). Each is read exactly as a file of
+/// that name holding the text would be, so every rule of files applies: validation,
+/// duplicates, kept documents. With [`Options::skip_invalid`], what cannot be read is
+/// listed as in a walked folder.
+pub fn load_documents(docs: &[(String, String)], options: Options<'_>) -> Result<Input, InputError> {
+    let mode = Mode { keep: options.keep, skip_objects: options.skip_invalid, raw: options.raw };
+    let parts: Vec<Result<Input, InputError>> = docs
+        .par_iter()
+        .map(|(name, text)| {
+            let mut one = Input::default();
+            one.add_text(name, text, mode)?;
+            if options.skip_invalid {
+                one.lenient.insert(name.clone());
+            }
+            Ok(one)
+        })
+        .collect();
+    let mut input = Input::default();
+    for part in parts {
+        input.merge(part?);
+    }
+    Ok(input)
+}
+
 /// `.yaml`, `.yml` or `.json`, in any case (`.YAML` too): the files a folder is read for.
 pub fn is_manifest(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
@@ -728,6 +788,7 @@ impl Input {
         self.files.extend(other.files);
         self.invalid.extend(other.invalid);
         self.lenient.extend(other.lenient);
+        self.gaps.extend(other.gaps);
     }
 }
 

@@ -20,12 +20,11 @@ use crate::{
 pub fn compile(cluster: &Cluster, attachments: &[Attachment], options: &Options) -> Result<Ruleset, CompileError> {
     check_table(&options.table)?;
     let attachments = check_attachments(cluster, attachments)?;
-    let index = Index::new(cluster);
     let mut c = Compiler::new(cluster, &attachments);
     let mut endpoints = Vec::with_capacity(attachments.len());
     for a in &attachments {
         let mut chain_for = |dir| {
-            let applicable = index.applicable_policies(a.endpoint, dir);
+            let applicable = c.index.applicable_policies(a.endpoint, dir);
             (!applicable.is_empty()).then(|| c.situation(dir, applicable, a.endpoint))
         };
         let egress = chain_for(Direction::Egress);
@@ -334,6 +333,8 @@ type SituationKey = (Direction, Vec<(usize, usize)>, Vec<podwall_ir::NamedPort>)
 
 struct Compiler<'a> {
     cluster: &'a Cluster,
+    /// The engine's index: which policies apply, and which endpoints a selector picks.
+    index: Index,
     /// Per endpoint: the addresses peers resolve to (none for host-network pods).
     addresses: Vec<Vec<IpAddr>>,
     sets: Sets,
@@ -378,6 +379,7 @@ impl<'a> Compiler<'a> {
         }
         Compiler {
             cluster,
+            index: Index::new(cluster),
             addresses,
             sets: Sets::default(),
             selected: HashMap::new(),
@@ -636,18 +638,13 @@ impl<'a> Compiler<'a> {
         if let Some(s) = self.selected.get(&key) {
             return s.clone();
         }
-        let cluster = self.cluster;
         let mut s = Space::empty();
-        for (id, ips) in self.addresses.iter().enumerate() {
-            if !ips.is_empty() && sel.matches(&cluster.view(id)) {
-                ips.iter().for_each(|ip| s.add_ip(*ip));
-            }
+        for id in self.index.select(sel) {
+            self.addresses[id].iter().for_each(|ip| s.add_ip(*ip));
         }
         if network_sets {
-            for (i, set) in cluster.network_sets.iter().enumerate() {
-                if sel.matches(&cluster.network_set_view(i)) {
-                    set.nets.iter().for_each(|n| s.add_net(n));
-                }
+            for i in self.index.select_network_sets(sel) {
+                self.cluster.network_sets[i].nets.iter().for_each(|n| s.add_net(n));
             }
         }
         self.selected.insert(key, s.clone());

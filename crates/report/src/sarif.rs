@@ -51,7 +51,8 @@ fn result(f: &Finding, root: Option<&Path>) -> Value {
         "partialFingerprints": {"podwall/v1": fnv(&format!("{}|{}|{}", f.id, f.about().unwrap_or_default(), f.message))},
     });
     if let Some(Origin::File { file, line }) = &f.origin {
-        if file != "-" {
+        // Standard input and a live cluster's objects are no file of the repository.
+        if file != "-" && !podwall_load::is_cluster_source(file) {
             r["locations"] = json!([{"physicalLocation": {
                 "artifactLocation": {"uri": relative(file, root), "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": (*line).max(1)},

@@ -32,7 +32,7 @@ use podwall_pod_security::policy::from_labels;
 use podwall_pod_security::{forbidden_detail, Level, LevelVersion, Version};
 use serde::Deserialize;
 
-use crate::namespaces::{aggregate, invalid_value, NamespacePolicy, Namespaces};
+use crate::namespaces::{aggregate, invalid_value, NamespacePolicy, Namespaces, Unknown};
 use crate::review::{Request, Response};
 
 /// Audit annotation: why a request was not judged.
@@ -117,6 +117,23 @@ fn bad_request(what: &str, err: Option<&str>) -> Response {
         allowed: false,
         status: Some(failure(400, "BadRequest", what.to_string(), None)),
         audit_annotations: BTreeMap::from([(ERROR.to_string(), detail)]),
+        ..Response::default()
+    }
+}
+
+/// A Pod whose namespace could not be looked up: `errorResponse(err,
+/// NewInternalError("failed to lookup namespace %q"))` — refused with 500, the lookup's
+/// error in the audit annotations.
+fn lookup_failed(namespace: &str, err: &str) -> Response {
+    let cause = format!("failed to lookup namespace {namespace:?}");
+    let details = StatusDetails {
+        causes: Some(vec![StatusCause { message: Some(cause.clone()), ..StatusCause::default() }]),
+        ..StatusDetails::default()
+    };
+    Response {
+        allowed: false,
+        status: Some(failure(500, "InternalError", format!("Internal error occurred: {cause}"), Some(details))),
+        audit_annotations: BTreeMap::from([(ERROR.to_string(), err.to_string())]),
         ..Response::default()
     }
 }
@@ -221,10 +238,13 @@ impl Admission {
         response
     }
 
-    fn policy_of(&self, namespace: &str) -> NamespacePolicy {
-        match self.namespaces.get(namespace) {
-            Some(p) => p.clone(),
-            None => NamespacePolicy { policy: self.config.defaults, errors: Vec::new() },
+    /// The namespace's policy, or the error of the plugin's namespace lookup: the
+    /// namespace informer's `namespace "NAME" not found`.
+    fn policy_of(&self, namespace: &str) -> Result<NamespacePolicy, String> {
+        match (self.namespaces.get(namespace), self.namespaces.unknown()) {
+            (Some(p), _) => Ok(p.clone()),
+            (None, Unknown::Defaults) => Ok(NamespacePolicy { policy: self.config.defaults, errors: Vec::new() }),
+            (None, Unknown::Refuse) => Err(format!("namespace {namespace:?} not found")),
         }
     }
 
@@ -235,7 +255,10 @@ impl Admission {
         if let Some(why) = self.exempt_request(request) {
             return exempt(why);
         }
-        let ns = self.policy_of(&request.namespace);
+        let ns = match self.policy_of(&request.namespace) {
+            Ok(ns) => ns,
+            Err(e) => return lookup_failed(&request.namespace, &e),
+        };
         if ns.errors.is_empty() && ns.policy.fully_privileged() {
             let privileged = LevelVersion::new(Level::Privileged, Version::Latest);
             return annotated(&[(ENFORCE_POLICY, privileged.to_string())]);
@@ -265,7 +288,11 @@ impl Admission {
         if let Some(why) = self.exempt_request(request) {
             return exempt(why);
         }
-        let ns = self.policy_of(&request.namespace);
+        let ns = match self.policy_of(&request.namespace) {
+            // A workload is never refused: admitted, with the error for the audit log.
+            Err(e) => return annotated(&[(ERROR, format!("failed to lookup namespace {:?}: {e}", request.namespace))]),
+            Ok(ns) => ns,
+        };
         if ns.errors.is_empty()
             && ns.policy.warn.level == Level::Privileged
             && ns.policy.audit.level == Level::Privileged

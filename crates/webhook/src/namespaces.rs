@@ -15,10 +15,22 @@ pub struct NamespacePolicy {
     pub errors: Vec<LabelError>,
 }
 
-/// Namespaces by name.
+/// What a request in a namespace not among the known ones gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unknown {
+    /// What the plugin does when its namespace lookup fails: a Pod is refused with an
+    /// internal error, a workload is admitted with the error in its audit annotations.
+    #[default]
+    Refuse,
+    /// The namespace is taken as unlabelled: the configured defaults decide.
+    Defaults,
+}
+
+/// Namespaces by name, and what the others get.
 #[derive(Clone, Debug, Default)]
 pub struct Namespaces {
     by_name: HashMap<String, NamespacePolicy>,
+    unknown: Unknown,
 }
 
 /// A label error in the API's words: `FIELD: Invalid value: "VALUE": MESSAGE`.
@@ -54,7 +66,17 @@ impl Namespaces {
                 (name.to_string(), NamespacePolicy { policy, errors })
             })
             .collect();
-        Namespaces { by_name }
+        Namespaces { by_name, unknown: Unknown::default() }
+    }
+
+    /// The same namespaces, the others getting `unknown`.
+    pub fn with_unknown(self, unknown: Unknown) -> Self {
+        Namespaces { unknown, ..self }
+    }
+
+    /// What a namespace not among these gets.
+    pub fn unknown(&self) -> Unknown {
+        self.unknown
     }
 
     /// The Namespace objects of manifest files and folders; other objects are read (and

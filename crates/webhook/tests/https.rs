@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use podwall_pod_security::config::{self, Config};
 use podwall_webhook::bench::{create_request, review_body, Client, SAMPLE_NAMESPACES};
+use podwall_webhook::namespaces::Unknown;
 use podwall_webhook::review::ReviewOut;
 use podwall_webhook::{tls, Admission, Namespaces};
 use serde_json::{json, Value};
@@ -74,6 +75,11 @@ struct Webhook {
 /// A webhook on a loopback port, with a fresh self-signed certificate read from PEM
 /// files, the test namespaces read from a manifest file, and `config`.
 async fn start(config: Option<&str>) -> Webhook {
+    start_with(config, Unknown::Refuse).await
+}
+
+/// [`start`], with what a namespace not in the files gets.
+async fn start_with(config: Option<&str>, unknown: Unknown) -> Webhook {
     let (cert, key) = tls::self_signed().expect("certificate");
     let server_tls = tls::server_config(&scratch("tls.crt", &cert), &scratch("tls.key", &key)).expect("server TLS");
     let config = match config {
@@ -85,7 +91,7 @@ async fn start(config: Option<&str>) -> Webhook {
         config.defaults,
     )
     .expect("namespaces");
-    let admission = Arc::new(Admission::new(config, namespaces));
+    let admission = Arc::new(Admission::new(config, namespaces.with_unknown(unknown)));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -220,14 +226,12 @@ async fn exemptions_by_namespace_user_and_runtime_class_admit_with_the_reason() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unlabelled_or_unknown_namespace_takes_the_configured_defaults() {
+async fn an_unlabelled_namespace_takes_the_configured_defaults() {
     let mut w = start(None).await;
-    for ns in ["open", "not-in-the-files"] {
-        let r = w.create(ns, ("", "pods"), pod("p", privileged())).await;
-        assert!(r.response.allowed, "{ns}");
-        assert_eq!(annotation(&r, "enforce-policy"), Some("privileged:latest"), "{ns}");
-    }
-    let mut w = start(Some(EXEMPTING)).await;
+    let r = w.create("open", ("", "pods"), pod("p", privileged())).await;
+    assert!(r.response.allowed);
+    assert_eq!(annotation(&r, "enforce-policy"), Some("privileged:latest"));
+    let mut w = start_with(Some(EXEMPTING), Unknown::Defaults).await;
     let r = w.create("not-in-the-files", ("", "pods"), pod("p", privileged())).await;
     assert!(!r.response.allowed, "defaults enforce baseline");
     let message = r.response.status.and_then(|s| s.message).unwrap_or_default();
@@ -235,6 +239,36 @@ async fn an_unlabelled_or_unknown_namespace_takes_the_configured_defaults() {
         message.starts_with("pods \"p\" is forbidden: violates PodSecurity \"baseline:latest\": privileged"),
         "{message}"
     );
+}
+
+/// admission.go `ValidatePod`: when the namespace cannot be fetched the plugin answers
+/// `NewInternalError("failed to lookup namespace %q")` — a Pod is refused, whatever
+/// the defaults; `ValidatePodController` admits a workload with the lookup error in
+/// the audit annotations. Exemptions are checked before the lookup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_the_plugin_cannot_look_up_refuses_pods_and_admits_workloads() {
+    let mut w = start(None).await;
+    let r = w.create("not-in-the-files", ("", "pods"), pod("p", hardened())).await;
+    assert!(!r.response.allowed, "a pod in an unknown namespace is refused");
+    let status = r.response.status.clone().expect("status");
+    assert_eq!(status.code, Some(500));
+    assert_eq!(status.reason.as_deref(), Some("InternalError"));
+    assert_eq!(
+        status.message.as_deref(),
+        Some("Internal error occurred: failed to lookup namespace \"not-in-the-files\"")
+    );
+    assert_eq!(annotation(&r, "error"), Some("namespace \"not-in-the-files\" not found"));
+    let r = w.create("not-in-the-files", ("apps", "deployments"), deployment("d", pod("p", privileged()))).await;
+    assert!(r.response.allowed, "a workload is never refused");
+    assert_eq!(
+        annotation(&r, "error"),
+        Some("failed to lookup namespace \"not-in-the-files\": namespace \"not-in-the-files\" not found")
+    );
+    // `locked-but-exempt` is in no file: its exemption answers before any lookup.
+    let mut w = start(Some(EXEMPTING)).await;
+    let r = w.create("locked-but-exempt", ("", "pods"), pod("p", privileged())).await;
+    assert!(r.response.allowed, "an exempt namespace is never looked up");
+    assert_eq!(annotation(&r, "exempt"), Some("namespace"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -244,12 +244,20 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let skip = a.input.skip_invalid;
     let (old, new) = match revs {
         Some((base, head)) => {
+            if a.input.files.is_empty() {
+                return Err(Failure::Error(
+                    "--base-rev and --head-rev read the -f paths at two revisions: give -f (a file or folder of the \
+                     repository)"
+                        .into(),
+                ));
+            }
             let [old, new] = sides::from_revisions(&a.input.files, [base, head], skip)?;
             (old, new)
         }
         None => {
             crate::input::size_threads(&[a.input.files.clone(), a.to.clone()].concat());
-            (sides::from_paths(&a.input.files, skip)?, sides::from_paths(&a.to, skip)?)
+            // The state before may be a live cluster (--kubeconfig): what a change would do to it.
+            (sides::from_input(&a.input)?, sides::from_paths(&a.to, skip)?)
         }
     };
     crate::input::count_invalid(&a.input, old.input.invalid.len() + new.input.invalid.len());

@@ -4,7 +4,7 @@
 use podwall_ir::Cluster;
 use podwall_load::{Input, Options};
 
-use crate::Failure;
+use crate::{Failure, InputArgs};
 
 /// One state.
 pub struct Side {
@@ -29,6 +29,12 @@ fn compiled(mut input: Input, roots: Vec<String>) -> Result<Side, Failure> {
 pub fn from_paths(paths: &[String], skip_invalid: bool) -> Result<Side, Failure> {
     let input = podwall_load::load_paths_with(paths, options(skip_invalid))?;
     compiled(input, paths.to_vec())
+}
+
+/// The state the input flags name: `-f`, or a live cluster (`--kubeconfig`).
+pub fn from_input(args: &InputArgs) -> Result<Side, Failure> {
+    let input = crate::live::read(args, options(args.skip_invalid))?;
+    compiled(input, args.files.clone())
 }
 
 /// Both states from `paths` at two revisions (`which` names them in messages: `base`,

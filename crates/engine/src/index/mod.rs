@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use podwall_ir::{Action, Cluster, Direction, EndpointId, IpVersion, Protocol, Rule, TierDefault};
+use podwall_ir::{Action, Cluster, Direction, EndpointId, Expr, IpVersion, Protocol, Rule, TierDefault};
 
 use crate::Bits;
 
@@ -371,5 +371,26 @@ impl Index {
     /// The class of endpoint `id`.
     pub fn class_of(&self, id: EndpointId) -> usize {
         self.class_of[id]
+    }
+
+    /// The endpoints a label selector picks, as a policy's subject or a peer's selector
+    /// picks them: never a host-network pod. Ascending.
+    ///
+    /// Resolved once per equivalence class and cached, so asking for many selectors
+    /// costs the classes, not the endpoints, per selector. The answer is, for every
+    /// endpoint, `sel.matches(&cluster.view(id))` and not host-network — the reference
+    /// evaluator's own reading, which stays the definition.
+    pub fn select(&mut self, sel: &Expr) -> Vec<EndpointId> {
+        let u = Universe { cluster: &self.cluster, classes: &self.classes };
+        let classes = self.sel.applies(&u, sel);
+        let mut out: Vec<EndpointId> = classes.iter().flat_map(|c| self.classes[c].members.iter().copied()).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The network sets (Calico's NetworkSet and GlobalNetworkSet, by position in
+    /// `Cluster::network_sets`) whose labels a selector matches. Ascending.
+    pub fn select_network_sets(&self, sel: &Expr) -> Vec<usize> {
+        selectors::network_sets_matching(&self.cluster, sel).collect()
     }
 }

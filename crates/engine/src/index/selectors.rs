@@ -264,10 +264,8 @@ impl Selectors {
     fn selected(&mut self, u: &Universe, sel: &Expr, network_sets: bool) -> Bits {
         let mut b = self.applies(u, sel);
         if network_sets {
-            for i in 0..u.cluster.network_sets.len() {
-                if sel.matches(&u.cluster.network_set_view(i)) {
-                    b.or_with(&self.nets(&u.cluster.network_sets[i].nets));
-                }
+            for i in network_sets_matching(u.cluster, sel) {
+                b.or_with(&self.nets(&u.cluster.network_sets[i].nets));
             }
         }
         b
@@ -308,4 +306,9 @@ impl Selectors {
         self.peers.insert(peers.to_vec(), acc.clone());
         Some(acc)
     }
+}
+
+/// The network sets whose labels `sel` matches, by position.
+pub(super) fn network_sets_matching<'a>(cluster: &'a Cluster, sel: &'a Expr) -> impl Iterator<Item = usize> + 'a {
+    (0..cluster.network_sets.len()).filter(move |&i| sel.matches(&cluster.network_set_view(i)))
 }
