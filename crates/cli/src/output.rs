@@ -341,13 +341,32 @@ pub struct LoneEndpointOut {
 /// counts and the gate (version 1 had no `version` key).
 pub const DIFF_VERSION: u32 = 2;
 
+/// A finding in `diff -o json`: as `analyze -o json` gives it, with the fingerprint its
+/// SARIF result carries (`partialFingerprints."podwall/v1"`).
+#[derive(Debug, Serialize)]
+pub struct DiffFindingOut {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: podwall_findings::Finding,
+    /// Its fingerprint: the same in `analyze -o sarif` of the state it is from.
+    pub fingerprint: String,
+}
+
+impl DiffFindingOut {
+    /// `f` with its fingerprint.
+    pub fn of(f: &podwall_findings::Finding) -> Self {
+        let fingerprint = podwall_report::changes::Identity::of(f).fingerprint();
+        DiffFindingOut { finding: f.clone(), fingerprint }
+    }
+}
+
 /// Findings added and fixed, in `diff -o json`.
 #[derive(Debug, Serialize)]
 pub struct DiffFindingsOut {
-    /// Only the new state has them, worst first (as `analyze -o json` gives findings).
-    pub added: Vec<podwall_findings::Finding>,
-    /// Only the old state had them.
-    pub fixed: Vec<podwall_findings::Finding>,
+    /// Only the new state has them, worst first (as `analyze -o json` orders findings).
+    pub added: Vec<DiffFindingOut>,
+    /// Only the old state had them (as the old state reported them).
+    pub fixed: Vec<DiffFindingOut>,
 }
 
 /// Flow counts of `diff -o json`, over every compared port.

@@ -27,7 +27,7 @@ pub use kinds::{is_workload, kind_info, KindInfo, Reader, Scope};
 pub use object::{Object, RawDoc, Resource, Workload};
 pub use podwall_ir::Source;
 pub use read::{
-    is_cluster_source, is_manifest, load_documents, load_documents_with, load_paths, load_paths_where,
-    load_paths_with, load_str, load_str_keeping, load_values, load_values_where, manifest_files, Document, Filter,
-    Gap, GapReason, Input, Invalid, Key, Options, CLUSTER_SOURCE,
+    is_cluster_source, is_manifest, load_documents, load_documents_with, load_paths, load_paths_where, load_paths_with,
+    load_str, load_str_keeping, load_values, load_values_where, manifest_files, Document, Filter, Gap, GapReason,
+    Input, Invalid, Key, Options, CLUSTER_SOURCE,
 };

@@ -1,8 +1,10 @@
 //! Findings added and fixed between two reports (`podwall diff`).
 //!
-//! A finding is matched across the two by its identity: its ID, the object it is about
-//! and its message, with every place a file of the input is named (`file:line`, or the
-//! file alone) reduced to the file's name inside the folder it was found in. Line numbers
+//! A finding is matched across the two by its identity, the one its SARIF fingerprint
+//! is made from ([`Identity::fingerprint`]): its ID, the object it is about and its
+//! message. Between two states, every place a file of the input is named (`file:line`,
+//! or the file alone) is first reduced to the file's name inside the folder it was found
+//! in. Line numbers
 //! never count, so moving an object inside its file, or the file to another folder
 //! given to podwall, keeps its findings; a finding that is reported twice on one side
 //! and once on the other counts once as added (or fixed).
@@ -19,6 +21,24 @@ pub struct Identity {
     pub about: String,
     /// The message without line numbers and with files named from their folders.
     pub message: String,
+}
+
+impl Identity {
+    /// A finding's identity as it reads, no file renamed: what SARIF fingerprints.
+    pub fn of(f: &Finding) -> Self {
+        Files::default().identity(f)
+    }
+
+    /// `podwall/v1` of SARIF's `partialFingerprints`: 64-bit FNV-1a of `ID|object|message`,
+    /// the same on every machine and run.
+    pub fn fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in [self.id, "|", &self.about, "|", &self.message].iter().flat_map(|s| s.bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        format!("{h:016x}")
+    }
 }
 
 /// How one side names its files: each file as written in findings → the name it has
@@ -180,6 +200,28 @@ mod tests {
         let f = Finding::new("PL005", Severity::Low, "no livenessProbe").subject("Pod a/p");
         let c = compare(&[f.clone()], &Files::default(), &[f.clone(), f.clone()], &Files::default());
         assert_eq!((c.added.len(), c.fixed.len()), (1, 0));
+    }
+
+    #[test]
+    fn the_identity_without_renames_is_what_sarif_fingerprints() {
+        let f = dup("m/b.yaml", 3, "m/a.yaml:12");
+        let i = Identity::of(&f);
+        assert_eq!(i.message, "given 2 times; also at m/a.yaml:12");
+        assert_eq!(i.about, "NetworkPolicy shop/web");
+        // As SARIF has always made it: `ID|object|message`, the line left out.
+        assert_eq!(i.fingerprint(), fnv_of("NM001|NetworkPolicy shop/web|given 2 times; also at m/a.yaml:12"));
+        assert_eq!(Identity::of(&dup("m/b.yaml", 90, "m/a.yaml:12")).fingerprint(), i.fingerprint());
+        let none = Finding::new("NP003", Severity::High, "x");
+        assert_eq!(Identity::of(&none).fingerprint(), fnv_of("NP003||x"));
+    }
+
+    /// FNV-1a written out again, from its definition.
+    fn fnv_of(text: &str) -> String {
+        let mut h = 14695981039346656037u64;
+        for b in text.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
+        }
+        format!("{h:016x}")
     }
 
     #[test]

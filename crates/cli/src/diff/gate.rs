@@ -13,6 +13,8 @@ pub enum Condition {
     ClosedFlows,
     /// The change adds a finding, at or above the severity when one is given.
     NewFindings(Option<Severity>),
+    /// Any of the others: a flow opened or closed, or a finding added.
+    Any,
 }
 
 impl fmt::Display for Condition {
@@ -22,13 +24,14 @@ impl fmt::Display for Condition {
             Condition::ClosedFlows => f.write_str("closed-flows"),
             Condition::NewFindings(None) => f.write_str("new-findings"),
             Condition::NewFindings(Some(s)) => write!(f, "new-findings:{s}"),
+            Condition::Any => f.write_str("any"),
         }
     }
 }
 
 /// The words `--fail-on` takes, for its help and its errors.
 pub const VALID: &str =
-    "opened-flows, closed-flows, new-findings, new-findings:SEVERITY (critical, high, medium, low or info)";
+    "opened-flows, closed-flows, new-findings, new-findings:SEVERITY (critical, high, medium, low or info), any";
 
 /// Parses one word of `--fail-on`.
 pub fn parse(word: &str) -> Result<Condition, String> {
@@ -41,10 +44,11 @@ pub fn parse(word: &str) -> Result<Condition, String> {
         ("opened-flows", None) => Ok(Condition::OpenedFlows),
         ("closed-flows", None) => Ok(Condition::ClosedFlows),
         ("new-findings", None) => Ok(Condition::NewFindings(None)),
+        ("any", None) => Ok(Condition::Any),
         ("new-findings", Some(s)) => {
             parse_severity(s).map(|s| Condition::NewFindings(Some(s))).map_err(|e| format!("{word:?}: {e}"))
         }
-        ("opened-flows" | "closed-flows", Some(_)) => {
+        ("opened-flows" | "closed-flows" | "any", Some(_)) => {
             Err(format!("{word:?}: only new-findings takes a severity; the valid conditions are {VALID}"))
         }
         _ => Err(unknown()),
@@ -65,11 +69,15 @@ pub struct Tally {
 }
 
 /// Whether `c` holds; `added_at_least(s)` counts the added findings at or above `s`.
-pub fn holds(c: Condition, t: &Tally, added_at_least: impl Fn(Severity) -> usize) -> bool {
+pub fn holds(c: Condition, t: &Tally, added_at_least: &dyn Fn(Severity) -> usize) -> bool {
     match c {
         Condition::OpenedFlows => t.opened > 0 || t.new_endpoints_with_flows > 0,
         Condition::ClosedFlows => t.closed > 0 || t.gone_endpoints_with_flows > 0,
         Condition::NewFindings(s) => added_at_least(s.unwrap_or(Severity::Info)) > 0,
+        Condition::Any => {
+            let flows = |c| holds(c, t, &|_| 0);
+            flows(Condition::OpenedFlows) || flows(Condition::ClosedFlows) || added_at_least(Severity::Info) > 0
+        }
     }
 }
 
@@ -84,6 +92,7 @@ mod tests {
             Condition::ClosedFlows,
             Condition::NewFindings(None),
             Condition::NewFindings(Some(Severity::High)),
+            Condition::Any,
         ] {
             assert_eq!(parse(&c.to_string()), Ok(c));
         }
@@ -103,9 +112,27 @@ mod tests {
         let t = Tally::default();
         // One medium finding added.
         let added = |s: Severity| usize::from(Severity::Medium >= s);
-        assert!(holds(Condition::NewFindings(None), &t, added));
-        assert!(holds(Condition::NewFindings(Some(Severity::Medium)), &t, added));
-        assert!(!holds(Condition::NewFindings(Some(Severity::High)), &t, added));
-        assert!(!holds(Condition::OpenedFlows, &t, added) && !holds(Condition::ClosedFlows, &t, added));
+        assert!(holds(Condition::NewFindings(None), &t, &added));
+        assert!(holds(Condition::NewFindings(Some(Severity::Medium)), &t, &added));
+        assert!(!holds(Condition::NewFindings(Some(Severity::High)), &t, &added));
+        assert!(!holds(Condition::OpenedFlows, &t, &added) && !holds(Condition::ClosedFlows, &t, &added));
+        assert!(holds(Condition::Any, &t, &added));
+    }
+
+    #[test]
+    fn any_holds_on_a_flow_either_way_or_a_finding_and_nothing_else() {
+        let none = |_: Severity| 0;
+        assert!(!holds(Condition::Any, &Tally::default(), &none));
+        for t in [
+            Tally { opened: 1, ..Tally::default() },
+            Tally { closed: 1, ..Tally::default() },
+            Tally { new_endpoints_with_flows: 1, ..Tally::default() },
+            Tally { gone_endpoints_with_flows: 1, ..Tally::default() },
+        ] {
+            assert!(holds(Condition::Any, &t, &none), "{t:?}");
+        }
+        // Closing opens nothing.
+        let closed = Tally { closed: 2, ..Tally::default() };
+        assert!(!holds(Condition::OpenedFlows, &closed, &none) && holds(Condition::ClosedFlows, &closed, &none));
     }
 }

@@ -31,7 +31,7 @@ fn table(out: &mut String, header: &str, rows: &[String], all: bool) {
         return;
     }
     let rest = &rows[OPEN_ROWS..];
-    let _ = write!(out, "\n<details><summary>{} more</summary>\n\n{header}\n{rule}", rest.len());
+    let _ = write!(out, "\n<details><summary>and {} more</summary>\n\n{header}\n{rule}", rest.len());
     let cap = if all { rest.len() } else { FOLDED_ROWS };
     for r in rest.iter().take(cap) {
         let _ = writeln!(out, "{r}");
@@ -171,7 +171,7 @@ mod tests {
         table(&mut out, "| n |", &rows, false);
         let (open, folded) = out.split_once("<details>").expect("folded");
         assert_eq!(open.matches("| ").count(), 1 + OPEN_ROWS, "{out}");
-        assert!(folded.starts_with("<summary>3 more</summary>"), "{out}");
+        assert!(folded.starts_with("<summary>and 3 more</summary>"), "{out}");
         assert!(folded.contains("| 12 |") && folded.trim_end().ends_with("</details>"), "{out}");
         let mut short = String::new();
         table(&mut short, "| n |", &rows[..2], false);

@@ -31,8 +31,8 @@ use podwall_report::{gather, Filter, Subject};
 
 use crate::input::{protocol, report_skipped};
 use crate::output::{
-    ChangeOut, DiffFindingsOut, DiffFlowsOut, DiffOut, DiffPortOut, DirectionOut, GateOut, LoneEndpointOut, ObjectOut,
-    PortReachOut, TurnOut, UpdateOut, DIFF_VERSION,
+    ChangeOut, DiffFindingOut, DiffFindingsOut, DiffFlowsOut, DiffOut, DiffPortOut, DirectionOut, GateOut,
+    LoneEndpointOut, ObjectOut, PortReachOut, TurnOut, UpdateOut, DIFF_VERSION,
 };
 use crate::words::{direction_of, Reason};
 use crate::{Failure, InputArgs};
@@ -86,7 +86,8 @@ pub struct Args {
     /// Exit 1 when any of these holds, else 0 (for CI): opened-flows (a flow newly
     /// allowed, or a new endpoint that reaches or is reached by another), closed-flows
     /// (the reverse), new-findings (a finding of `podwall analyze` the old state did not
-    /// have), new-findings:SEVERITY (one at or above it). Comma-separated or repeated.
+    /// have), new-findings:SEVERITY (one at or above it), any (any of these).
+    /// Comma-separated or repeated.
     #[arg(long, value_name = "CONDITIONS", value_delimiter = ',', value_parser = gate::parse)]
     fail_on: Vec<Condition>,
 }
@@ -310,9 +311,13 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         gone_endpoints_with_flows: with_others(&old_index, &removed, &ports),
     };
     let gate = (!a.fail_on.is_empty()).then(|| {
-        let mut asked = a.fail_on.clone();
-        asked.dedup();
-        let held = asked.iter().copied().filter(|&c| gate::holds(c, &tally, |s| findings.added_at_least(s))).collect();
+        let mut asked: Vec<Condition> = Vec::new();
+        for &c in &a.fail_on {
+            if !asked.contains(&c) {
+                asked.push(c);
+            }
+        }
+        let held = asked.iter().copied().filter(|&c| gate::holds(c, &tally, &|s| findings.added_at_least(s))).collect();
         (asked, held)
     });
     let report =
@@ -608,7 +613,10 @@ fn json_report(r: &Report) -> DiffOut {
     DiffOut {
         added: endpoints(r.new, &r.added),
         changed: r.changed(),
-        findings: DiffFindingsOut { added: r.findings.added.clone(), fixed: r.findings.fixed.clone() },
+        findings: DiffFindingsOut {
+            added: r.findings.added.iter().map(DiffFindingOut::of).collect(),
+            fixed: r.findings.fixed.iter().map(DiffFindingOut::of).collect(),
+        },
         flows: DiffFlowsOut {
             closed: r.tally.closed,
             gone_endpoints_with_flows: r.tally.gone_endpoints_with_flows,
