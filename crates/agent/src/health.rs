@@ -36,6 +36,18 @@ pub struct Status {
     pub chains: u64,
     /// Elements installed: of named sets and of the dispatch maps.
     pub elements: u64,
+    /// The last error of any kind (a failed sync, or the API server away), as text.
+    pub last_error_text: Option<String>,
+    /// Kinds the API server does not answer for now, and why (empty in folder mode).
+    pub away: std::collections::BTreeMap<String, String>,
+    /// Objects held from the API's lists and watches, by kind.
+    pub watched: std::collections::BTreeMap<String, u64>,
+    /// Lists made again because a watch's resource version expired (410 Gone).
+    pub relists: u64,
+    /// Failed list or watch requests (each followed by a backoff).
+    pub source_failures: u64,
+    /// What the agent waits for before its first sync, when it does.
+    pub waiting: Option<String>,
 }
 
 impl Status {
@@ -49,6 +61,18 @@ impl Status {
 
     /// `ok`, or `degraded: REASON` / `starting`; and whether that is healthy.
     pub fn health(&self) -> (bool, String) {
+        if !self.away.is_empty() {
+            let why: Vec<String> = self.away.iter().map(|(k, r)| format!("{k}: {r}")).collect();
+            let kept = if self.installed {
+                "the last installed ruleset is still enforced"
+            } else {
+                "nothing installed by this run; a table a previous run installed stays"
+            };
+            return (false, format!("degraded: the API server is away ({}); {kept}", why.join("; ")));
+        }
+        if let (None, false, Some(w)) = (&self.error, self.installed, &self.waiting) {
+            return (false, format!("starting: {w}"));
+        }
         match (&self.error, self.installed) {
             (Some(e), true) => (false, format!("degraded: {e} (the last good ruleset is still enforced)")),
             (Some(e), false) => (false, format!("degraded: {e} (nothing installed by this run)")),
@@ -108,11 +132,48 @@ impl Status {
         );
         let _ = writeln!(s, "# TYPE podwall_agent_last_sync_timestamp_seconds gauge");
         let _ = writeln!(s, "podwall_agent_last_sync_timestamp_seconds {}", secs(&self.last_sync));
-        let _ = writeln!(s, "# HELP podwall_agent_last_error_timestamp_seconds When a sync last failed (0: never).");
+        let _ =
+            writeln!(s, "# HELP podwall_agent_watched_objects Objects held from the API's lists and watches, by kind.");
+        let _ = writeln!(s, "# TYPE podwall_agent_watched_objects gauge");
+        for (kind, n) in &self.watched {
+            let _ = writeln!(s, "podwall_agent_watched_objects{{kind=\"{kind}\"}} {n}");
+        }
+        let _ = writeln!(s, "# HELP podwall_agent_api_up 0 while the API server does not answer for some kind.");
+        let _ =
+            writeln!(s, "# TYPE podwall_agent_api_up gauge\npodwall_agent_api_up {}", u8::from(self.away.is_empty()));
+        for (name, help, v) in [
+            (
+                "podwall_agent_relists_total",
+                "Lists made again because a watch's version expired (410 Gone).",
+                self.relists,
+            ),
+            (
+                "podwall_agent_api_failures_total",
+                "Failed list or watch requests, each followed by a backoff.",
+                self.source_failures,
+            ),
+        ] {
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+        }
+        let _ = writeln!(
+            s,
+            "# HELP podwall_agent_last_error The last error (a failed sync or the API server away), as a label."
+        );
+        let _ = writeln!(s, "# TYPE podwall_agent_last_error gauge");
+        if let Some(e) = &self.last_error_text {
+            let _ = writeln!(s, "podwall_agent_last_error{{error=\"{}\"}} 1", label_value(e));
+        }
+        let _ = writeln!(s, "# HELP podwall_agent_last_error_timestamp_seconds When a sync last failed or the API server was last away (0: never).");
         let _ = writeln!(s, "# TYPE podwall_agent_last_error_timestamp_seconds gauge");
         let _ = writeln!(s, "podwall_agent_last_error_timestamp_seconds {}", secs(&self.last_error));
         s
     }
+}
+
+/// A label value as the exposition format writes it: backslash, double quote and line
+/// feed escaped.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Starts serving `status` on `addr` in a thread of its own; returns the bound address

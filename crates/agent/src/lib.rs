@@ -1,6 +1,9 @@
 //! The node agent: keeps this node's nftables ruleset equal to the policies of its source
-//! (for now a folder of manifests, polled), through the lab's install path — the delta
-//! against what the node holds, as one atomic transaction of only what changed.
+//! — a folder of manifests, polled ([`watch`]), or the Kubernetes API, listed and watched
+//! through `podwall_cluster::watch` ([`follow`]) — through the lab's install path: the
+//! delta against what the node holds, as one atomic transaction of only what changed.
+//! From the API, only the pods this node runs (`spec.nodeName`) are put on its
+//! interfaces; the others are peers, addresses in sets.
 //!
 //! What the node holds is kept as a value in the agent's state folder (`installed.json`),
 //! never read back from the kernel. A start computes its first transaction against it, or,
@@ -9,8 +12,11 @@
 //! Input that does not load during a watch is reported (log, health, metrics) and the
 //! last good ruleset stays.
 #![forbid(unsafe_code)]
+pub mod follow;
 pub mod health;
 pub mod watch;
+
+pub use follow::{follow, WATCHED};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,19 +24,40 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use podwall_lab::install::{self, Node};
-use podwall_nftables::Installed;
+use podwall_nftables::{Attachment, Installed};
 
 pub use health::Status;
+
+/// Where the agent reads the cluster from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A folder of manifests, polled ([`watch`]): every pod in it is local.
+    Folder(PathBuf),
+    /// The Kubernetes API, watched ([`follow`]): the objects come with each sync.
+    Api,
+}
+
+/// Which pods sit on this node's interfaces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Local {
+    /// Every pod (a folder, a lab).
+    Every,
+    /// The pods whose `spec.nodeName` is this node's name; the others are remote peers,
+    /// present only as addresses in sets.
+    Node(String),
+}
 
 /// How the agent runs.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The folder of manifests the node enforces.
-    pub dir: PathBuf,
+    /// What the node enforces.
+    pub source: Source,
     /// Where the ruleset is installed.
     pub node: Node,
     /// The state folder (`installed.json`).
     pub state: PathBuf,
+    /// Which pods are this node's.
+    pub local: Local,
 }
 
 /// What one sync did.
@@ -38,12 +65,14 @@ pub struct Config {
 pub struct Synced {
     /// How the transaction went to the kernel.
     pub path: install::Path,
-    /// Time to load, compile, compare and send.
+    /// Time from the change (or the start of the sync) to the kernel's answer.
     pub took: Duration,
     /// Chains created and deleted, elements changed (zero for a whole replace).
     pub summary: String,
     /// What the compiler warns about.
     pub warnings: Vec<String>,
+    /// Pods on this node's interfaces.
+    pub local: usize,
 }
 
 /// The agent: its configuration, what the node holds, and its reported status.
@@ -65,6 +94,10 @@ fn path_label(p: install::Path) -> &'static str {
     }
 }
 
+/// What a sync compiled before it installed: the cluster, its objects by kind, and the
+/// pods on this node.
+type Compiled = (podwall_ir::Cluster, BTreeMap<String, u64>, Vec<Attachment>);
+
 impl Agent {
     /// An agent that knows what a previous run left in `config.state` (if anything).
     pub fn new(config: Config) -> Agent {
@@ -84,10 +117,44 @@ impl Agent {
     /// the status says why.
     pub fn sync(&mut self) -> Result<Synced, String> {
         let start = Instant::now();
+        let Source::Folder(dir) = self.config.source.clone() else {
+            return Err("this agent reads the API: its objects come with each sync".into());
+        };
         // Looked at before it is read: a change written while this sync runs is seen as
         // a change by the next look.
-        self.seen = watch::look(&self.config.dir).ok();
-        let done = self.try_sync();
+        self.seen = watch::look(&dir).ok();
+        let local = self.config.local.clone();
+        let done = load(&dir).and_then(|(cluster, objects)| {
+            let (cluster, _allocated) = podwall_lab::lab_cluster(&cluster).map_err(|e| e.to_string())?;
+            // The lab's wiring: every pod local, on its primary address.
+            let attachments = match local {
+                Local::Every => install::attachments(&cluster),
+                Local::Node(_) => local_attachments(&cluster, &local, &BTreeMap::new()),
+            };
+            Ok((cluster, objects, attachments))
+        });
+        self.finish(start, done)
+    }
+
+    /// Compiles the node's ruleset from objects read from the API (source name and JSON
+    /// text, as [`podwall_cluster::watch`] hands them) and installs what changed, as one
+    /// transaction; `since` is when the oldest change among them arrived, from which the
+    /// sync latency counts. Objects that do not load are skipped and named in the
+    /// warnings; pods that have finished (`Succeeded`, `Failed`) are left out, since their
+    /// addresses go to other pods.
+    pub fn sync_objects(&mut self, objects: &[(String, String)], since: Instant) -> Result<Synced, String> {
+        let local = self.config.local.clone();
+        let done = compile_objects(objects).map(|read| {
+            let attachments = local_attachments(&read.cluster, &local, &read.nodes);
+            (read.cluster, read.counts, attachments)
+        });
+        self.finish(since, done)
+    }
+
+    fn finish(&mut self, since: Instant, compiled: Result<Compiled, String>) -> Result<Synced, String> {
+        let done = compiled.and_then(|(cluster, objects, attachments)| {
+            self.install(since, &cluster, &attachments).map(|(s, i)| (s, objects, i))
+        });
         let mut st = self.status.lock().unwrap_or_else(|p| p.into_inner());
         match &done {
             Ok((synced, objects, installed)) => {
@@ -95,16 +162,17 @@ impl Agent {
                 st.error = None;
                 st.last_sync = Some(SystemTime::now());
                 *st.syncs.entry(path_label(synced.path)).or_default() += 1;
-                st.observe(start.elapsed());
+                st.observe(since.elapsed());
                 st.objects = objects.clone();
                 st.chains = installed.chains.len() as u64;
                 st.elements = installed.sets.values().map(|s| s.elements.len() as u64).sum::<u64>()
                     + installed.maps.values().map(|m| m.len() as u64).sum::<u64>();
-                st.attachments = installed.maps.values().map(|m| m.len() as u64).max().unwrap_or(0);
+                st.attachments = synced.local as u64;
             }
             Err(e) => {
                 st.error = Some(e.clone());
                 st.last_error = Some(SystemTime::now());
+                st.last_error_text = Some(e.clone());
                 st.failures += 1;
             }
         }
@@ -112,20 +180,19 @@ impl Agent {
         done.map(|(s, _, _)| s)
     }
 
-    fn try_sync(&mut self) -> Result<(Synced, BTreeMap<String, u64>, Installed), String> {
-        let start = Instant::now();
-        let (cluster, objects) = load(&self.config.dir)?;
-        let (cluster, _allocated) = podwall_lab::lab_cluster(&cluster).map_err(|e| e.to_string())?;
-        let attachments = install::attachments(&cluster);
-        let ruleset = install::compile(&cluster, &attachments).map_err(|e| e.to_string())?;
+    fn install(
+        &mut self,
+        since: Instant,
+        cluster: &podwall_ir::Cluster,
+        attachments: &[Attachment],
+    ) -> Result<(Synced, Installed), String> {
+        let ruleset = install::compile(cluster, attachments).map_err(|e| e.to_string())?;
         let node = &self.config.node;
         let sent = match install::install(node, self.installed.as_ref(), &ruleset) {
             // What was recorded is not what the kernel holds (another program changed the
             // table, or the record is stale): replace the table whole, still atomically.
             Err(e) if self.installed.is_some() => {
-                eprintln!(
-                    "podwall agent: the delta against the recorded table failed ({e}); replacing the table whole"
-                );
+                log(&format!("the delta against the recorded table failed ({e}); replacing the table whole"));
                 install::install(node, None, &ruleset)
             }
             other => other,
@@ -140,8 +207,98 @@ impl Agent {
                 format!("table replaced whole: {} chain(s), {} pod interface(s)", new.chains.len(), attachments.len())
             }
         };
-        Ok((Synced { path, took: start.elapsed(), summary, warnings: ruleset.warnings }, objects, new))
+        let synced =
+            Synced { path, took: since.elapsed(), summary, warnings: ruleset.warnings, local: attachments.len() };
+        Ok((synced, new))
     }
+}
+
+/// The attachments of the pods that are this node's: every pod with an address (all
+/// its addresses) on the interface [`podwall_nftables::interface_name`] gives it, the
+/// name the CNI plugin gives the pod's host-side veth. `nodes` holds each pod's
+/// `spec.nodeName` by endpoint name.
+pub fn local_attachments(
+    cluster: &podwall_ir::Cluster,
+    local: &Local,
+    nodes: &BTreeMap<String, String>,
+) -> Vec<Attachment> {
+    let mut all = podwall_nftables::default_attachments(cluster);
+    if let Local::Node(me) = local {
+        all.retain(|a| nodes.get(&cluster.endpoints[a.endpoint].name) == Some(me));
+    }
+    all
+}
+
+/// What is read of a Pod before loading: where it runs, and whether it is over.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PodHead {
+    #[serde(default)]
+    metadata: PodMeta,
+    #[serde(default)]
+    spec: PodSpecHead,
+    #[serde(default)]
+    status: PodStatusHead,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct PodMeta {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PodSpecHead {
+    #[serde(default)]
+    node_name: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct PodStatusHead {
+    #[serde(default)]
+    phase: Option<String>,
+}
+
+/// Loads objects read from the API as every command loads them, leniently (an object
+/// that does not load is skipped with a finding), leaving out finished pods; also counts
+/// them by kind and gives each pod's node.
+pub fn compile_objects(objects: &[(String, String)]) -> Result<FromApi, String> {
+    let mut nodes = BTreeMap::new();
+    let mut kept = Vec::with_capacity(objects.len());
+    for (source, text) in objects {
+        if source.contains("/Pod/") {
+            let pod: PodHead = serde_json::from_str(text).unwrap_or_default();
+            if matches!(pod.status.phase.as_deref(), Some("Succeeded" | "Failed")) {
+                continue;
+            }
+            let name = format!("{}/{}", pod.metadata.namespace.as_deref().unwrap_or("default"), pod.metadata.name);
+            if let Some(node) = pod.spec.node_name {
+                nodes.insert(name, node);
+            }
+        }
+        kept.push((source.clone(), text.clone()));
+    }
+    let options = podwall_load::Options { skip_invalid: true, ..Default::default() };
+    let mut input = podwall_load::load_documents(&kept, options).map_err(|e| e.to_string())?;
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for o in &input.objects {
+        *counts.entry(o.kind.clone()).or_default() += 1;
+    }
+    let cluster = podwall_dialects::compile_lenient(&mut input).map_err(|e| e.to_string())?;
+    Ok(FromApi { cluster, counts, nodes })
+}
+
+/// Objects read from the API, compiled.
+pub struct FromApi {
+    /// The cluster they make.
+    pub cluster: podwall_ir::Cluster,
+    /// Objects loaded, by kind.
+    pub counts: BTreeMap<String, u64>,
+    /// Each pod's `spec.nodeName`, by endpoint name (`NS/NAME`).
+    pub nodes: BTreeMap<String, String>,
 }
 
 /// Reads the folder as every command reads one, and compiles it; also counts its objects
@@ -178,7 +335,7 @@ pub fn log(msg: &str) {
 /// and reported; the last good ruleset stays. The first sync must already have run: the
 /// folder is compared with what it was when that sync read it.
 pub fn watch(agent: &mut Agent, interval: Duration, mut stop: impl FnMut() -> bool) {
-    let dir = agent.config.dir.clone();
+    let Source::Folder(dir) = agent.config.source.clone() else { return };
     let mut seen = agent.seen.clone().unwrap_or_default();
     while !stop() {
         std::thread::sleep(interval);

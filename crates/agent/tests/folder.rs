@@ -3,112 +3,36 @@
 //! the new model's within a stated time; a restart installs nothing until it replaces
 //! the table in one transaction (the old ruleset enforces meanwhile); a folder that no
 //! longer loads leaves the last good ruleset enforced and the health degraded.
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use podwall_agent::{Agent, Config};
+use podwall_agent::{Agent, Config, Local, Source};
 use podwall_engine::Index;
 use podwall_lab::install::{Node, Path as Sent};
 use podwall_lab::verify::compare;
+
+use common::{lab, reaches, Lab, DB_FROM_A, DB_FROM_B_CLIENT};
 
 /// The longest a change may take from being written to being what the kernel does (the
 /// poll interval is 100 ms; the rest is load, compile and one transaction, on a busy
 /// machine).
 const WITHIN: Duration = Duration::from_secs(10);
 
-const PODS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: a, labels: {team: a}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: b, labels: {team: b}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: a, labels: {app: client}}
-spec: {containers: [{name: c, image: busybox}]}
-status: {podIP: 10.0.1.2}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: b, labels: {app: client}}
-spec: {containers: [{name: c, image: busybox}]}
-status: {podIP: 10.0.2.1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: db, namespace: b, labels: {app: db}}
-spec:
-  containers: [{name: db, image: postgres, ports: [{containerPort: 9090, protocol: TCP}]}]
-status: {podIP: 10.0.2.2}
-"#;
-
-/// db takes anything from namespace a (so not b's client).
-const DB_FROM_A: &str = r#"
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db-in, namespace: b}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  ingress: [{from: [{namespaceSelector: {matchLabels: {team: a}}}]}]
-"#;
-
-/// db takes only b's client.
-const DB_FROM_B_CLIENT: &str = r#"
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: db-in, namespace: b}
-spec:
-  podSelector: {matchLabels: {app: db}}
-  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]
-"#;
-
-/// A lab brought up from a folder, torn down (with the folder) on drop.
-struct Lab {
-    lab: podwall_lab::Lab,
-    dir: PathBuf,
-    _responders: podwall_lab::serve::Responders,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = podwall_lab::down(&self.lab.name);
-        let _ = std::fs::remove_dir_all(&self.dir);
-        let _ = std::fs::remove_dir_all(self.dir.with_extension("state"));
-    }
-}
-
 fn cluster(dir: &Path) -> podwall_ir::Cluster {
     let (c, _) = podwall_agent::load(dir).expect("load");
     podwall_lab::lab_cluster(&c).expect("lab cluster").0
 }
 
-fn lab(test: &str) -> Lab {
-    // Unique per process so that concurrent runs never share a lab.
-    let name = format!("ag{test}{}", std::process::id() % 100_000);
-    let dir = std::env::temp_dir().join(format!("podwall-agent-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    let _ = std::fs::remove_dir_all(dir.with_extension("state"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("pods.yaml"), PODS).unwrap();
-    std::fs::write(dir.join("db.yaml"), DB_FROM_A).unwrap();
-    let (c, _) = podwall_agent::load(&dir).expect("load");
-    let (c, allocated) = podwall_lab::lab_cluster(&c).unwrap();
-    let plan = podwall_lab::plan(&name, &c, &allocated).unwrap();
-    podwall_lab::up(&plan, &c, true).expect("lab up");
-    let responders = podwall_lab::serve::start(&plan).expect("responders");
-    Lab { lab: plan, dir, _responders: responders }
-}
-
 fn agent(l: &Lab) -> Agent {
     Agent::new(Config {
-        dir: l.dir.clone(),
+        source: Source::Folder(l.dir.clone()),
         node: Node::Named(l.lab.node.clone()),
         state: l.dir.with_extension("state"),
+        local: Local::Every,
     })
 }
 
@@ -121,9 +45,7 @@ fn differing(l: &Lab) -> Vec<String> {
 }
 
 fn b_client_reaches_db(l: &Lab) -> bool {
-    let kernel = podwall_lab::probe(&l.lab, podwall_ir::Protocol::TCP, 9090).expect("probe");
-    let at = |n: &str| l.lab.pods.iter().position(|p| p.name == n).expect("pod");
-    kernel[at("b/client")][at("b/db")]
+    reaches(l, "b/client", "b/db")
 }
 
 #[test]
@@ -133,7 +55,7 @@ fn a_changed_file_turns_the_kernel_verdicts_into_the_new_model_within_the_stated
     ) {
         return;
     }
-    let l = lab("w");
+    let l = lab("agw", &[("db.yaml", DB_FROM_A)]);
     let mut a = agent(&l);
     assert!(!a.knows_installed());
     let first = a.sync().expect("first sync");
@@ -180,7 +102,7 @@ fn a_restart_keeps_the_installed_table_until_one_transaction_replaces_it() {
     if !podwall_lab::privileged_test("a_restart_keeps_the_installed_table_until_one_transaction_replaces_it") {
         return;
     }
-    let l = lab("r");
+    let l = lab("agr", &[("db.yaml", DB_FROM_A)]);
     agent(&l).sync().expect("first run");
     // The first run is gone; the policy changes while no agent runs.
     std::fs::write(l.dir.join("db.yaml"), DB_FROM_B_CLIENT).unwrap();

@@ -34,6 +34,9 @@ enum Command {
     /// Measure the CNI plugin as a runtime calls it (root): ADD and DEL latency, median
     /// and p99, for pods added one at a time and all at once.
     Cni(crate::cni::BenchArgs),
+    /// Measure `secrets rewrap` against a scratch etcd it starts (`etcd` on PATH): N
+    /// secrets written under an old key, rewrapped, then a pass finding all current.
+    Rewrap(crate::bench_rewrap::Args),
 }
 
 #[derive(clap::Args)]
@@ -367,5 +370,6 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         Command::Dataplane(d) => crate::bench_dataplane::run(d),
         Command::Webhook(w) => crate::bench_webhook::run(w),
         Command::Cni(c) => crate::cni::bench(c),
+        Command::Rewrap(r) => crate::bench_rewrap::run(r),
     }
 }

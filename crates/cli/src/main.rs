@@ -9,6 +9,7 @@ mod audit;
 mod audit_log;
 mod bench;
 mod bench_dataplane;
+mod bench_rewrap;
 mod bench_webhook;
 mod can_i;
 mod check;

@@ -699,3 +699,43 @@ pub fn findings(
     }
     Ok(if findings.is_empty() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(1) })
 }
+
+/// The JSON form of `secrets rewrap`: its counts, and where to resume when it stopped.
+#[derive(serde::Serialize)]
+struct Rewrap<'a> {
+    dry_run: bool,
+    prefixes: Vec<&'a str>,
+    #[serde(flatten)]
+    counts: &'a podwall_etcd::rewrap::Counts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resume_from_key: Option<&'a str>,
+}
+
+/// Prints the counts of `secrets rewrap` over the prefixes `what` (space separated).
+pub fn rewrap(
+    counts: &podwall_etcd::rewrap::Counts,
+    dry_run: bool,
+    what: &str,
+    resume: Option<&str>,
+    format: crate::Format,
+) -> Result<(), crate::Failure> {
+    match format {
+        crate::Format::Json => {
+            let r = Rewrap { dry_run, prefixes: what.split(' ').collect(), counts, resume_from_key: resume };
+            crate::outln!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        crate::Format::Text => {
+            let verb = if dry_run { "would rewrite" } else { "rewritten" };
+            crate::outln!(
+                "{} keys under {what}: {verb} {}, skipped {} (already current), failed {}, gone {} (deleted meanwhile); {} concurrent writes read again",
+                counts.visited,
+                counts.rewritten,
+                counts.skipped,
+                counts.failed,
+                counts.gone,
+                counts.conflicts
+            );
+        }
+    }
+    Ok(())
+}

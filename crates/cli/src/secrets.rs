@@ -33,6 +33,14 @@ enum SecretsCommand {
     /// provider and the old keys kept after it for reading, as YAML. The output holds
     /// every key.
     RotateConfig(RotateArgs),
+    /// Every value stored in etcd under the configured resources read with the
+    /// configuration and, when the current write provider and key did not write it,
+    /// written again with them: one compare-and-swap per key on the revision read (a
+    /// concurrent write is read again, never overwritten). Counts on standard output,
+    /// failed keys on standard error, a progress bar on a terminal. Exit 0: nothing
+    /// failed; 1: some key failed; 2: bad input, or etcd lost (the key to resume at is
+    /// printed).
+    Rewrap(RewrapArgs),
 }
 
 #[derive(clap::Args)]
@@ -68,6 +76,54 @@ struct RotateArgs {
     name: Option<String>,
 }
 
+#[derive(clap::Args)]
+struct RewrapArgs {
+    /// The EncryptionConfiguration (the API server's `--encryption-provider-config`,
+    /// already rotated: its first provider's first key is the one to write with).
+    #[arg(long)]
+    config: String,
+    /// etcd's client URL (its JSON gateway): `http://HOST:PORT` or `https://HOST:PORT`.
+    #[arg(long, default_value = "http://127.0.0.1:2379")]
+    etcd: String,
+    /// The API server's `--etcd-prefix`.
+    #[arg(long, default_value = "/registry")]
+    prefix: String,
+    /// Only these resources (repeatable; needed when the configuration names a
+    /// wildcard such as `*.*`). Default: every resource the configuration names.
+    #[arg(long = "resource")]
+    resources: Vec<String>,
+    /// Read and judge every value, write nothing; the counts say what would change.
+    #[arg(long)]
+    dry_run: bool,
+    /// Start at this etcd key (as printed when a run stops); earlier keys are left.
+    #[arg(long)]
+    from_key: Option<String>,
+    /// PEM CA bundle of etcd's server certificate (https).
+    #[arg(long)]
+    cacert: Option<std::path::PathBuf>,
+    /// PEM client certificate, when etcd asks for one (`--client-cert-auth`).
+    #[arg(long)]
+    cert: Option<std::path::PathBuf>,
+    /// PEM private key of `--cert`.
+    #[arg(long)]
+    key: Option<std::path::PathBuf>,
+    /// Connections writing in parallel.
+    #[arg(long, default_value_t = 8)]
+    workers: usize,
+    /// Keys read per range request.
+    #[arg(long, default_value_t = 500)]
+    page: usize,
+    /// Seconds to wait for etcd on each request.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Output format. JSON: the counts.
+    #[arg(short = 'o', long = "format", value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
 /// Runs `secrets`.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     match a.command {
@@ -75,6 +131,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         SecretsCommand::Decrypt(c) => crypt(&c, false),
         SecretsCommand::Validate(v) => validate_config(&v),
         SecretsCommand::RotateConfig(r) => rotate(&r),
+        SecretsCommand::Rewrap(r) => rewrap(&r),
     }
 }
 
@@ -117,4 +174,77 @@ fn rotate(a: &RotateArgs) -> Result<ExitCode, Failure> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(yaml.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Failed keys listed on standard error before the rest are only counted.
+const FAILURES_SHOWN: u64 = 20;
+
+fn rewrap(a: &RewrapArgs) -> Result<ExitCode, Failure> {
+    use podwall_etcd::{http, rewrap, Etcd};
+    use std::io::IsTerminal as _;
+    let input = podwall_load::load_paths(&[a.config.as_str()])?;
+    let config = Config::load(&input.objects, &a.config)?;
+    let targets = rewrap::targets(&config, &a.resources, &a.prefix).map_err(|e| format!("{}: {e}", a.config))?;
+    let tls = http::Tls { ca: a.cacert.clone(), cert: a.cert.clone(), key: a.key.clone() };
+    let timeout = std::time::Duration::from_secs(a.timeout.max(1));
+    // Checked before anything is sent: a bad endpoint or TLS file is bad input.
+    http::Client::new(&a.etcd, &tls, timeout)?;
+    let connect = || http::Client::new(&a.etcd, &tls, timeout).map(Etcd::new);
+    let options = rewrap::Options {
+        dry_run: a.dry_run,
+        from_key: a.from_key.as_ref().map(|k| k.as_bytes().to_vec()),
+        page: a.page.max(1),
+        workers: a.workers.max(1),
+        ..rewrap::Options::default()
+    };
+    let bar = (!a.quiet && std::io::stderr().is_terminal()).then(|| {
+        indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{wide_bar} {pos}/{len} keys {per_sec} {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+    });
+    let mut failed = 0u64;
+    let result = rewrap::run(&connect, &config, &targets, &options, |event| match event {
+        rewrap::Event::Counted(_, n) => {
+            if let Some(b) = &bar {
+                b.inc_length(n);
+            }
+        }
+        rewrap::Event::Key(key, outcome) => {
+            if let rewrap::Outcome::Failed(why) = outcome {
+                failed += 1;
+                if failed <= FAILURES_SHOWN {
+                    let line = format!("failed: {}: {why}", String::from_utf8_lossy(key));
+                    match &bar {
+                        Some(b) => b.println(line),
+                        None => eprintln!("{line}"),
+                    }
+                }
+            }
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if failed > FAILURES_SHOWN {
+        eprintln!("... and {} more failed keys", failed - FAILURES_SHOWN);
+    }
+    let what = targets.iter().map(|t| t.prefix.as_str()).collect::<Vec<_>>().join(" ");
+    match result {
+        Ok(counts) => {
+            crate::output::rewrap(&counts, a.dry_run, &what, None, a.format)?;
+            Ok(if counts.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Err(stopped) => {
+            let resume = String::from_utf8_lossy(&stopped.resume).into_owned();
+            crate::output::rewrap(&stopped.counts, a.dry_run, &what, Some(&resume), a.format)?;
+            if resume.is_empty() {
+                return Err(Failure::Error(stopped.error.to_string()));
+            }
+            Err(Failure::Error(format!("{}; resume with --from-key {resume}", stopped.error)))
+        }
+    }
 }

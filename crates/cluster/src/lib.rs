@@ -18,6 +18,7 @@
 
 pub mod kinds;
 mod list;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;

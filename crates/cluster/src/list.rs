@@ -15,10 +15,10 @@ const RELISTS: usize = 5;
 /// A connected client and what its messages name.
 #[derive(Clone)]
 pub struct Client {
-    client: kube::Client,
-    server: String,
+    pub(crate) client: kube::Client,
+    pub(crate) server: String,
     page_size: u32,
-    timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl Client {
@@ -45,9 +45,13 @@ struct Page<'a> {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
 struct ListMeta {
     #[serde(rename = "continue", default)]
     next: Option<String>,
+    /// The state the list is of, from which a watch starts.
+    #[serde(default)]
+    resource_version: Option<String>,
 }
 
 /// What is read of an item before it is handed on.
@@ -79,7 +83,7 @@ enum Listed {
 }
 
 /// `Kind` for the core group, else `Kind.group`: how a kind is named in sources and notes.
-fn kind_name(kind: &str, group: &str) -> String {
+pub(crate) fn kind_name(kind: &str, group: &str) -> String {
     match group {
         "" => kind.to_string(),
         g => format!("{kind}.{g}"),
@@ -120,7 +124,7 @@ async fn list_kind(
     let source = Source { file: format!("{}{context}", podwall_load::CLUSTER_SOURCE), line: 0 };
     for api in apis {
         match list_at(client, context, info, api).await? {
-            Some(Ok(objects)) => return Ok(Listed::Objects(objects)),
+            Some(Ok((objects, _))) => return Ok(Listed::Objects(objects)),
             Some(Err(why)) => {
                 let kind = kind_name(info.kind, api.group);
                 return Ok(Listed::Gap(Gap { source, kind, reason: GapReason::Forbidden(why) }));
@@ -132,19 +136,20 @@ async fn list_kind(
     Ok(Listed::Gap(Gap { source, kind, reason: GapReason::NotServed }))
 }
 
-/// Every object at one place: `None` when it is not served, `Some(Err(message))` when
-/// listing it is forbidden.
-async fn list_at(
+/// Every object at one place, and the resource version of the list: `None` when it is
+/// not served, `Some(Err(message))` when listing it is forbidden.
+pub(crate) async fn list_at(
     client: &Client,
     context: &str,
     info: &KindInfo,
     api: &Api,
-) -> Result<Option<Result<Vec<(String, String)>, String>>, Error> {
+) -> Result<Option<Result<(Vec<(String, String)>, String), String>>, Error> {
     let path = api.list_path();
     let api_version = api.api_version();
     let mut objects = Vec::new();
     let mut next: Option<String> = None;
     let mut relists = 0;
+    let mut version = String::new();
     loop {
         let mut params = kube::api::ListParams::default().limit(client.page_size);
         if let Some(token) = &next {
@@ -188,16 +193,19 @@ async fn list_at(
         for item in page.items.unwrap_or_default() {
             objects.push(document(context, info, api, &api_version, item).map_err(malformed)?);
         }
+        if let Some(v) = page.metadata.resource_version.filter(|v| !v.is_empty()) {
+            version = v;
+        }
         match page.metadata.next.filter(|t| !t.is_empty()) {
             Some(token) => next = Some(token),
-            None => return Ok(Some(Ok(objects))),
+            None => return Ok(Some(Ok((objects, version)))),
         }
     }
 }
 
 /// One item as a document: its source name, and its text with `apiVersion` and `kind`
 /// (list items of built-in kinds come without them).
-fn document(
+pub(crate) fn document(
     context: &str,
     info: &KindInfo,
     api: &Api,
@@ -233,7 +241,7 @@ fn with_keys(text: &str, keys: &[String]) -> String {
 }
 
 /// An error with its causes, the way a person reads them.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

@@ -1,7 +1,9 @@
 //! A recorded Kubernetes API served over real HTTP on the loopback address, and a
 //! kubeconfig that points at it. Answers are list pages in the API's format
 //! (`kind: PodList`, `metadata.resourceVersion`, `metadata.continue`, `items`), written
-//! from the Kubernetes API reference, not captured from a server.
+//! from the Kubernetes API reference, not captured from a server. A watch is answered
+//! as the API server streams one: chunked, one JSON event per line, held open until the
+//! test ends it (cleanly, or by dropping the connection).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -12,8 +14,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A watch stream's lines as the test sends them: `Some(line)` is one event, `None`
+/// drops the connection without ending the stream; the sender dropped ends it cleanly.
+pub type Lines = Arc<Mutex<std::sync::mpsc::Receiver<Option<String>>>>;
+
 /// One answer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
@@ -21,11 +27,20 @@ pub struct Answer {
     pub body: String,
     /// How long to wait before answering.
     pub delay: Duration,
+    /// A streamed answer (a watch): the body is sent first, then each line as it comes.
+    pub stream: Option<Lines>,
 }
 
 impl Answer {
     pub fn ok(body: String) -> Self {
-        Answer { status: 200, body, delay: Duration::ZERO }
+        Answer { status: 200, body, delay: Duration::ZERO, stream: None }
+    }
+
+    /// A watch stream fed by the returned sender.
+    pub fn watch() -> (Self, std::sync::mpsc::Sender<Option<String>>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let answer = Answer { status: 200, stream: Some(Arc::new(Mutex::new(rx))), ..Answer::default() };
+        (answer, tx)
     }
 
     /// A `metav1.Status` failure, as the API server sends with an error code.
@@ -34,12 +49,12 @@ impl Answer {
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": message, "reason": reason, "code": code,
         });
-        Answer { status: code, body: body.to_string(), delay: Duration::ZERO }
+        Answer { status: code, body: body.to_string(), ..Answer::default() }
     }
 
     /// What the server answers for a path it does not serve.
     pub fn not_found() -> Self {
-        Answer { status: 404, body: "404 page not found\n".into(), delay: Duration::ZERO }
+        Answer { status: 404, body: "404 page not found\n".into(), ..Answer::default() }
     }
 }
 
@@ -60,6 +75,9 @@ pub struct Server {
     pub port: u16,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     stop: Arc<AtomicBool>,
+    /// While set, every connection is closed as soon as it is accepted: a server that
+    /// is away.
+    pub down: Arc<AtomicBool>,
 }
 
 impl Drop for Server {
@@ -76,21 +94,23 @@ impl Server {
         let port = listener.local_addr().expect("addr").port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let down = Arc::new(AtomicBool::new(false));
         let route: Arc<Route> = Arc::new(route);
-        let (s, st) = (seen.clone(), stop.clone());
+        let (s, st, dn) = (seen.clone(), stop.clone(), down.clone());
         std::thread::spawn(move || {
-            let until = Instant::now() + Duration::from_secs(60);
+            let until = Instant::now() + Duration::from_secs(120);
             while !st.load(Ordering::Relaxed) && Instant::now() < until {
                 match listener.accept() {
+                    Ok((stream, _)) if dn.load(Ordering::Relaxed) => drop(stream),
                     Ok((stream, _)) => {
-                        let (route, seen) = (route.clone(), s.clone());
-                        std::thread::spawn(move || serve(stream, &*route, &seen));
+                        let (route, seen, down) = (route.clone(), s.clone(), dn.clone());
+                        std::thread::spawn(move || serve(stream, &*route, &seen, &down));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
             }
         });
-        Server { port, seen, stop }
+        Server { port, seen, stop, down }
     }
 
     pub fn url(&self) -> String {
@@ -103,7 +123,7 @@ impl Server {
     }
 }
 
-fn serve(stream: TcpStream, route: &Route, seen: &Mutex<Vec<Seen>>) {
+fn serve(stream: TcpStream, route: &Route, seen: &Mutex<Vec<Seen>>, down: &AtomicBool) {
     stream.set_nonblocking(false).ok();
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
@@ -121,6 +141,10 @@ fn serve(stream: TcpStream, route: &Route, seen: &Mutex<Vec<Seen>>) {
                 break;
             }
             head.push_str(&h);
+        }
+        // Away: a connection kept from before answers nothing either.
+        if down.load(Ordering::Relaxed) {
+            return;
         }
         let mut parts = line.split_whitespace();
         let method = parts.next().unwrap_or_default().to_string();
@@ -145,6 +169,12 @@ fn serve(stream: TcpStream, route: &Route, seen: &Mutex<Vec<Seen>>) {
             410 => "Gone",
             _ => "Error",
         };
+        if let Some(lines) = &answer.stream {
+            if !stream_lines(&mut out, lines) {
+                return;
+            }
+            continue;
+        }
         let kind = if answer.body.starts_with('{') { "application/json" } else { "text/plain" };
         let response = format!(
             "HTTP/1.1 {} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\r\n{}",
@@ -156,6 +186,79 @@ fn serve(stream: TcpStream, route: &Route, seen: &Mutex<Vec<Seen>>) {
             return;
         }
     }
+}
+
+/// A chunked 200 answer, one chunk per line; whether the connection may go on.
+fn stream_lines(out: &mut TcpStream, lines: &Lines) -> bool {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    if out.write_all(head.as_bytes()).and_then(|_| out.flush()).is_err() {
+        return false;
+    }
+    let rx = lines.lock().expect("lock");
+    loop {
+        match rx.recv() {
+            Ok(Some(line)) => {
+                let line = format!("{line}\n");
+                let chunk = format!("{:x}\r\n{line}\r\n", line.len());
+                if out.write_all(chunk.as_bytes()).and_then(|_| out.flush()).is_err() {
+                    return false;
+                }
+            }
+            Ok(None) => {
+                let _ = out.shutdown(std::net::Shutdown::Both);
+                return false;
+            }
+            Err(_) => return out.write_all(b"0\r\n\r\n").and_then(|_| out.flush()).is_ok(),
+        }
+    }
+}
+
+/// Watch answers handed out in order; when none is left, a stream that stays open.
+#[derive(Clone, Default)]
+pub struct Streams {
+    queued: Arc<Mutex<std::collections::VecDeque<Answer>>>,
+    open: Arc<Mutex<Vec<std::sync::mpsc::Sender<Option<String>>>>>,
+}
+
+impl Streams {
+    pub fn push(&self, a: Answer) {
+        self.queued.lock().unwrap().push_back(a);
+    }
+
+    /// A stream fed by the returned sender, answered to the next watch.
+    pub fn stream(&self) -> std::sync::mpsc::Sender<Option<String>> {
+        let (a, tx) = Answer::watch();
+        self.push(a);
+        tx
+    }
+
+    pub fn next(&self) -> Answer {
+        if let Some(a) = self.queued.lock().unwrap().pop_front() {
+            return a;
+        }
+        let (a, tx) = Answer::watch();
+        self.open.lock().unwrap().push(tx);
+        a
+    }
+
+    pub fn open_forever(&self) -> Answer {
+        let (a, tx) = Answer::watch();
+        self.open.lock().unwrap().push(tx);
+        a
+    }
+}
+
+/// A watch event line: `{"type": TYPE, "object": OBJECT}`.
+pub fn event(kind: &str, object: &str) -> String {
+    format!("{{\"type\":\"{kind}\",\"object\":{object}}}")
+}
+
+/// The `ERROR` event the API server sends when a watch's version is too old.
+pub fn expired_event() -> String {
+    event(
+        "ERROR",
+        r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 1 (4711)","reason":"Expired","code":410}"#,
+    )
 }
 
 fn unescape(v: &str) -> String {
