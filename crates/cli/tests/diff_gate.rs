@@ -130,11 +130,17 @@ fn describe(out: &Output) -> String {
     format!("exit {:?}\n--- stdout\n{}\n--- stderr\n{}", out.status.code(), t(&out.stdout), t(&out.stderr))
 }
 
-/// The exit code of the gate with `--fail-on CONDITIONS`.
-fn exit_with(s: &Scratch, base: &str, head: &str, conditions: &str) -> Option<i32> {
-    let out = gate(s, base, head, &["--fail-on", conditions]);
-    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", describe(&out));
-    out.status.code()
+/// Each `(base, head, --fail-on CONDITIONS, exit code wanted)`.
+fn assert_gates(s: &Scratch, cases: &[(&str, &str, &str, i32)]) {
+    for &(base, head, conditions, want) in cases {
+        let out = gate(s, base, head, &["--fail-on", conditions]);
+        assert_eq!(out.status.code(), Some(want), "{base}..{head} --fail-on {conditions}\n{}", describe(&out));
+    }
+}
+
+/// The IDs of `findings.added` or `findings.fixed` in `diff -o json`.
+fn ids<'a>(v: &'a Value, which: &str) -> Vec<&'a str> {
+    v["findings"][which].as_array().expect("a list").iter().filter_map(|f| f["id"].as_str()).collect()
 }
 
 fn json(out: &Output) -> Value {
@@ -144,13 +150,18 @@ fn json(out: &Output) -> Value {
 #[test]
 fn opened_flows_trips_on_a_loosened_allow_and_new_findings_does_not() {
     let s = shop("loosen");
-    assert_eq!(exit_with(&s, "main", "loosen", "opened-flows"), Some(1));
-    assert_eq!(exit_with(&s, "main", "loosen", "closed-flows"), Some(0));
-    assert_eq!(exit_with(&s, "main", "loosen", "new-findings"), Some(0));
-    assert_eq!(exit_with(&s, "main", "loosen", "any"), Some(1));
-    // The other way round, the same change closes what it opened.
-    assert_eq!(exit_with(&s, "loosen", "main", "opened-flows"), Some(0));
-    assert_eq!(exit_with(&s, "loosen", "main", "closed-flows"), Some(1));
+    assert_gates(
+        &s,
+        &[
+            ("main", "loosen", "opened-flows", 1),
+            ("main", "loosen", "closed-flows", 0),
+            ("main", "loosen", "new-findings", 0),
+            ("main", "loosen", "any", 1),
+            // The other way round, the same change closes what it opened.
+            ("loosen", "main", "opened-flows", 0),
+            ("loosen", "main", "closed-flows", 1),
+        ],
+    );
     let v = json(&gate(&s, "main", "loosen", &["-o", "json", "--fail-on", "closed-flows,opened-flows"]));
     // db → api on 8080 (web → api already was, and api → api is not isolated away).
     assert_eq!(v["flows"]["opened"], 1, "{v:#}");
@@ -162,31 +173,33 @@ fn opened_flows_trips_on_a_loosened_allow_and_new_findings_does_not() {
 #[test]
 fn new_findings_trips_on_an_added_finding_at_or_above_its_severity() {
     let s = shop("untag");
-    assert_eq!(exit_with(&s, "main", "untag", "new-findings"), Some(1));
-    assert_eq!(exit_with(&s, "main", "untag", "new-findings:medium"), Some(1));
-    assert_eq!(exit_with(&s, "main", "untag", "new-findings:high"), Some(0));
-    assert_eq!(exit_with(&s, "main", "untag", "opened-flows,closed-flows"), Some(0));
-    assert_eq!(exit_with(&s, "main", "untag", "any"), Some(1));
-    // Reverting the change fixes the finding: that trips nothing.
-    assert_eq!(exit_with(&s, "untag", "main", "new-findings"), Some(0));
+    assert_gates(
+        &s,
+        &[
+            ("main", "untag", "new-findings", 1),
+            ("main", "untag", "new-findings:medium", 1),
+            ("main", "untag", "new-findings:high", 0),
+            ("main", "untag", "opened-flows,closed-flows", 0),
+            ("main", "untag", "any", 1),
+            // Reverting the change fixes the finding: that trips nothing.
+            ("untag", "main", "new-findings", 0),
+        ],
+    );
     let v = json(&gate(&s, "untag", "main", &["-o", "json"]));
-    let fixed: Vec<&str> =
-        v["findings"]["fixed"].as_array().expect("fixed").iter().filter_map(|f| f["id"].as_str()).collect();
-    assert_eq!(fixed, ["PL001"], "{v:#}");
+    assert_eq!(ids(&v, "fixed"), ["PL001"], "{v:#}");
     assert_eq!(v["findings"]["added"], serde_json::json!([]), "{v:#}");
 }
 
 #[test]
 fn closing_flows_and_fixing_findings_passes_every_condition_but_closed_flows() {
     let s = shop("deny");
-    assert_eq!(exit_with(&s, "main", "deny", "opened-flows,new-findings"), Some(0));
-    assert_eq!(exit_with(&s, "main", "deny", "closed-flows"), Some(1));
+    assert_gates(&s, &[("main", "deny", "opened-flows,new-findings", 0), ("main", "deny", "closed-flows", 1)]);
     let out = gate(&s, "main", "deny", &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     // Without --fail-on the exit says whether reachability changed, as before.
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     // web and db lose NP001 (the api was isolated already), shop loses NP002.
-    assert!(text.contains("findings: 0 findings added (0 high), 3 fixed"), "{text}");
+    assert!(text.contains("findings: 0 added (0 high or worse), 3 fixed"), "{text}");
     assert!(text.contains("  - medium   NP001  deploy/shop.yaml:5: shop/web: "), "{text}");
     assert!(text.contains("  - medium   NP002  Namespace shop: "), "{text}");
 }
@@ -226,9 +239,7 @@ fn a_dirty_working_tree_does_not_change_what_a_revision_reads() {
     std::fs::write(s.dir.join("deploy/extra.yaml"), DENY).expect("write");
     let v = json(&gate(&s, "main", "untag", &["-o", "json"]));
     assert_eq!(v["changed"], false, "{v:#}");
-    let added: Vec<&str> =
-        v["findings"]["added"].as_array().expect("added").iter().filter_map(|f| f["id"].as_str()).collect();
-    assert_eq!(added, ["PL001"], "the default deny on disk is no part of either side\n{v:#}");
+    assert_eq!(ids(&v, "added"), ["PL001"], "the default deny on disk is no part of either side\n{v:#}");
     assert_eq!(v["findings"]["fixed"], serde_json::json!([]), "{v:#}");
 }
 

@@ -6,16 +6,17 @@ use std::fmt::Write as _;
 use podwall_findings::Finding;
 use podwall_ir::Direction;
 
-use super::{gate_words, local_name, names, plural, port_words, same_groups, sign, Report};
+use super::{gate_words, local_name, names, per_port, plural, port_words, same_groups, sign, Report};
 
 /// Rows shown before a table folds.
 const OPEN_ROWS: usize = 10;
-/// Rows in a fold without --all (a comment has a size limit).
-const FOLDED_ROWS: usize = 200;
+/// Rows in a fold without --all: GitHub refuses a comment over 65,536 characters, and
+/// four tables of 50 long rows stay under it.
+const FOLDED_ROWS: usize = 40;
 
-/// A table cell: no pipe or line break breaks the row.
+/// A table cell: no pipe or line break breaks the row, and no `<` opens an HTML tag.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    s.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;")
 }
 
 /// A table of `rows` under `header`, folded after [`OPEN_ROWS`].
@@ -130,13 +131,7 @@ pub fn report(r: &Report, all: bool) -> String {
         let rows: Vec<String> = list
             .iter()
             .map(|(id, sums)| {
-                let per: Vec<String> = r
-                    .ports
-                    .iter()
-                    .zip(sums)
-                    .map(|(&p, s)| format!("{} {}/{}", port_words(p), s.egress_peers, s.ingress_peers))
-                    .collect();
-                format!("| {} | {} |", cell(&c.endpoints[*id].name), cell(&per.join(", ")))
+                format!("| {} | {} |", cell(&c.endpoints[*id].name), cell(&per_port(r.ports, sums).join(", ")))
             })
             .collect();
         table(&mut out, "| endpoint | reaches/reached by, per port |", &rows, all);
@@ -173,6 +168,7 @@ mod tests {
         assert_eq!(open.matches("| ").count(), 1 + OPEN_ROWS, "{out}");
         assert!(folded.starts_with("<summary>and 3 more</summary>"), "{out}");
         assert!(folded.contains("| 12 |") && folded.trim_end().ends_with("</details>"), "{out}");
+        assert_eq!(cell("a|b\n<c>"), "a\\|b &lt;c>");
         let mut short = String::new();
         table(&mut short, "| n |", &rows[..2], false);
         assert!(!short.contains("<details>") && short.starts_with("| n |\n|---|\n"), "{short}");

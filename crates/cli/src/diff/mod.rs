@@ -492,13 +492,7 @@ fn text_report(r: &Report, all: bool, verbose: bool) -> String {
         let _ = writeln!(t, "\nendpoints {title} (reaches/reached by, per port):");
         let cap = if all { list.len() } else { ENDPOINTS_SHOWN };
         for (id, sums) in list.iter().take(cap) {
-            let per: Vec<String> = r
-                .ports
-                .iter()
-                .zip(sums)
-                .map(|(&p, s)| format!("{} {}/{}", port_words(p), s.egress_peers, s.ingress_peers))
-                .collect();
-            let _ = writeln!(t, "{mark} {}  {}", c.endpoints[*id].name, per.join("  "));
+            let _ = writeln!(t, "{mark} {}  {}", c.endpoints[*id].name, per_port(r.ports, sums).join("  "));
         }
         if list.len() > cap {
             let _ = writeln!(t, "… and {} more (--all lists them)", list.len() - cap);
@@ -507,7 +501,8 @@ fn text_report(r: &Report, all: bool, verbose: bool) -> String {
     // Findings.
     let f = &r.findings;
     // Indented as the objects are: lines that start with a sign are changed pairs.
-    let _ = writeln!(t, "\nfindings: {}, {} fixed", added_words(f), f.fixed.len());
+    let high = f.added_at_least(podwall_findings::Severity::High);
+    let _ = writeln!(t, "\nfindings: {} added ({high} high or worse), {} fixed", f.added.len(), f.fixed.len());
     for (mark, list) in [('+', &f.added), ('-', &f.fixed)] {
         let cap = if all { list.len() } else { GROUPS_SHOWN };
         for x in list.iter().take(cap) {
@@ -523,10 +518,9 @@ fn text_report(r: &Report, all: bool, verbose: bool) -> String {
     t
 }
 
-/// `3 findings added (1 high)`: the high count holds critical ones too.
-fn added_words(f: &FindingChanges) -> String {
-    let high = f.added_at_least(podwall_findings::Severity::High);
-    format!("{} added ({high} high)", plural(f.added.len(), "finding", "findings"))
+/// `TCP/80 4/5` for each port: how many endpoints a lone one reaches and is reached by.
+fn per_port(ports: &[(Protocol, u16)], sums: &[RowSummary]) -> Vec<String> {
+    ports.iter().zip(sums).map(|(&p, s)| format!("{} {}/{}", port_words(p), s.egress_peers, s.ingress_peers)).collect()
 }
 
 /// What `--fail-on` decided, in one line.
