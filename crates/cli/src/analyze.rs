@@ -123,15 +123,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             serde_json::to_string_pretty(&podwall_report::sarif::sarif(&report, root.as_deref()))? + "\n"
         }
     };
-    match &a.output {
-        Some(file) => std::fs::write(file, text).map_err(|e| Failure::Error(format!("{file}: {e}")))?,
-        None => {
-            use std::io::Write as _;
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            out.flush()?;
-        }
-    }
+    crate::input::write_out(a.output.as_deref(), &text)?;
     let fail = a.fail_on_severity.is_some_and(|m| report.findings.iter().any(|f| f.severity >= m));
     Ok(if fail { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -238,3 +238,17 @@ pub fn port_number(s: &str) -> Result<u16, String> {
         Err(_) => Err(format!("{s:?} is not a port number")),
     }
 }
+
+/// Writes a command's whole output to `file`, or to standard output without one.
+pub fn write_out(file: Option<&str>, text: &str) -> Result<(), Failure> {
+    match file {
+        Some(file) => std::fs::write(file, text).map_err(|e| Failure::Error(format!("{file}: {e}")))?,
+        None => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}

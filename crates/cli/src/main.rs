@@ -17,6 +17,7 @@ mod cni;
 mod dataplane;
 mod diff;
 mod explain;
+mod graph;
 mod input;
 mod lab;
 mod lint;
@@ -95,6 +96,10 @@ enum Command {
     Analyze(analyze::Args),
     /// Who can reach whom: a grid of every pod pair for a port.
     Matrix(matrix::Args),
+    /// A picture of who may talk to whom: the flows allowed between namespaces (or,
+    /// with --pods, classes of endpoints), labelled with their ports, as DOT, Mermaid or
+    /// SVG.
+    Graph(graph::Args),
     /// Whether one connection is allowed, and why, for each direction.
     ///
     /// Only what can bear on the connection is read past its name: the two pods (or
@@ -212,6 +217,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a),
         Command::Matrix(a) => matrix::run(a),
         Command::Check(a) => check::run(a),
+        Command::Graph(a) => graph::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Selector(a) => selector::run(a),

@@ -28,5 +28,7 @@ pub use eval::{
     applicable_policies, applies, evaluate, evaluate_direction, evaluate_direction_with, evaluate_with,
     governing_tiers, governing_tiers_of, own_traffic, Decision, DirectionVerdict, GoverningTier, RuleRef, Verdict, Why,
 };
-pub use index::{Changes, GroupPair, Index, Live, Matrix, PortChanges, RowSummary, Snapshot, Update};
+pub use index::{
+    Changes, GroupPair, Index, Live, Matrix, PortChanges, PortRange, RowSummary, Snapshot, Update, PORT_PROTOCOLS,
+};
 pub use packet::{Addr, HttpRequest, Packet};

@@ -4,6 +4,7 @@
 //! - `selectors`: every selector and peer list becomes a bitset over classes.
 //! - `walk`: one direction of one class, walked over whole sets of remote classes.
 //! - `matrix`: per (protocol, port), the walks of every distinct signature, and counts.
+//! - `groups`: the port ranges every matrix is constant on; allowed pairs between groups.
 //! - `live`: policy changes applied in place, re-walking only what they touch.
 //! - `changes`: which endpoint pairs a series of changes turned, found per class.
 use std::collections::HashMap;
@@ -16,12 +17,14 @@ use crate::Bits;
 mod alike;
 mod changes;
 mod classes;
+mod groups;
 mod live;
 mod matrix;
 mod selectors;
 mod walk;
 
 pub use changes::{Changes, GroupPair, PortChanges, Snapshot};
+pub use groups::{PortRange, PORT_PROTOCOLS};
 pub use live::{Live, Update};
 pub use matrix::{Matrix, RowSummary};
 use selectors::{Selectors, Universe};
