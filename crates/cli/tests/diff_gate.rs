@@ -283,16 +283,24 @@ fn markdown_is_a_comment_with_a_headline_tables_and_a_cap() {
     let out = gate(&s, "main", "many", &["-o", "markdown"]);
     let md = String::from_utf8_lossy(&out.stdout);
     let added = md.split_once("### Findings added\n\n").expect("a findings table").1;
+    let total: usize = md
+        .split_once("adds ")
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the headline counts the findings added");
+    assert!(total > 50, "14 new pods bring NP001 and lint findings each\n{md}");
+    let rows = |t: &str| t.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| severity")).count();
+    // Ten rows open, forty folded, and the rest counted.
     let (open, folded) = added.split_once("<details>").expect("folded");
-    assert_eq!(open.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| severity")).count(), 10, "{md}");
-    let n = added
-        .split("</details>")
-        .next()
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("| ") && !l.starts_with("| severity"))
-        .count();
-    assert!(folded.starts_with(&format!("<summary>and {} more</summary>", n - 10)), "{md}");
+    assert_eq!(rows(open), 10, "{md}");
+    assert!(folded.starts_with(&format!("<summary>and {} more</summary>", total - 10)), "{md}");
+    let folded = folded.split("</details>").next().unwrap_or_default();
+    assert_eq!(rows(folded), 40, "{md}");
+    assert!(folded.contains(&format!("… and {} more (`podwall diff -o json` lists every one)", total - 50)), "{md}");
+    // --all lists every one.
+    let all = String::from_utf8_lossy(&gate(&s, "main", "many", &["-o", "markdown", "--all"]).stdout).into_owned();
+    let all_added = all.split_once("### Findings added\n\n").expect("a findings table").1;
+    assert_eq!(rows(all_added.split("### ").next().unwrap_or_default()), total, "{all}");
     // Every row is one finding: the pipes in a cell are escaped.
     assert!(open.lines().filter(|l| l.starts_with("| ")).all(|l| l.matches(" | ").count() == 4), "{md}");
 }

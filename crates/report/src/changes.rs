@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn a_finding_reported_once_more_is_one_added() {
         let f = Finding::new("PL005", Severity::Low, "no livenessProbe").subject("Pod a/p");
-        let c = compare(&[f.clone()], &Files::default(), &[f.clone(), f.clone()], &Files::default());
+        let c = compare(std::slice::from_ref(&f), &Files::default(), &[f.clone(), f.clone()], &Files::default());
         assert_eq!((c.added.len(), c.fixed.len()), (1, 0));
     }
 
