@@ -21,6 +21,9 @@ pub enum ReportFormat {
     Markdown,
     /// SARIF 2.1.0, for code-scanning UIs.
     Sarif,
+    /// One self-contained HTML page: the findings by severity and check, and the graph
+    /// of who may reach whom between namespaces.
+    Html,
 }
 
 /// Flags of `analyze`.
@@ -121,6 +124,10 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         ReportFormat::Sarif => {
             let root = repository_root();
             serde_json::to_string_pretty(&podwall_report::sarif::sarif(&report, root.as_deref()))? + "\n"
+        }
+        ReportFormat::Html => {
+            let graph = podwall_graph::Graph::build(&index, podwall_graph::Grouping::Namespaces);
+            podwall_report::html::html(&report, &graph)
         }
     };
     crate::input::write_out(a.output.as_deref(), &text)?;

@@ -107,7 +107,7 @@ pub fn layout(g: &Graph) -> Layout {
             let tip = a.exit(dir(0.0).0, dir(0.0).1);
             let along = |d: f64| (tip.0 + dir(0.0).0 * d, tip.1 + dir(0.0).1 * d);
             let ext = dir(0.0).0.abs() * lw + dir(0.0).1.abs() * lh;
-            let cands: Vec<(f64, f64)> = (0..40).map(|i| along(75.0 + ext + 12.0 * i as f64)).collect();
+            let cands: Vec<(f64, f64)> = (0..40).map(|i| along(56.0 + ext + 12.0 * i as f64)).collect();
             (path, cands)
         } else {
             let (a, b) = (&nodes[e.from], &nodes[e.to]);

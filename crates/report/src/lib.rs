@@ -15,6 +15,7 @@ use podwall_ir::Cluster;
 use podwall_load::{InputError, Resource};
 
 pub mod changes;
+pub mod html;
 pub mod network;
 mod posture;
 pub mod render;

@@ -54,3 +54,80 @@ fn sarif_has_every_rule_and_a_fingerprint_that_ignores_the_line() {
     assert_eq!(r["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
     assert_eq!(r["partialFingerprints"], two["runs"][0]["results"][0]["partialFingerprints"]);
 }
+
+fn graph_of(names: &[&str]) -> podwall_graph::Graph {
+    let nodes = names
+        .iter()
+        .map(|n| podwall_graph::Node { name: n.to_string(), detail: "1 endpoint".into(), endpoints: 1 })
+        .collect();
+    let ports = vec![podwall_engine::PortRange { protocol: podwall_ir::Protocol::TCP, lo: 80, hi: 80 }];
+    let edges =
+        if names.len() > 1 { vec![podwall_graph::Edge { from: 0, to: 1, ports, every_pair: true }] } else { vec![] };
+    podwall_graph::Graph { nodes, edges }
+}
+
+#[test]
+fn html_escapes_every_text_from_the_input() {
+    let evil = "<script>alert(1)</script>";
+    let f = Finding::new("NP004", Severity::Low, format!("selects {evil} & \"more\""))
+        .subject(format!("NetworkPolicy a/{evil}"))
+        .origin(Origin::file(&format!("dir/{evil}.yaml"), 7))
+        .remediation(format!("remove '{evil}'"));
+    let page = html::html(&report(vec![f], &Filter::default()), &graph_of(&[evil, "b"]));
+    assert!(!page.to_lowercase().contains("<script"), "{page}");
+    assert!(page.contains("NetworkPolicy a/&lt;script&gt;alert(1)&lt;/script&gt;"), "object escaped");
+    assert!(page.contains("dir/&lt;script&gt;alert(1)&lt;/script&gt;.yaml:7"), "file:line escaped");
+    assert!(page.contains("selects &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;"), "message escaped");
+    assert!(page.contains("remove &#39;&lt;script&gt;"), "fix escaped");
+    assert!(page.contains(">&lt;script&gt;alert(1)&lt;/script&gt;</text>"), "graph node escaped");
+}
+
+#[test]
+fn html_groups_findings_by_severity_then_check_with_object_and_place() {
+    let at = |id, sev, name: &str, line| {
+        Finding::new(id, sev, format!("about {name}"))
+            .subject(format!("shop/{name}"))
+            .origin(Origin::file("shop.yaml", line))
+    };
+    let r = report(
+        vec![
+            at("NP004", Severity::Low, "p", 40),
+            at("NP001", Severity::Medium, "api", 3),
+            at("NP003", Severity::High, "db", 20),
+            at("NP001", Severity::Medium, "web", 12),
+        ],
+        &Filter::default(),
+    );
+    let page = html::html(&r, &graph_of(&["shop"]));
+    let pos = |s: &str| page.find(s).unwrap_or_else(|| panic!("{s} missing:\n{page}"));
+    // Worst first; a severity with no finding has no section.
+    assert!(pos("<section id=\"high\">") < pos("<section id=\"medium\">"));
+    assert!(pos("<section id=\"medium\">") < pos("<section id=\"low\">"));
+    assert!(!page.contains("<section id=\"critical\">") && !page.contains("<section id=\"info\">"));
+    // Both NP001 findings sit in one group of two, inside the medium section.
+    assert_eq!(page.matches("<code>NP001</code>").count(), 1);
+    assert!(page.contains("(2)</summary>"));
+    let np001 = pos("<code>NP001</code>");
+    assert!(pos("<section id=\"medium\">") < np001 && np001 < pos("<section id=\"low\">"));
+    for (object, place) in [("shop/api", "shop.yaml:3"), ("shop/web", "shop.yaml:12")] {
+        let row = format!("<td class=\"object\">{object}</td><td class=\"where\">{place}</td>");
+        assert!(pos(&row) > np001 && pos(&row) < pos("<section id=\"low\">"), "{row}");
+    }
+    assert!(page.contains("<strong>4 finding(s):</strong>"));
+    assert!(page.contains("<span class=\"medium\">2 medium</span>"));
+}
+
+#[test]
+fn html_loads_nothing_from_anywhere() {
+    let f = Finding::new("NP001", Severity::Medium, "m").subject("a/b").origin(Origin::file("a.yaml", 1));
+    let page = html::html(&report(vec![f], &Filter::default()), &graph_of(&["a", "b"]));
+    assert!(page.starts_with("<!doctype html>"));
+    assert!(page.contains("content=\"default-src 'none'; style-src 'unsafe-inline'\""), "a policy forbids fetching");
+    for attr in ["src=", "href=", "@import", "<link", "<script", "<img", "<iframe"] {
+        assert!(!page.contains(attr), "{attr} in the page");
+    }
+    // The only url() is the SVG's own arrow marker; the only address is the SVG namespace.
+    assert_eq!(page.matches("url(").count(), page.matches("url(#podwall-arrow)").count());
+    assert_eq!(page.matches("//").count(), page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
+    assert!(page.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""), "the graph is inline");
+}

@@ -1,0 +1,130 @@
+//! `podwall analyze --format html`: one page holding every finding of the example
+//! cluster with its place, and the reachability graph; names from the input cannot
+//! become markup; and a browser (headless Chromium) draws the page. The browser test
+//! says so and passes where Chromium cannot run, unless PODWALL_REQUIRE_PRIVILEGED_TESTS=1,
+//! where it fails.
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn podwall(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_podwall"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run podwall")
+}
+
+fn temp_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("podwall-html-{what}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn html_of(folder: &str, file: &Path) -> String {
+    let out = podwall(&["analyze", "-f", folder, "--format", "html", "-o", file.to_str().expect("UTF-8 path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(file).expect("the page is written")
+}
+
+fn escaped(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+#[test]
+fn the_page_holds_every_finding_of_the_json_report_with_its_place_and_the_graph() {
+    let dir = temp_dir("example");
+    let page = html_of("examples/", &dir.join("report.html"));
+    let json = podwall(&["analyze", "-f", "examples/", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON report");
+    let findings = v["findings"].as_array().expect("findings");
+    assert!(findings.len() > 10);
+    for f in findings {
+        let id = f["id"].as_str().expect("id");
+        assert!(page.contains(&format!("<code>{id}</code>")), "{id} has a group");
+        // Findings about a namespace the input never declared have no place.
+        let place = match f["origin"]["file"].as_str() {
+            Some(file) => format!("{file}:{}", f["origin"]["line"]),
+            None => String::new(),
+        };
+        assert!(page.contains(&format!("<td class=\"where\">{}</td>", escaped(&place))), "{id} at {place}");
+        assert!(page.contains(&escaped(f["message"].as_str().expect("message"))), "{id}: its message");
+    }
+    let rows = page.matches("<tr><td class=\"object\">").count();
+    assert_eq!(rows, findings.len(), "one row per finding");
+    // The graph is the same SVG `podwall graph` draws, inline.
+    let svg = podwall(&["graph", "-f", "examples/", "--format", "svg"]);
+    assert!(page.contains(String::from_utf8_lossy(&svg.stdout).as_ref()), "the namespace graph is embedded");
+    assert!(page.contains(">TCP/9090</text>"), "monitoring scrapes shop on 9090");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_script_tag_in_an_input_name_stays_text() {
+    let dir = temp_dir("script");
+    let input = dir.join("<script>alert(1)</script>");
+    std::fs::create_dir_all(&input).expect("input folder");
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: c, image: nginx}]}\n";
+    std::fs::write(input.join("pod.yaml"), pod).expect("manifest");
+    let page = html_of(input.to_str().expect("UTF-8 path"), &dir.join("report.html"));
+    assert!(!page.to_lowercase().contains("<script"), "{page}");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;/pod.yaml:1"), "the file name is shown, escaped");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn required() -> bool {
+    std::env::var("PODWALL_REQUIRE_PRIVILEGED_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// A headless Chromium screenshot of the page, `width` × `height`: the PNG's bytes, or
+/// why none was made.
+fn screenshot(page: &Path, png: &Path, width: u32, height: u32) -> Result<Vec<u8>, String> {
+    let profile = png.with_extension("profile");
+    let out = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run chromium: {e}"))?;
+    std::fs::read(png)
+        .map_err(|e| format!("no screenshot ({e}); chromium said: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG signature");
+    assert_eq!(&png[12..16], b"IHDR", "IHDR first");
+    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().expect("4 bytes"));
+    (word(16), word(20))
+}
+
+#[test]
+fn headless_chromium_draws_the_report() {
+    let dir = temp_dir("chromium");
+    let page = dir.join("report.html");
+    html_of("examples/", &page);
+    let blank = dir.join("blank.html");
+    std::fs::write(&blank, "<!doctype html><html><body></body></html>\n").expect("blank page");
+    let report = match screenshot(&page, &dir.join("report.png"), 1280, 2000) {
+        Ok(png) => png,
+        Err(e) if required() => panic!("headless chromium is required here (PODWALL_REQUIRE_PRIVILEGED_TESTS=1): {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}; set PODWALL_REQUIRE_PRIVILEGED_TESTS=1 to fail instead");
+            return;
+        }
+    };
+    let empty = screenshot(&blank, &dir.join("blank.png"), 1280, 2000).expect("a blank page is drawn too");
+    assert_eq!(png_size(&report), (1280, 2000));
+    assert_eq!(png_size(&empty), (1280, 2000));
+    // A drawn page compresses far worse than a white one.
+    assert!(report.len() > 10 * empty.len(), "report {} bytes, blank {} bytes", report.len(), empty.len());
+    std::fs::remove_dir_all(&dir).ok();
+}
