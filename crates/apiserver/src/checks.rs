@@ -8,6 +8,8 @@
 use podwall_findings::{Finding, ObjectRef, Origin, Severity};
 use podwall_load::InputError;
 
+use podwall_encryption::{Config, ProviderKind};
+
 use crate::flags::Flags;
 
 /// One check.
@@ -58,6 +60,12 @@ pub const CHECKS: &[Check] = &[
     check("AP025", "1.2.18 (v1.20)", "--insecure-port is 0 (or not set; the flag is gone since 1.24)", Critical),
     check("AP026", "1.2.19 (v1.20)", "--secure-port is not 0", High),
     check("AP027", "1.2.30", "--service-account-extend-token-expiration is false", Low),
+    check(
+        "AP028",
+        "1.2.28",
+        "the encryption providers are appropriately configured: Secrets are written encrypted (judged when the file is given)",
+        High,
+    ),
 ];
 
 /// The outcome of every check.
@@ -66,6 +74,9 @@ pub struct Report {
     /// Each check with its finding when it failed (or, at severity info, could not be
     /// judged).
     pub outcomes: Vec<(Check, Option<Finding>)>,
+    /// The findings `EN…` of the encryption configuration, when it was given: what
+    /// `secrets validate` reports.
+    pub encryption: Vec<Finding>,
 }
 
 impl Report {
@@ -74,9 +85,9 @@ impl Report {
         self.outcomes.iter().find(|(c, _)| c.id == id).and_then(|(_, f)| f.as_ref())
     }
 
-    /// Every finding, in check order.
+    /// Every finding, in check order, then the encryption configuration's.
     pub fn findings(&self) -> Vec<Finding> {
-        self.outcomes.iter().filter_map(|(_, f)| f.clone()).collect()
+        self.outcomes.iter().filter_map(|(_, f)| f.clone()).chain(self.encryption.iter().cloned()).collect()
     }
 }
 
@@ -138,8 +149,32 @@ pub fn go_duration(s: &str) -> Option<f64> {
     Some(if neg { -total } else { total })
 }
 
-/// Judges every check on `flags`.
+/// Judges every check on `flags` but AP028, which needs the encryption configuration.
 pub fn run(flags: &Flags) -> Result<Report, InputError> {
+    run_with(flags, None)
+}
+
+/// Why Secrets would be stored in plaintext under `config` (CIS 1.2.28), if they would.
+/// CIS names aescbc, kms and secretbox; aesgcm encrypts too and passes (`EN021` is where
+/// aescbc's weaker standing is reported).
+fn plaintext_secrets(config: &Config) -> Option<String> {
+    let providers = config.providers_for("secrets");
+    let Some(first) = providers.first() else {
+        return Some("the EncryptionConfiguration does not list secrets (nor a wildcard covering them): they are stored in plaintext".into());
+    };
+    match first.kind {
+        Some(ProviderKind::Identity) => Some(format!(
+            "secrets are written by identity (providers[{}] of their entry comes first): they are stored in plaintext",
+            first.index
+        )),
+        None => Some("the first provider for secrets names no single type: kube-apiserver refuses the file".into()),
+        Some(_) => None,
+    }
+}
+
+/// Judges every check on `flags`; with `encryption`, the file `--encryption-provider-config`
+/// names, also AP028 and that file's own findings (`EN…`, the rules of `secrets validate`).
+pub fn run_with(flags: &Flags, encryption: Option<&Config>) -> Result<Report, InputError> {
     let set = |n: &str| flags.get(n).is_some_and(|v| !v.is_empty());
     let mut failures: Vec<(&str, String, String)> = Vec::new();
     let mut fail = |id: &'static str, message: String, fix: String| failures.push((id, message, fix));
@@ -306,6 +341,9 @@ pub fn run(flags: &Flags) -> Result<Report, InputError> {
             "--encryption-provider-config=<EncryptionConfiguration> (check it with `podwall secrets validate`)".into(),
         );
     }
+    if let Some(why) = encryption.and_then(plaintext_secrets) {
+        fail("AP028", why, "put aesgcm, secretbox or kms v2 first for secrets; keep identity last".into());
+    }
     if set("insecure-bind-address") {
         fail(
             "AP024",
@@ -345,6 +383,9 @@ pub fn run(flags: &Flags) -> Result<Report, InputError> {
     });
     let mut outcomes = Vec::new();
     for c in CHECKS {
+        if c.id == "AP028" && encryption.is_none() {
+            continue;
+        }
         let finding = failures.iter().find(|(id, _, _)| *id == c.id).map(|(_, message, fix)| {
             let mut f = Finding::new(c.id, c.severity, format!("CIS {}: {message}", c.cis))
                 .origin(Origin::file(&flags.source.file, flags.source.line))
@@ -368,7 +409,8 @@ pub fn run(flags: &Flags) -> Result<Report, InputError> {
             }
         }
     }
-    Ok(Report { outcomes })
+    let encryption = encryption.map(podwall_encryption::validate::findings).unwrap_or_default();
+    Ok(Report { outcomes, encryption })
 }
 
 #[cfg(test)]

@@ -116,12 +116,7 @@ pub fn from_manifest(objects: &[Object], file: &str) -> Result<Flags, InputError
     let mut seen = Vec::new();
     for o in objects.iter().filter(|o| o.kind == "Pod" && o.api_version == "v1") {
         let Some(view) = podwall_load::podspec::pod_spec(o)? else { continue };
-        if let Some(c) = view.spec.containers.iter().find(|c| runs_apiserver(c)) {
-            let mut tokens: Vec<String> = c.command.clone().unwrap_or_default();
-            tokens.extend(c.args.clone().unwrap_or_default());
-            let mut flags = from_tokens(o.source.clone(), &tokens)?;
-            flags.container =
-                Some((format!("{}/{}", o.namespace.as_deref().unwrap_or("default"), o.name), c.name.clone()));
+        if let Some(flags) = from_pod(o)? {
             return Ok(flags);
         }
         seen.push(format!(
@@ -139,6 +134,21 @@ pub fn from_manifest(objects: &[Object], file: &str) -> Result<Flags, InputError
         )
     };
     Err(InputError::at(Source { file: file.to_string(), line: objects.first().map_or(0, |o| o.source.line) }, message))
+}
+
+/// The flags of the kube-apiserver container of Pod `o`, when it has one (its document
+/// kept by the loader).
+pub fn from_pod(o: &Object) -> Result<Option<Flags>, InputError> {
+    if o.kind != "Pod" || o.api_version != "v1" {
+        return Ok(None);
+    }
+    let Some(view) = podwall_load::podspec::pod_spec(o)? else { return Ok(None) };
+    let Some(c) = view.spec.containers.iter().find(|c| runs_apiserver(c)) else { return Ok(None) };
+    let mut tokens: Vec<String> = c.command.clone().unwrap_or_default();
+    tokens.extend(c.args.clone().unwrap_or_default());
+    let mut flags = from_tokens(o.source.clone(), &tokens)?;
+    flags.container = Some((format!("{}/{}", o.namespace.as_deref().unwrap_or("default"), o.name), c.name.clone()));
+    Ok(Some(flags))
 }
 
 #[cfg(test)]

@@ -14,6 +14,11 @@ pub struct Args {
     /// lines, `#` comments.
     #[arg(long)]
     flags: Option<String>,
+    /// The file `--encryption-provider-config` names, as a local copy: CIS 1.2.28 (AP028,
+    /// Secrets written encrypted) is judged on it, and its own findings (`EN…`, the
+    /// rules of `secrets validate`) are reported with the others.
+    #[arg(long = "encryption-provider-config", value_name = "FILE")]
+    encryption: Option<String>,
     /// Output format. JSON: the list of findings.
     #[arg(short = 'o', long = "format", value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -33,6 +38,13 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         }
         (None, None) => return Err(Failure::Error("give -f MANIFEST or --flags FILE".into())),
     };
-    let report = podwall_apiserver::checks::run(&flags)?;
+    let encryption = match &a.encryption {
+        Some(file) => {
+            let input = podwall_load::load_paths(&[file.as_str()])?;
+            Some(podwall_encryption::Config::read(&input.objects, file)?)
+        }
+        None => None,
+    };
+    let report = podwall_apiserver::checks::run_with(&flags, encryption.as_ref())?;
     crate::output::findings(&report.findings(), a.format, &format!("{} checks", report.outcomes.len()))
 }

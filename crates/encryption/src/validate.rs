@@ -41,6 +41,38 @@ const RULES: &[(&str, Severity, bool, &str)] = &[
     ("EN024", Severity::Info, false, "check the KMS plugin on the control plane; podwall cannot reach it"),
 ];
 
+/// What each ID means, in one line, in ID order.
+const SUMMARIES: &[(&str, &str)] = &[
+    ("EN001", "an EncryptionConfiguration with no entries"),
+    ("EN002", "an entry that lists no resource"),
+    ("EN003", "an entry that lists no provider"),
+    ("EN004", "a providers element naming no provider type, or several"),
+    ("EN005", "a keyed provider without keys"),
+    ("EN006", "a key without a name"),
+    ("EN007", "a key secret that is not standard base64"),
+    ("EN008", "a key of the wrong size for its provider"),
+    ("EN009", "a resource not written in lower case"),
+    ("EN010", "the resource `*` alone"),
+    ("EN011", "a resource repeated in an entry, or beside a wildcard covering it"),
+    ("EN012", "a resource an earlier entry's wildcard already covers"),
+    ("EN020", "identity first: writes are stored unencrypted"),
+    ("EN021", "aescbc writes: upstream recommends against it"),
+    ("EN022", "two keys of one provider with one name"),
+    ("EN023", "a resource in two entries"),
+    ("EN024", "a kms provider, which podwall cannot check offline"),
+];
+
+/// Every ID with its severity, meaning and fix, in ID order: the catalogue.
+pub fn catalogue() -> Vec<(&'static str, Severity, &'static str, &'static str)> {
+    RULES
+        .iter()
+        .map(|(id, severity, _, fix)| {
+            let summary = SUMMARIES.iter().find(|(i, _)| i == id).map_or("", |(_, s)| *s);
+            (*id, *severity, summary, *fix)
+        })
+        .collect()
+}
+
 impl Problem {
     fn rule(&self) -> (&'static str, Severity, bool, &'static str) {
         RULES.iter().copied().find(|r| r.0 == self.id).unwrap_or((self.id, Severity::High, true, ""))
@@ -215,4 +247,14 @@ pub fn problems(config: &Config) -> Vec<Problem> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_rule_has_a_meaning() {
+        for (id, _, summary, fix) in super::catalogue() {
+            assert!(!summary.is_empty() && !fix.is_empty(), "{id}");
+        }
+    }
 }

@@ -127,9 +127,9 @@ impl Client {
             self.conn = Some(BufReader::new(self.connect()?));
         }
         let conn = self.conn.as_mut().expect("connected above");
+        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.host,
+            "POST {path} HTTP/1.1\r\nHost: {host}:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             self.port,
             body.len()
         );

@@ -15,6 +15,7 @@ use podwall_ir::Cluster;
 use podwall_load::{InputError, Resource};
 
 pub mod changes;
+mod control_plane;
 pub mod html;
 pub mod network;
 mod posture;
@@ -26,7 +27,8 @@ pub mod sarif;
 pub struct CheckInfo {
     /// Its stable ID.
     pub id: &'static str,
-    /// The area it belongs to (`network`, `pss`, `lint`, `rbac`, `audit`, `input`).
+    /// The area it belongs to (`network`, `pss`, `lint`, `rbac`, `audit`, `apiserver`,
+    /// `encryption`, `input`).
     pub area: &'static str,
     /// Its default severity (some checks grade a finding higher or lower).
     pub severity: Severity,
@@ -65,6 +67,8 @@ pub fn checks() -> Vec<Check> {
         Check { area: "lint", catalogue: posture::lint_catalogue, run: posture::lint },
         Check { area: "rbac", catalogue: posture::rbac_catalogue, run: posture::rbac },
         Check { area: "audit", catalogue: posture::audit_catalogue, run: posture::audit },
+        Check { area: "apiserver", catalogue: control_plane::apiserver_catalogue, run: control_plane::apiserver },
+        Check { area: "encryption", catalogue: control_plane::encryption_catalogue, run: control_plane::encryption },
     ]
 }
 
