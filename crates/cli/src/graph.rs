@@ -44,7 +44,10 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let text = match a.format {
         GraphFormat::Dot => podwall_graph::dot::render(&graph),
         GraphFormat::Mermaid => podwall_graph::mermaid::render(&graph),
-        GraphFormat::Svg => podwall_graph::svg::render(&graph),
+        GraphFormat::Svg => match graph.too_large() {
+            Some(why) => return Err(Failure::Error(format!("--format svg: {why}"))),
+            None => podwall_graph::svg::render(&graph),
+        },
     };
     crate::input::write_out(a.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)

@@ -98,6 +98,12 @@ fn port_text(r: &PortRange) -> String {
     }
 }
 
+/// The most nodes [`svg`] lays out: past it a picture is no longer readable (and the
+/// label placement, quadratic in edges, no longer quick).
+pub const DRAWABLE_NODES: usize = 100;
+/// The most edges [`svg`] lays out.
+pub const DRAWABLE_EDGES: usize = 1000;
+
 /// Nodes and the flows between them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Graph {
@@ -108,6 +114,23 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// Whether [`svg`] lays it out: at most [`DRAWABLE_NODES`] nodes and
+    /// [`DRAWABLE_EDGES`] edges. DOT and Mermaid have no limit.
+    pub fn drawable(&self) -> bool {
+        self.nodes.len() <= DRAWABLE_NODES && self.edges.len() <= DRAWABLE_EDGES
+    }
+
+    /// Why it is not drawn, when it is not [`drawable`](Graph::drawable).
+    pub fn too_large(&self) -> Option<String> {
+        (!self.drawable()).then(|| {
+            format!(
+                "{} nodes and {} edges are too many to draw legibly (at most {DRAWABLE_NODES} nodes and {DRAWABLE_EDGES} edges); `podwall graph --format dot` gives the graph for Graphviz",
+                self.nodes.len(),
+                self.edges.len()
+            )
+        })
+    }
+
     /// The flows the index allows between the nodes of `grouping`. An endpoint's
     /// traffic to itself is left out; traffic between two endpoints of one node is an
     /// edge from the node to itself.

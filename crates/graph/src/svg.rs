@@ -21,8 +21,16 @@ pub fn escape(s: &str) -> String {
 
 const LEGEND: &str = "solid: every pair of endpoints may connect on the ports shown; dashed: only some pairs";
 
-/// The SVG document.
+/// The SVG document; for a graph that is not [`Graph::drawable`], one line saying so
+/// instead of a picture.
 pub fn render(g: &Graph) -> String {
+    if let Some(why) = g.too_large() {
+        return format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"podwall-graph\" width=\"{:.0}\" height=\"30\" font-family=\"monospace\"><text x=\"4\" y=\"20\" font-size=\"12\">{}</text></svg>\n",
+            crate::layout::NODE_CHAR * why.len() as f64 + 8.0,
+            escape(&why)
+        );
+    }
     let l = layout(g);
     let pad = 20.0;
     let legend_w = crate::layout::LABEL_CHAR * LEGEND.len() as f64;

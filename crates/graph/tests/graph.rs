@@ -336,3 +336,26 @@ fn namespace_edges_are_what_the_reference_evaluator_allows() {
     assert!(ranges_checked > 50, "too few port ranges compared: {ranges_checked}");
     assert!(solid > 5 && dashed > 5, "both kinds of edge compared: {solid} solid, {dashed} dashed");
 }
+
+/// A graph past the drawable size is never laid out (the label placement is quadratic
+/// in edges): the SVG says why in one line, and the limit is exact.
+#[test]
+fn a_graph_too_large_to_lay_out_gets_a_line_instead_of_a_picture() {
+    let star = |n: usize| {
+        let nodes =
+            (0..n).map(|i| Node { name: format!("ns-{i}"), detail: "1 endpoint".into(), endpoints: 1 }).collect();
+        let edges = (1..n).map(|i| Edge { from: 0, to: i, ports: vec![tcp(80, 80)], every_pair: true }).collect();
+        Graph { nodes, edges }
+    };
+    assert!(star(podwall_graph::DRAWABLE_NODES).drawable());
+    let big = star(podwall_graph::DRAWABLE_NODES + 1);
+    assert!(!big.drawable());
+    let s = svg::render(&big);
+    assert!(!s.contains("<path") && !s.contains("<rect"), "{s}");
+    assert!(s.contains("101 nodes and 100 edges are too many to draw legibly"), "{s}");
+    // Edges count too; DOT draws any size.
+    let mut dense = star(3);
+    dense.edges = (0..=podwall_graph::DRAWABLE_EDGES).map(|_| dense.edges[0].clone()).collect();
+    assert!(dense.too_large().is_some());
+    assert_eq!(dot::render(&dense).matches(" -> ").count(), podwall_graph::DRAWABLE_EDGES + 1);
+}

@@ -58,7 +58,12 @@ pub fn html(r: &Report, graph: &Graph) -> String {
          open a connection to some pod of the second, on the ports written on it, as the policies decide.</p>\n\
          <div class=\"graph\">\n",
     );
-    out.push_str(&podwall_graph::svg::render(graph));
+    match graph.too_large() {
+        Some(why) => {
+            let _ = writeln!(out, "<p>{}.</p>", escape(&why));
+        }
+        None => out.push_str(&podwall_graph::svg::render(graph)),
+    }
     out.push_str("</div>\n<h2>Findings</h2>\n");
     if r.findings.is_empty() {
         out.push_str("<p>No findings.</p>\n");

@@ -131,3 +131,13 @@ fn html_loads_nothing_from_anywhere() {
     assert_eq!(page.matches("//").count(), page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
     assert!(page.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""), "the graph is inline");
 }
+
+#[test]
+fn html_says_why_instead_of_drawing_a_graph_too_large_to_read() {
+    let names: Vec<String> = (0..=podwall_graph::DRAWABLE_NODES).map(|i| format!("ns-{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let page = html::html(&report(vec![], &Filter::default()), &graph_of(&refs));
+    assert!(!page.contains("<svg"), "no picture");
+    assert!(page.contains("<p>101 nodes and 1 edges are too many to draw legibly"), "{page}");
+    assert!(page.contains("<p>No findings.</p>"));
+}
