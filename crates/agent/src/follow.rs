@@ -65,8 +65,8 @@ impl Picture {
                         "{kind}: listed again ({} object(s)): the watch's resource version expired (410 Gone)",
                         objects.len()
                     ));
-                } else if !served {
-                    log(&format!("{kind}: not served by this cluster (no CRD); looked for again later"));
+                } else if !served && !self.listed.contains(&kind) {
+                    log(&format!("{kind}: not served by this cluster (no CRD); looked for again every 5 minutes"));
                 }
                 self.listed.insert(kind.clone());
                 let now: BTreeMap<String, String> = objects.into_iter().collect();

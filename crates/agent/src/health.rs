@@ -48,6 +48,8 @@ pub struct Status {
     pub source_failures: u64,
     /// What the agent waits for before its first sync, when it does.
     pub waiting: Option<String>,
+    /// Where the last successful sync's time went.
+    pub last_stages: Option<crate::Stages>,
 }
 
 impl Status {

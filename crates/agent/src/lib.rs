@@ -12,6 +12,7 @@
 //! Input that does not load during a watch is reported (log, health, metrics) and the
 //! last good ruleset stays.
 #![forbid(unsafe_code)]
+pub mod bench;
 pub mod follow;
 pub mod health;
 pub mod watch;
@@ -73,6 +74,20 @@ pub struct Synced {
     pub warnings: Vec<String>,
     /// Pods on this node's interfaces.
     pub local: usize,
+    /// Where the time went.
+    pub stages: Stages,
+}
+
+/// Where a sync's time went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// From the change to a compiled cluster: loading the objects and compiling the
+    /// dialects (with, from the API, the time the event waited).
+    pub read: Duration,
+    /// Compiling the node's ruleset.
+    pub compile: Duration,
+    /// The delta, the transaction to the kernel, and the record of it.
+    pub send: Duration,
 }
 
 /// The agent: its configuration, what the node holds, and its reported status.
@@ -152,8 +167,9 @@ impl Agent {
     }
 
     fn finish(&mut self, since: Instant, compiled: Result<Compiled, String>) -> Result<Synced, String> {
+        let read = since.elapsed();
         let done = compiled.and_then(|(cluster, objects, attachments)| {
-            self.install(since, &cluster, &attachments).map(|(s, i)| (s, objects, i))
+            self.install(since, read, &cluster, &attachments).map(|(s, i)| (s, objects, i))
         });
         let mut st = self.status.lock().unwrap_or_else(|p| p.into_inner());
         match &done {
@@ -168,6 +184,7 @@ impl Agent {
                 st.elements = installed.sets.values().map(|s| s.elements.len() as u64).sum::<u64>()
                     + installed.maps.values().map(|m| m.len() as u64).sum::<u64>();
                 st.attachments = synced.local as u64;
+                st.last_stages = Some(synced.stages);
             }
             Err(e) => {
                 st.error = Some(e.clone());
@@ -183,10 +200,14 @@ impl Agent {
     fn install(
         &mut self,
         since: Instant,
+        read: Duration,
         cluster: &podwall_ir::Cluster,
         attachments: &[Attachment],
     ) -> Result<(Synced, Installed), String> {
+        let compiling = Instant::now();
         let ruleset = install::compile(cluster, attachments).map_err(|e| e.to_string())?;
+        let compile = compiling.elapsed();
+        let sending = Instant::now();
         let node = &self.config.node;
         let sent = match install::install(node, self.installed.as_ref(), &ruleset) {
             // What was recorded is not what the kernel holds (another program changed the
@@ -207,8 +228,9 @@ impl Agent {
                 format!("table replaced whole: {} chain(s), {} pod interface(s)", new.chains.len(), attachments.len())
             }
         };
-        let synced =
-            Synced { path, took: since.elapsed(), summary, warnings: ruleset.warnings, local: attachments.len() };
+        let stages = Stages { read, compile, send: sending.elapsed() };
+        let local = attachments.len();
+        let synced = Synced { path, took: since.elapsed(), summary, warnings: ruleset.warnings, local, stages };
         Ok((synced, new))
     }
 }

@@ -31,6 +31,9 @@ enum Command {
     /// Measure `podwall webhook` at a fixed request rate on loopback: latency
     /// percentiles, the rate held, and the server's memory under load.
     Webhook(crate::bench_webhook::Args),
+    /// Measure the node agent (root): from a policy change arriving on its watch to the
+    /// kernel holding it, at 10,000 policies by default.
+    Agent(crate::bench_agent::Args),
     /// Measure the CNI plugin as a runtime calls it (root): ADD and DEL latency, median
     /// and p99, for pods added one at a time and all at once.
     Cni(crate::cni::BenchArgs),
@@ -370,6 +373,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         Command::Dataplane(d) => crate::bench_dataplane::run(d),
         Command::Webhook(w) => crate::bench_webhook::run(w),
         Command::Cni(c) => crate::cni::bench(c),
+        Command::Agent(a) => crate::bench_agent::run(a),
         Command::Rewrap(r) => crate::bench_rewrap::run(r),
     }
 }

@@ -8,6 +8,7 @@ mod apiserver;
 mod audit;
 mod audit_log;
 mod bench;
+mod bench_agent;
 mod bench_dataplane;
 mod bench_rewrap;
 mod bench_webhook;
@@ -169,7 +170,8 @@ enum Command {
     /// Exit 0: no finding; 1: some.
     Apiserver(apiserver::Args),
     /// The node agent: keeps this node's nftables ruleset equal to the policies of a
-    /// folder (`-f DIR --watch`), each change one atomic transaction of what changed;
+    /// folder (`-f DIR --watch`) or of the cluster it watches (`--kubeconfig`,
+    /// `--context`, in-cluster), each change one atomic transaction of what changed;
     /// `/healthz` and `/metrics` on a local port (needs root).
     Agent(agent::Args),
 }

@@ -337,6 +337,60 @@ pub struct LoneEndpointOut {
     pub ports: Vec<PortReachOut>,
 }
 
+/// The version of `diff -o json`, its `version` key: 2 since it holds findings, flow
+/// counts and the gate (version 1 had no `version` key).
+pub const DIFF_VERSION: u32 = 2;
+
+/// A finding in `diff -o json`: as `analyze -o json` gives it, with the fingerprint its
+/// SARIF result carries (`partialFingerprints."podwall/v1"`).
+#[derive(Debug, Serialize)]
+pub struct DiffFindingOut {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: podwall_findings::Finding,
+    /// Its fingerprint: the same in `analyze -o sarif` of the state it is from.
+    pub fingerprint: String,
+}
+
+impl DiffFindingOut {
+    /// `f` with its fingerprint.
+    pub fn of(f: &podwall_findings::Finding) -> Self {
+        let fingerprint = podwall_report::changes::Identity::of(f).fingerprint();
+        DiffFindingOut { finding: f.clone(), fingerprint }
+    }
+}
+
+/// Findings added and fixed, in `diff -o json`.
+#[derive(Debug, Serialize)]
+pub struct DiffFindingsOut {
+    /// Only the new state has them, worst first (as `analyze -o json` orders findings).
+    pub added: Vec<DiffFindingOut>,
+    /// Only the old state had them (as the old state reported them).
+    pub fixed: Vec<DiffFindingOut>,
+}
+
+/// Flow counts of `diff -o json`, over every compared port.
+#[derive(Debug, Serialize)]
+pub struct DiffFlowsOut {
+    /// (source, destination, port) of endpoints in both states newly denied.
+    pub closed: usize,
+    /// Endpoints only the old state had that reached, or were reached by, another.
+    pub gone_endpoints_with_flows: usize,
+    /// Endpoints only the new state has that reach, or are reached by, another.
+    pub new_endpoints_with_flows: usize,
+    /// Newly allowed.
+    pub opened: usize,
+}
+
+/// What `--fail-on` decided.
+#[derive(Debug, Serialize)]
+pub struct GateOut {
+    /// The conditions asked for.
+    pub conditions: Vec<String>,
+    /// Those that hold (the exit code is 1 when there is one).
+    pub failed: Vec<String>,
+}
+
 /// `diff -o json`.
 #[derive(Debug, Serialize)]
 pub struct DiffOut {
@@ -344,6 +398,12 @@ pub struct DiffOut {
     pub added: Vec<LoneEndpointOut>,
     /// Whether reachability changed.
     pub changed: bool,
+    /// Findings added and fixed.
+    pub findings: DiffFindingsOut,
+    /// Flows opened and closed.
+    pub flows: DiffFlowsOut,
+    /// With `--fail-on`: what it decided.
+    pub gate: Option<GateOut>,
     /// The objects that differ.
     pub objects: Vec<ObjectOut>,
     /// Per port.
@@ -352,6 +412,8 @@ pub struct DiffOut {
     pub removed: Vec<LoneEndpointOut>,
     /// How the index took each change.
     pub updates: Vec<UpdateOut>,
+    /// [`DIFF_VERSION`].
+    pub version: u32,
 }
 
 /// An RBAC object a grant goes through, with where it was read.

@@ -79,7 +79,11 @@ fn a_default_deny_denies_what_reached_the_pods_it_isolates() {
         stdout.contains("now denied:  shop/web is isolated for ingress by NetworkPolicy shop/default-deny"),
         "{stdout}"
     );
-    assert!(!stdout.contains("egress"), "egress did not change\n{stdout}");
+    let (flows, findings) = stdout.split_once("\nfindings: ").expect("a findings section");
+    assert!(!flows.contains("egress"), "egress did not change\n{stdout}");
+    // The pods it isolates no longer carry NP001, nor the namespace NP002.
+    assert!(findings.starts_with("0 added (0 high or worse), 3 fixed"), "{stdout}");
+    assert!(findings.contains("  - medium   NP002  Namespace shop: "), "{stdout}");
 }
 
 #[test]
@@ -166,7 +170,14 @@ fn json_lists_every_changed_pair_with_both_reasons() {
     let v = json(&out);
     let mut keys: Vec<&str> = v.as_object().expect("an object").keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["added", "changed", "objects", "ports", "removed", "updates"], "{v:#}");
+    assert_eq!(
+        keys,
+        ["added", "changed", "findings", "flows", "gate", "objects", "ports", "removed", "updates", "version"],
+        "{v:#}"
+    );
+    assert_eq!(v["version"], 2);
+    assert_eq!(v["gate"], Value::Null, "no --fail-on, no gate");
+    assert_eq!((v["flows"]["opened"].as_u64(), v["flows"]["closed"].as_u64()), (Some(0), Some(18)), "{v:#}");
     assert_eq!(v["changed"], Value::Bool(true));
     let objects = v["objects"].as_array().expect("objects");
     assert_eq!(objects.len(), 1, "{v:#}");

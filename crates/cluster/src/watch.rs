@@ -67,14 +67,15 @@ impl Backoff {
 /// What a watch reports.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A kind listed (first, or again after `410 Gone`): all its objects now, as source
-    /// name and JSON text; they replace whatever was known of the kind.
+    /// A kind listed (first, again after `410 Gone`, or looked for again when it was not
+    /// served): all its objects now, as source name and JSON text; they replace whatever
+    /// was known of the kind.
     Listed {
         /// The kind, as [`kind_key`] names it.
         kind: String,
         /// Its objects.
         objects: Vec<(String, String)>,
-        /// Listed again (the first list is `false`).
+        /// Listed again because the watch's version expired (410 Gone).
         relist: bool,
         /// `false` when no place serves it (no objects, then).
         served: bool,
@@ -222,7 +223,7 @@ async fn watch_kind(
                 if tx.send(Event::Listed { kind: kind.clone(), objects: vec![], relist, served: false }).is_err() {
                     return;
                 }
-                relist = true;
+                relist = false;
                 tokio::time::sleep(NOT_SERVED_RETRY).await;
                 continue;
             }
@@ -234,11 +235,13 @@ async fn watch_kind(
                 continue;
             }
         };
-        relist = true;
         loop {
             match watch_once(&client, &context, info, api, &mut version, &tx, &kind, &mut away).await {
                 Ended::Closed => failures = 0,
-                Ended::Gone => break,
+                Ended::Gone => {
+                    relist = true;
+                    break;
+                }
                 Ended::Receiver => return,
                 Ended::Failed(reason) => {
                     away = true;

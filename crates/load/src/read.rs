@@ -584,8 +584,8 @@ pub fn load_documents(docs: &[(String, String)], options: Options<'_>) -> Result
     Ok(input)
 }
 
-/// `.yaml`, `.yml` or `.json`, in any case (`.YAML` too).
-fn is_manifest(path: &Path) -> bool {
+/// `.yaml`, `.yml` or `.json`, in any case (`.YAML` too): the files a folder is read for.
+pub fn is_manifest(path: &Path) -> bool {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
     ["yaml", "yml", "json"].iter().any(|m| ext.eq_ignore_ascii_case(m))
 }
@@ -603,7 +603,7 @@ fn io_error(path: &Path, e: &std::io::Error) -> InputError {
 /// some Windows tools write; kubectl decodes it the same way).
 fn read_text(path: &Path) -> Result<String, InputError> {
     let bytes = std::fs::read(path).map_err(|e| io_error(path, &e))?;
-    decode(bytes).map_err(|e| InputError::at(Source { file: path.display().to_string(), line: 0 }, e))
+    decode(bytes).map_err(|e| InputError::at(file_source(&path.display().to_string()), e))
 }
 
 /// Text from bytes: UTF-16 (little- or big-endian) after its byte-order mark, else UTF-8.
@@ -695,42 +695,84 @@ pub fn load_paths_with<P: AsRef<Path>>(paths: &[P], options: Options<'_>) -> Res
         // A file named directly is always read strictly; files found in a folder may be
         // passed over.
         let lenient = options.skip_invalid && p.is_dir();
-        let mode = Mode { keep: options.keep, skip_objects: lenient, raw: options.raw };
-        // Files are read and parsed in parallel, then merged in order; the first error
-        // in file order is reported.
-        let parts: Vec<Result<Input, InputError>> = files
-            .par_iter()
-            .map(|f| {
-                let name = f.display().to_string();
-                let mut one = Input::default();
-                let read = read_text(f).and_then(|text| {
-                    one.add_text(&name, &text, mode).map_err(|mut e| {
-                        if text.contains("{{") {
-                            e.message.push_str(
-                                " (the file looks like a template: render it first, e.g. with `helm template`)",
-                            );
-                        }
-                        e
-                    })
-                });
-                match read {
-                    Ok(()) if lenient => {
-                        one.lenient.insert(name);
-                        Ok(one)
+        input.merge(read_files(&files, |f| read_text(f), |f| f.display().to_string(), lenient, options)?);
+    }
+    Ok(input)
+}
+
+/// A manifest file given by its bytes rather than read from disk (a file as it is at a
+/// git revision, say), named as messages should name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Document {
+    /// Its name in every message (`file:line`).
+    pub path: String,
+    /// Its content: UTF-8, or UTF-16 after a byte-order mark, as for files.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads documents as [`load_paths_with`] reads the files of one path: `walked` says
+/// that they were found by walking a folder (so that [`Options::skip_invalid`] may pass
+/// over what cannot be read in them), else each was named directly and is read
+/// strictly. Every rule of reading files applies alike (byte-order marks, UTF-16, keys
+/// given twice, lists, templates).
+pub fn load_documents_with(docs: &[Document], walked: bool, options: Options<'_>) -> Result<Input, InputError> {
+    let lenient = options.skip_invalid && walked;
+    read_files(
+        docs,
+        |d| decode(d.bytes.clone()).map_err(|e| InputError::at(file_source(&d.path), e)),
+        |d| d.path.clone(),
+        lenient,
+        options,
+    )
+}
+
+fn file_source(file: &str) -> Source {
+    Source { file: file.to_string(), line: 0 }
+}
+
+/// Reads and parses files in parallel, then merges them in order; the first error in
+/// file order is reported. `lenient`: files found in a folder with `skip_invalid`, which
+/// may be passed over (whole, or object by object).
+fn read_files<F: Sync>(
+    files: &[F],
+    text_of: impl Fn(&F) -> Result<String, InputError> + Sync,
+    name_of: impl Fn(&F) -> String + Sync,
+    lenient: bool,
+    options: Options<'_>,
+) -> Result<Input, InputError> {
+    let mode = Mode { keep: options.keep, skip_objects: lenient, raw: options.raw };
+    let parts: Vec<Result<Input, InputError>> = files
+        .par_iter()
+        .map(|f| {
+            let name = name_of(f);
+            let mut one = Input::default();
+            let read = text_of(f).and_then(|text| {
+                one.add_text(&name, &text, mode).map_err(|mut e| {
+                    if text.contains("{{") {
+                        e.message
+                            .push_str(" (the file looks like a template: render it first, e.g. with `helm template`)");
                     }
-                    Ok(()) => Ok(one),
-                    Err(error) if lenient => Ok(Input {
-                        files: vec![name],
-                        invalid: vec![Invalid { error, whole_file: true }],
-                        ..Input::default()
-                    }),
-                    Err(error) => Err(error),
+                    e
+                })
+            });
+            match read {
+                Ok(()) if lenient => {
+                    one.lenient.insert(name);
+                    Ok(one)
                 }
-            })
-            .collect();
-        for part in parts {
-            input.merge(part?);
-        }
+                Ok(()) => Ok(one),
+                Err(error) if lenient => Ok(Input {
+                    files: vec![name],
+                    invalid: vec![Invalid { error, whole_file: true }],
+                    ..Input::default()
+                }),
+                Err(error) => Err(error),
+            }
+        })
+        .collect();
+    let mut input = Input::default();
+    for part in parts {
+        input.merge(part?);
     }
     Ok(input)
 }

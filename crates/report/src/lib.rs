@@ -14,6 +14,7 @@ use podwall_findings::{Finding, Severity};
 use podwall_ir::Cluster;
 use podwall_load::{InputError, Resource};
 
+pub mod changes;
 mod control_plane;
 pub mod html;
 pub mod network;

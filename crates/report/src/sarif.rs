@@ -7,6 +7,7 @@ use std::path::Path;
 use podwall_findings::{Finding, Origin, Severity};
 use serde_json::{json, Value};
 
+use crate::changes::Identity;
 use crate::{catalogue, Report};
 
 /// The SARIF level of a severity.
@@ -32,23 +33,13 @@ fn relative(file: &str, root: Option<&Path>) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
-/// FNV-1a, 64 bits: a fingerprint that is the same on every machine and run.
-fn fnv(text: &str) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
-}
-
 fn result(f: &Finding, root: Option<&Path>) -> Value {
     let mut r = json!({
         "ruleId": f.id,
         "level": level(f.severity),
         "message": {"text": match f.about() { Some(a) => format!("{a}: {}", f.message), None => f.message.clone() }},
         // The ID, the object and the message, never the line: moving an object keeps it.
-        "partialFingerprints": {"podwall/v1": fnv(&format!("{}|{}|{}", f.id, f.about().unwrap_or_default(), f.message))},
+        "partialFingerprints": {"podwall/v1": Identity::of(f).fingerprint()},
     });
     if let Some(Origin::File { file, line }) = &f.origin {
         // Standard input and a live cluster's objects are no file of the repository.

@@ -6,6 +6,16 @@
 //! port, as pairs of groups that were answered alike before and are answered alike now;
 //! `podwall_engine::diff::judge` asks the reference evaluator why, and puts together the
 //! group pairs whose changed directions read the same. This module words and prints it.
+//!
+//! Both states also go through every check of `podwall analyze`; the findings only the
+//! new state has are added, those only the old one had fixed
+//! (`podwall_report::changes`). `--fail-on` turns either into the exit code (`gate.rs`),
+//! `-o markdown` writes a pull-request comment (`markdown.rs`), and `--base-rev` with
+//! `--head-rev` reads `-f` from git (`sides.rs`).
+mod gate;
+mod markdown;
+mod sides;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -16,23 +26,50 @@ use podwall_engine::diff::judge::{judge, Saying, Sayings, Shown, States};
 use podwall_engine::diff::{Diff, How, Object, ObjectChange};
 use podwall_engine::{DirectionVerdict, Index, RowSummary};
 use podwall_ir::{Cluster, Direction, EndpointId, Protocol};
+use podwall_report::changes::{compare, Files, FindingChanges};
+use podwall_report::{gather, Filter, Subject};
 
-use crate::input::{compile, protocol, report_skipped};
+use crate::input::{protocol, report_skipped};
 use crate::output::{
-    ChangeOut, DiffOut, DiffPortOut, DirectionOut, LoneEndpointOut, ObjectOut, PortReachOut, TurnOut, UpdateOut,
+    ChangeOut, DiffFindingOut, DiffFindingsOut, DiffFlowsOut, DiffOut, DiffPortOut, DirectionOut, GateOut,
+    LoneEndpointOut, ObjectOut, PortReachOut, TurnOut, UpdateOut, DIFF_VERSION,
 };
 use crate::words::{direction_of, Reason};
-use crate::{Failure, Format, InputArgs};
+use crate::{Failure, InputArgs};
+use gate::{Condition, Tally};
+
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// For people.
+    Text,
+    /// For scripts: every change, whatever --all says.
+    Json,
+    /// A pull-request comment: a headline, tables, long lists collapsed.
+    Markdown,
+}
 
 /// Flags of `diff`.
 #[derive(clap::Args)]
+#[command(after_help = "Exit codes: without --fail-on, 0 when no pair changed and no endpoint came or went, 1 when \
+something did; with --fail-on, 1 when a condition it names holds, else 0 (changes or not); 2 on bad input or \
+usage (an unreadable file, an unknown --fail-on word, not a git repository, an unknown revision).")]
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
     /// The state after: a manifest file, a folder (read recursively) or `-` for standard
     /// input; repeatable. (-f gives the state before.)
-    #[arg(long = "to", value_name = "NEW", required = true)]
+    #[arg(long = "to", value_name = "NEW", required_unless_present = "base_rev", conflicts_with = "base_rev")]
     to: Vec<String>,
+    /// Compare -f as it is at two git revisions of the repository holding it: this one
+    /// before, --head-rev after. Read through `git`, never checking anything out; files
+    /// are named from the repository's top. A path with no manifests at one revision is
+    /// empty there (a folder the change adds is all new).
+    #[arg(long, value_name = "REV", requires = "head_rev")]
+    base_rev: Option<String>,
+    /// The revision after (with --base-rev), e.g. HEAD.
+    #[arg(long, value_name = "REV", requires = "base_rev")]
+    head_rev: Option<String>,
     /// Destination port (1-65535); without it, every port an endpoint declares in either state.
     #[arg(long, value_parser = crate::input::port_number)]
     port: Option<u16>,
@@ -40,11 +77,19 @@ pub struct Args {
     #[arg(long, default_value = "TCP")]
     protocol: String,
     /// Output format. JSON lists every change whatever --all says.
-    #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Text output: list every group of changed pairs, every name and every object.
+    #[arg(short = 'o', long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+    /// Text and Markdown output: list every group of changed pairs, every name, every
+    /// object and every finding.
     #[arg(long)]
     all: bool,
+    /// Exit 1 when any of these holds, else 0 (for CI): opened-flows (a flow newly
+    /// allowed, or a new endpoint that reaches or is reached by another), closed-flows
+    /// (the reverse), new-findings (a finding of `podwall analyze` the old state did not
+    /// have), new-findings:SEVERITY (one at or above it), any (any of these).
+    /// Comma-separated or repeated.
+    #[arg(long, value_name = "CONDITIONS", value_delimiter = ',', value_parser = gate::parse)]
+    fail_on: Vec<Condition>,
 }
 
 /// Without --all, the text shows this many groups of changed pairs per port, names per
@@ -171,6 +216,12 @@ struct Report<'a> {
     sayings: Sayings<Said>,
     added: Vec<(EndpointId, Vec<RowSummary>)>,
     removed: Vec<(EndpointId, Vec<RowSummary>)>,
+    /// Findings added and fixed.
+    findings: FindingChanges,
+    /// What `--fail-on` judges.
+    tally: Tally,
+    /// The conditions asked for, and which of them hold.
+    gate: Option<(Vec<Condition>, Vec<Condition>)>,
 }
 
 impl Report<'_> {
@@ -180,71 +231,127 @@ impl Report<'_> {
     }
 }
 
-/// Runs `diff`: exit 0 when reachability is unchanged, 1 when it changed.
+/// Runs `diff`: without `--fail-on`, exit 0 when reachability is unchanged, 1 when it
+/// changed; with it, 1 when a condition it names holds.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
-    if a.input.files.iter().any(|f| f == "-") && a.to.iter().any(|f| f == "-") {
+    let revs = a.base_rev.as_deref().zip(a.head_rev.as_deref());
+    if revs.is_none() && a.input.files.iter().any(|f| f == "-") && a.to.iter().any(|f| f == "-") {
         return Err(Failure::Error("standard input (-) can be read once: give it to -f or to --to, not both".into()));
     }
     let proto = protocol(&a.protocol)?;
     if !proto.has_ports() {
         return Err(Failure::Error(format!("diff needs a protocol with ports (TCP, UDP, SCTP), not {proto}")));
     }
-    crate::input::size_threads(&[a.input.files.clone(), a.to.clone()].concat());
-    // The state before may be a live cluster (--kubeconfig): what a change would do to it.
-    let old = crate::input::compile_input(&a.input)?;
-    let new = compile(&a.to, a.input.skip_invalid)?;
-    crate::input::count_invalid(&a.input, old.invalid + new.invalid);
-    let (old, old_skipped, new, new_skipped) = (old.cluster, old.skipped, new.cluster, new.skipped);
+    let skip = a.input.skip_invalid;
+    let (old, new) = match revs {
+        Some((base, head)) => {
+            if a.input.files.is_empty() {
+                return Err(Failure::Error(
+                    "--base-rev and --head-rev read the -f paths at two revisions: give -f (a file or folder of the \
+                     repository)"
+                        .into(),
+                ));
+            }
+            let [old, new] = sides::from_revisions(&a.input.files, [base, head], skip)?;
+            (old, new)
+        }
+        None => {
+            crate::input::size_threads(&[a.input.files.clone(), a.to.clone()].concat());
+            // The state before may be a live cluster (--kubeconfig): what a change would do to it.
+            (sides::from_input(&a.input)?, sides::from_paths(&a.to, skip)?)
+        }
+    };
+    crate::input::count_invalid(&a.input, old.input.invalid.len() + new.input.invalid.len());
     // The new state's warnings, and those of the old state it no longer has.
-    for w in &new.warnings {
+    for w in &new.cluster.warnings {
         eprintln!("warning[{}]: {w}", w.id);
     }
-    let gone =
-        |w: &&podwall_ir::Finding| !new.warnings.iter().any(|n| n.about() == w.about() && n.message == w.message);
-    for w in old.warnings.iter().filter(gone) {
+    let gone = |w: &&podwall_ir::Finding| {
+        !new.cluster.warnings.iter().any(|n| n.about() == w.about() && n.message == w.message)
+    };
+    for w in old.cluster.warnings.iter().filter(gone) {
         eprintln!("warning[{}]: (old state) {w}", w.id);
     }
-    report_skipped(&old_skipped, a.input.verbose, "in the old state ");
-    report_skipped(&new_skipped, a.input.verbose, "in the new state ");
+    report_skipped(&old.input.skipped, a.input.verbose, "in the old state ");
+    report_skipped(&new.input.skipped, a.input.verbose, "in the new state ");
     let ports: Vec<(Protocol, u16)> = match a.port {
         Some(p) => vec![(proto, p)],
         None => {
-            let mut p = old.declared_ports();
-            p.extend(new.declared_ports());
+            let mut p = old.cluster.declared_ports();
+            p.extend(new.cluster.declared_ports());
             p.sort();
             p.dedup();
             p
         }
     };
-    let old = Arc::new(old);
+    let old_files = Files::new(&old.input.files, &old.roots);
+    let new_files = Files::new(&new.input.files, &new.roots);
+    let (old_input, new_input) = (old.input, new.input);
+    let (old, new) = (Arc::new(old.cluster), Arc::new(new.cluster));
     let d = podwall_engine::diff::diff(old.clone(), &new, &ports);
     // The reasons: the old state gets an index of its own (the live one moved on).
     let old_index = Index::build(old.clone());
     let states = States::new(&old, &new, &old_index, d.live.index());
     let mut sayings = Sayings::default();
-    let shown =
+    let shown: Vec<Vec<Shown>> =
         (0..d.changes.ports.len()).map(|k| judge(&states, &d.changes, k, ports[k], &mut sayings, &Said::new)).collect();
-    let report = Report {
-        old: &old,
-        new: &new,
-        diff: &d,
-        ports: &ports,
-        shown,
-        sayings,
-        added: only_here(&new, &old, &d.after),
-        removed: only_here(&old, &new, &d.before),
+    // The findings of each state, as `analyze` reports them.
+    let new_index = Index::build(new.clone());
+    let filter = Filter::default();
+    let before = gather(&Subject { input: &old_input, cluster: &old, index: &old_index }, &filter)?;
+    let after = gather(&Subject { input: &new_input, cluster: &new, index: &new_index }, &filter)?;
+    let findings = compare(&before.findings, &old_files, &after.findings, &new_files);
+    let added = only_here(&new, &old, &d.after);
+    let removed = only_here(&old, &new, &d.before);
+    let sum = |allowed: bool| shown.iter().flatten().filter(|g| g.allowed == allowed).map(|g| g.pairs).sum::<usize>();
+    let tally = Tally {
+        opened: sum(true),
+        closed: sum(false),
+        new_endpoints_with_flows: with_others(&new_index, &added, &ports),
+        gone_endpoints_with_flows: with_others(&old_index, &removed, &ports),
     };
+    let gate = (!a.fail_on.is_empty()).then(|| {
+        let mut asked: Vec<Condition> = Vec::new();
+        for &c in &a.fail_on {
+            if !asked.contains(&c) {
+                asked.push(c);
+            }
+        }
+        let held = asked.iter().copied().filter(|&c| gate::holds(c, &tally, &|s| findings.added_at_least(s))).collect();
+        (asked, held)
+    });
+    let report =
+        Report { old: &old, new: &new, diff: &d, ports: &ports, shown, sayings, added, removed, findings, tally, gate };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match a.format {
-        Format::Json => {
+        DiffFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &json_report(&report))?;
             writeln!(out)?;
         }
-        Format::Text => out.write_all(text_report(&report, a.all, a.input.verbose).as_bytes())?,
+        DiffFormat::Text => out.write_all(text_report(&report, a.all, a.input.verbose).as_bytes())?,
+        DiffFormat::Markdown => out.write_all(markdown::report(&report, a.all).as_bytes())?,
     }
     out.flush()?;
-    Ok(if report.changed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let fail = match &report.gate {
+        Some((_, held)) => !held.is_empty(),
+        None => report.changed(),
+    };
+    Ok(if fail { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// How many of `lone` (endpoints of the state `index` is over) reach, or are reached by,
+/// an endpoint other than themselves on some port.
+fn with_others(index: &Index, lone: &[(EndpointId, Vec<RowSummary>)], ports: &[(Protocol, u16)]) -> usize {
+    lone.iter()
+        .filter(|(id, sums)| {
+            ports.iter().zip(sums).any(|(&(proto, port), s)| {
+                // The counts hold the endpoint itself when it may reach itself.
+                let own = usize::from(index.query(*id, *id, proto, Some(port)));
+                s.egress_peers > own || s.ingress_peers > own
+            })
+        })
+        .count()
 }
 
 /// Whether two ports' changes read the same: same pairs, verdicts and reasons.
@@ -385,19 +492,45 @@ fn text_report(r: &Report, all: bool, verbose: bool) -> String {
         let _ = writeln!(t, "\nendpoints {title} (reaches/reached by, per port):");
         let cap = if all { list.len() } else { ENDPOINTS_SHOWN };
         for (id, sums) in list.iter().take(cap) {
-            let per: Vec<String> = r
-                .ports
-                .iter()
-                .zip(sums)
-                .map(|(&p, s)| format!("{} {}/{}", port_words(p), s.egress_peers, s.ingress_peers))
-                .collect();
-            let _ = writeln!(t, "{mark} {}  {}", c.endpoints[*id].name, per.join("  "));
+            let _ = writeln!(t, "{mark} {}  {}", c.endpoints[*id].name, per_port(r.ports, sums).join("  "));
         }
         if list.len() > cap {
             let _ = writeln!(t, "… and {} more (--all lists them)", list.len() - cap);
         }
     }
+    // Findings.
+    let f = &r.findings;
+    // Indented as the objects are: lines that start with a sign are changed pairs.
+    let high = f.added_at_least(podwall_findings::Severity::High);
+    let _ = writeln!(t, "\nfindings: {} added ({high} high or worse), {} fixed", f.added.len(), f.fixed.len());
+    for (mark, list) in [('+', &f.added), ('-', &f.fixed)] {
+        let cap = if all { list.len() } else { GROUPS_SHOWN };
+        for x in list.iter().take(cap) {
+            let _ = writeln!(t, "  {mark} {:<8} {:<6} {x}", x.severity.to_string(), x.id);
+        }
+        if list.len() > cap {
+            let _ = writeln!(t, "  {mark} … and {} more (--all lists them)", list.len() - cap);
+        }
+    }
+    if let Some(g) = gate_words(r) {
+        let _ = writeln!(t, "\n{g}");
+    }
     t
+}
+
+/// `TCP/80 4/5` for each port: how many endpoints a lone one reaches and is reached by.
+fn per_port(ports: &[(Protocol, u16)], sums: &[RowSummary]) -> Vec<String> {
+    ports.iter().zip(sums).map(|(&p, s)| format!("{} {}/{}", port_words(p), s.egress_peers, s.ingress_peers)).collect()
+}
+
+/// What `--fail-on` decided, in one line.
+fn gate_words(r: &Report) -> Option<String> {
+    let (asked, held) = r.gate.as_ref()?;
+    let list = |c: &[Condition]| c.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    Some(match held.is_empty() {
+        true => format!("--fail-on {}: passes", list(asked)),
+        false => format!("--fail-on {}: fails on {}", list(asked), list(held)),
+    })
 }
 
 fn json_report(r: &Report) -> DiffOut {
@@ -470,13 +603,26 @@ fn json_report(r: &Report) -> DiffOut {
             rebuilt: s.update.rebuilt.clone(),
         })
         .collect();
+    let names = |c: &[Condition]| c.iter().map(ToString::to_string).collect();
     DiffOut {
         added: endpoints(r.new, &r.added),
         changed: r.changed(),
+        findings: DiffFindingsOut {
+            added: r.findings.added.iter().map(DiffFindingOut::of).collect(),
+            fixed: r.findings.fixed.iter().map(DiffFindingOut::of).collect(),
+        },
+        flows: DiffFlowsOut {
+            closed: r.tally.closed,
+            gone_endpoints_with_flows: r.tally.gone_endpoints_with_flows,
+            new_endpoints_with_flows: r.tally.new_endpoints_with_flows,
+            opened: r.tally.opened,
+        },
+        gate: r.gate.as_ref().map(|(asked, held)| GateOut { conditions: names(asked), failed: names(held) }),
         objects: r.diff.objects.iter().map(object_out).collect(),
         ports,
         removed: endpoints(r.old, &r.removed),
         updates,
+        version: DIFF_VERSION,
     }
 }
 
