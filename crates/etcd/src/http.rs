@@ -123,10 +123,11 @@ impl Client {
 
     fn attempt(&mut self, path: &str, body: &[u8]) -> Result<Response, Error> {
         let io = |endpoint: &str, source| Error::Io { endpoint: endpoint.to_string(), source };
-        if self.conn.is_none() {
-            self.conn = Some(BufReader::new(self.connect()?));
-        }
-        let conn = self.conn.as_mut().expect("connected above");
+        let conn = match self.conn.take() {
+            Some(kept) => kept,
+            None => BufReader::new(self.connect()?),
+        };
+        let conn = self.conn.insert(conn);
         let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: {host}:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
