@@ -113,24 +113,31 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         b.finish_and_clear();
     }
     report_skipped(&input.skipped, input_args.verbose, "");
-    let to_file = a.output.is_some();
-    let text = match a.format {
+    let out = a.output.as_deref();
+    match a.format {
         ReportFormat::Text => {
-            let colour = !to_file && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            podwall_report::render::text(&report, colour)
+            let colour = out.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            crate::input::write_out(out, &podwall_report::render::text(&report, colour))?;
         }
-        ReportFormat::Json => podwall_report::render::json(&report)? + "\n",
-        ReportFormat::Markdown => podwall_report::render::markdown(&report),
+        // JSON and SARIF are written as they are made: at 100,000 pods they are hundreds
+        // of megabytes.
+        ReportFormat::Json => crate::input::write_with(out, |w| {
+            podwall_report::render::json_to(&mut *w, &report)?;
+            w.write_all(b"\n")
+        })?,
         ReportFormat::Sarif => {
-            let root = repository_root();
-            serde_json::to_string_pretty(&podwall_report::sarif::sarif(&report, root.as_deref()))? + "\n"
+            let sarif = podwall_report::sarif::sarif(&report, repository_root().as_deref());
+            crate::input::write_with(out, |w| {
+                serde_json::to_writer_pretty(&mut *w, &sarif)?;
+                w.write_all(b"\n")
+            })?;
         }
+        ReportFormat::Markdown => crate::input::write_out(out, &podwall_report::render::markdown(&report))?,
         ReportFormat::Html => {
             let graph = podwall_graph::Graph::build(&index, podwall_graph::Grouping::Namespaces);
-            podwall_report::html::html(&report, &graph)
+            crate::input::write_out(out, &podwall_report::html::html(&report, &graph))?;
         }
-    };
-    crate::input::write_out(a.output.as_deref(), &text)?;
+    }
     let fail = a.fail_on_severity.is_some_and(|m| report.findings.iter().any(|f| f.severity >= m));
     Ok(if fail { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

@@ -239,6 +239,28 @@ pub fn port_number(s: &str) -> Result<u16, String> {
     }
 }
 
+/// Streams a command's output to `file`, or to standard output without one, through a
+/// buffer: for outputs too large to build as one string first.
+pub fn write_with(
+    file: Option<&str>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    use std::io::Write as _;
+    match file {
+        Some(file) => {
+            let name = |e: std::io::Error| Failure::Error(format!("{file}: {e}"));
+            let mut out = std::io::BufWriter::new(std::fs::File::create(file).map_err(name)?);
+            write(&mut out).and_then(|()| out.flush()).map_err(name)?;
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes a command's whole output to `file`, or to standard output without one.
 pub fn write_out(file: Option<&str>, text: &str) -> Result<(), Failure> {
     match file {

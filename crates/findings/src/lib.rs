@@ -11,6 +11,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -126,8 +127,9 @@ pub struct Finding {
     pub origin: Option<Origin>,
     /// What is the matter, in one line.
     pub message: String,
-    /// What to do about it.
-    pub remediation: Option<String>,
+    /// What to do about it (most checks give one fixed text per ID: borrowed, not copied
+    /// into each of a large cluster's findings).
+    pub remediation: Option<Cow<'static, str>>,
 }
 
 impl Finding {
@@ -155,7 +157,7 @@ impl Finding {
     }
 
     /// What to do about it.
-    pub fn remediation(mut self, remediation: impl Into<String>) -> Self {
+    pub fn remediation(mut self, remediation: impl Into<Cow<'static, str>>) -> Self {
         self.remediation = Some(remediation.into());
         self
     }

@@ -77,9 +77,25 @@ pub fn catalogue() -> Vec<CheckInfo> {
     checks().iter().flat_map(|c| (c.catalogue)()).collect()
 }
 
-/// The area of a finding ID, when the catalogue knows it.
-pub fn area_of(id: &str) -> &'static str {
-    catalogue().into_iter().find(|c| c.id == id).map_or("other", |c| c.area)
+/// Each ID's area, looked up once per report rather than once per finding.
+struct Areas(BTreeMap<&'static str, &'static str>);
+
+impl Areas {
+    fn new() -> Self {
+        Areas(catalogue().into_iter().map(|c| (c.id, c.area)).collect())
+    }
+
+    /// The area of a finding ID, `other` when the catalogue does not know it.
+    fn of(&self, id: &str) -> &'static str {
+        self.0.get(id).copied().unwrap_or("other")
+    }
+
+    /// Where the area comes in the report's order.
+    fn rank(&self, id: &str) -> usize {
+        const ORDER: [&str; 6] = ["network", "pss", "rbac", "audit", "lint", "input"];
+        let area = self.of(id);
+        ORDER.iter().position(|a| *a == area).unwrap_or(ORDER.len())
+    }
 }
 
 /// Which findings a report keeps.
@@ -128,23 +144,27 @@ pub fn gather(subject: &Subject<'_>, filter: &Filter) -> Result<Report, InputErr
 pub fn report(mut findings: Vec<Finding>, filter: &Filter) -> Report {
     findings
         .retain(|f| filter.min_severity.is_none_or(|m| f.severity >= m) && !filter.disabled.iter().any(|d| d == f.id));
-    findings.sort_by(|a, b| {
+    let areas = Areas::new();
+    // The area's rank and the object in words are computed once per finding, not once
+    // per comparison: a large cluster has hundreds of thousands of findings.
+    let mut keyed: Vec<(usize, Option<String>, Finding)> =
+        findings.into_iter().map(|f| (areas.rank(f.id), f.about(), f)).collect();
+    keyed.sort_by(|(ra, aa, a), (rb, ab, b)| {
         b.severity
             .cmp(&a.severity)
-            .then_with(|| area_rank(a.id).cmp(&area_rank(b.id)))
+            .then_with(|| ra.cmp(rb))
             .then_with(|| a.id.cmp(b.id))
             .then_with(|| a.origin.cmp(&b.origin))
-            .then_with(|| a.about().cmp(&b.about()))
+            .then_with(|| aa.cmp(ab))
             .then_with(|| a.message.cmp(&b.message))
     });
+    let mut findings: Vec<Finding> = keyed.into_iter().map(|(_, _, f)| f).collect();
     findings.dedup();
     let mut by_severity: BTreeMap<String, usize> = SEVERITIES.iter().map(|s| (s.to_string(), 0)).collect();
     let mut by_area: BTreeMap<String, usize> = BTreeMap::new();
-    let areas = catalogue();
     for f in &findings {
         *by_severity.entry(f.severity.to_string()).or_default() += 1;
-        let area = areas.iter().find(|c| c.id == f.id).map_or("other", |c| c.area);
-        *by_area.entry(area.to_string()).or_default() += 1;
+        *by_area.entry(areas.of(f.id).to_string()).or_default() += 1;
     }
     Report { summary: Summary { total: findings.len(), by_severity, by_area }, findings }
 }
@@ -152,12 +172,6 @@ pub fn report(mut findings: Vec<Finding>, filter: &Filter) -> Report {
 /// Severities, worst first.
 pub const SEVERITIES: [Severity; 5] =
     [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
-
-fn area_rank(id: &str) -> usize {
-    const ORDER: [&str; 6] = ["network", "pss", "rbac", "audit", "lint", "input"];
-    let area = area_of(id);
-    ORDER.iter().position(|a| *a == area).unwrap_or(ORDER.len())
-}
 
 /// Parses a severity name.
 pub fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -1,6 +1,6 @@
 //! Network findings `NP0xx`, computed from the compiled cluster and its [`Index`] (what
 //! the policies do), never from whether objects exist.
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use podwall_engine::{governing_tiers_of, Bits, Index};
 use podwall_findings::{Finding, Severity};
@@ -103,16 +103,10 @@ pub fn catalogue() -> Vec<CheckInfo> {
     ]
 }
 
-fn severity(id: &str) -> Severity {
-    catalogue().into_iter().find(|c| c.id == id).map_or(Severity::Medium, |c| c.severity)
-}
-
 fn finding(id: &'static str, message: String) -> Finding {
-    let info = catalogue().into_iter().find(|c| c.id == id);
-    let f = Finding::new(id, severity(id), message);
-    match info {
-        Some(i) => f.remediation(i.remediation),
-        None => f,
+    match catalogue().into_iter().find(|c| c.id == id) {
+        Some(i) => Finding::new(id, i.severity, message).remediation(i.remediation),
+        None => Finding::new(id, Severity::Medium, message),
     }
 }
 
@@ -255,14 +249,23 @@ fn blank_pod(ns: &str) -> Endpoint {
 
 fn namespaces(cluster: &Cluster, out: &mut Vec<Finding>) {
     let used: BTreeSet<&str> = cluster.endpoints.iter().map(|e| e.namespace.as_str()).collect();
+    // The policies of tiers that isolate, by namespace (`None`: cluster-wide). A
+    // namespaced policy applies only to pods of its namespace, so each namespace asks its
+    // own and the cluster-wide ones, not every policy of the cluster.
+    let mut isolating: BTreeMap<Option<&str>, Vec<&Policy>> = BTreeMap::new();
+    for t in cluster.policies.tiers().iter().filter(|t| t.default_action == TierDefault::Deny) {
+        for p in &t.policies {
+            isolating.entry(p.namespace.as_deref()).or_default().push(p);
+        }
+    }
     for ns in cluster.namespaces.values().filter(|n| used.contains(n.name.as_str())) {
         let pod = blank_pod(&ns.name);
         let view = cluster.endpoint_view(&pod);
         let isolates = |dir: Direction| {
-            cluster.policies.tiers().iter().any(|t| {
-                t.default_action == TierDefault::Deny
-                    && t.policies.iter().any(|p| p.rules(dir).is_some() && p.selector.matches(&view))
-            })
+            [None, Some(ns.name.as_str())]
+                .iter()
+                .flat_map(|key| isolating.get(key).into_iter().flatten())
+                .any(|p| p.rules(dir).is_some() && p.selector.matches(&view))
         };
         if !isolates(Direction::Ingress) {
             let egress = if isolates(Direction::Egress) { "" } else { " or egress" };
@@ -382,6 +385,7 @@ fn policies(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
             }
         }
     }
+    let declared = Declared::new(cluster, &rep);
     let mut unreached: BTreeMap<(usize, usize), Vec<Direction>> = BTreeMap::new();
     for (ti, tier) in tiers.iter().enumerate() {
         for (pi, p) in tier.policies.iter().enumerate() {
@@ -396,7 +400,7 @@ fn policies(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
                 }
                 let first = index.policy_classes(ti, pi).iter().next();
                 let earlier = earlier_covering(index, (ti, pi), dir, first.and_then(|c| rep[c]));
-                rules_of(cluster, index, ((ti, pi), &earlier), dir, rules, out);
+                rules_of((cluster, index, &declared), ((ti, pi), &earlier), dir, rules, out);
             }
         }
     }
@@ -420,8 +424,7 @@ fn policies(cluster: &Cluster, index: &Index, out: &mut Vec<Finding>) {
 /// The findings of each rule of the policy at `at` in `dir`; `earlier` are the policies
 /// of its tier that decide first for every endpoint it applies to.
 fn rules_of(
-    cluster: &Cluster,
-    index: &Index,
+    (cluster, index, declared): (&Cluster, &Index, &Declared<'_>),
     (at, earlier): (Pos, &[Pos]),
     dir: Direction,
     rules: &[Rule],
@@ -488,7 +491,7 @@ fn rules_of(
                 ));
             }
         }
-        named_ports(cluster, index, at, dir, r, p, out);
+        named_ports(declared, index, at, dir, r, p, out);
     }
 }
 
@@ -504,8 +507,28 @@ fn anywhere(e: &podwall_ir::Entity) -> bool {
         })
 }
 
+/// Which classes declare each port name, and with which protocol: classes share their
+/// ports, so a named port is looked up among classes, not among every endpoint.
+struct Declared<'a>(HashMap<&'a str, Vec<(Protocol, usize)>>);
+
+impl<'a> Declared<'a> {
+    /// From one endpoint of each class (`rep`, by class).
+    fn new(cluster: &'a Cluster, rep: &[Option<usize>]) -> Self {
+        let mut by_name: HashMap<&'a str, Vec<(Protocol, usize)>> = HashMap::new();
+        for (class, id) in rep.iter().enumerate() {
+            let Some(id) = *id else { continue };
+            for pp in &cluster.endpoints[id].ports {
+                if let Some(name) = pp.name.as_deref() {
+                    by_name.entry(name).or_default().push((pp.protocol, class));
+                }
+            }
+        }
+        Declared(by_name)
+    }
+}
+
 fn named_ports(
-    cluster: &Cluster,
+    declared: &Declared<'_>,
     index: &Index,
     at: (usize, usize),
     dir: Direction,
@@ -521,8 +544,7 @@ fn named_ports(
     // the rule's destination peers match (any endpoint when it names none).
     let (_, dst) = index.rule_classes(at.0, at.1, dir, r.index);
     let local = index.policy_classes(at.0, at.1);
-    let in_reach = |id: usize| {
-        let c = index.class_of(id);
+    let in_reach = |c: usize| {
         let ok = match dir {
             Direction::Ingress => local.contains(c),
             Direction::Egress => true,
@@ -531,12 +553,12 @@ fn named_ports(
     };
     for m in named {
         let Ports::Named(name) = &m.ports else { continue };
-        let defined = cluster.endpoints.iter().enumerate().any(|(id, e)| {
-            in_reach(id)
-                && e.ports
-                    .iter()
-                    .any(|pp| pp.name.as_deref() == Some(name) && m.protocol.is_none_or(|x| x == pp.protocol))
-        });
+        let defined = declared
+            .0
+            .get(name.as_str())
+            .into_iter()
+            .flatten()
+            .any(|&(protocol, class)| m.protocol.is_none_or(|x| x == protocol) && in_reach(class));
         if !defined {
             out.push(about_policy(
                 finding(

@@ -72,13 +72,26 @@ pub fn markdown(r: &Report) -> String {
 
 /// JSON: `{"version": 1, "summary": {...}, "findings": [...]}`.
 pub fn json(r: &Report) -> serde_json::Result<String> {
-    #[derive(serde::Serialize)]
-    struct Out<'a> {
-        version: u32,
-        #[serde(flatten)]
-        report: &'a Report,
+    serde_json::to_string_pretty(&Versioned::of(r))
+}
+
+/// [`json`] written to `w` as it is made, for reports too large to hold twice.
+pub fn json_to(w: impl std::io::Write, r: &Report) -> serde_json::Result<()> {
+    serde_json::to_writer_pretty(w, &Versioned::of(r))
+}
+
+/// The JSON form: the report with its format's version.
+#[derive(serde::Serialize)]
+struct Versioned<'a> {
+    version: u32,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+impl<'a> Versioned<'a> {
+    fn of(report: &'a Report) -> Self {
+        Versioned { version: 1, report }
     }
-    serde_json::to_string_pretty(&Out { version: 1, report: r })
 }
 
 /// The catalogue as a Markdown table (the README's table is this, verbatim).
