@@ -126,7 +126,8 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             w.write_all(b"\n")
         })?,
         ReportFormat::Sarif => {
-            let sarif = podwall_report::sarif::sarif(&report, repository_root().as_deref());
+            let files = podwall_report::changes::Files::as_read(&input.files);
+            let sarif = podwall_report::sarif::sarif(&report, repository_root().as_deref(), &files);
             crate::input::write_with(out, |w| {
                 serde_json::to_writer_pretty(&mut *w, &sarif)?;
                 w.write_all(b"\n")

@@ -342,7 +342,7 @@ pub struct LoneEndpointOut {
 pub const DIFF_VERSION: u32 = 2;
 
 /// A finding in `diff -o json`: as `analyze -o json` gives it, with the fingerprint its
-/// SARIF result carries (`partialFingerprints."podwall/v1"`).
+/// SARIF result carries (`partialFingerprints."podwall/v2"`).
 #[derive(Debug, Serialize)]
 pub struct DiffFindingOut {
     /// The finding.
@@ -353,9 +353,9 @@ pub struct DiffFindingOut {
 }
 
 impl DiffFindingOut {
-    /// `f` with its fingerprint.
-    pub fn of(f: &podwall_findings::Finding) -> Self {
-        let fingerprint = podwall_report::changes::Identity::of(f).fingerprint();
+    /// `f` with its fingerprint; `files` are its side's input files, as read.
+    pub fn of(f: &podwall_findings::Finding, files: &podwall_report::changes::Files) -> Self {
+        let fingerprint = podwall_report::changes::Identity::of(f, files).fingerprint();
         DiffFindingOut { finding: f.clone(), fingerprint }
     }
 }

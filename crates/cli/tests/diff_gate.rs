@@ -261,7 +261,7 @@ fn json_findings_carry_the_fingerprint_sarif_gives_them() {
         .iter()
         .find(|r| r["ruleId"] == "PL001" && r["message"]["text"].as_str().is_some_and(|m| m.contains("shop/db")))
         .expect("PL001 on the db");
-    assert_eq!(added[0]["fingerprint"], db_tag["partialFingerprints"]["podwall/v1"], "{v:#}");
+    assert_eq!(added[0]["fingerprint"], db_tag["partialFingerprints"]["podwall/v2"], "{v:#}");
 }
 
 #[test]

@@ -24,13 +24,17 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// A finding's identity as it reads, no file renamed: what SARIF fingerprints.
-    pub fn of(f: &Finding) -> Self {
-        Files::default().identity(f)
+    /// A finding's identity as SARIF fingerprints it: every file of the input (`files`,
+    /// as read) keeps its name, and the line number after it is dropped, so that a
+    /// message naming another place (`also at a.yaml:12`) keeps its fingerprint when
+    /// lines move.
+    pub fn of(f: &Finding, files: &Files) -> Self {
+        files.identity(f)
     }
 
-    /// `podwall/v1` of SARIF's `partialFingerprints`: 64-bit FNV-1a of `ID|object|message`,
-    /// the same on every machine and run.
+    /// `podwall/v2` of SARIF's `partialFingerprints`: 64-bit FNV-1a of `ID|object|message`,
+    /// the same on every machine and run. (`podwall/v1` kept the line numbers of the
+    /// files a message named.)
     pub fn fingerprint(&self) -> String {
         let mut h: u64 = 0xcbf29ce484222325;
         for b in [self.id, "|", &self.about, "|", &self.message].iter().flat_map(|s| s.bytes()) {
@@ -70,6 +74,12 @@ impl Files {
         names.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
         names.dedup();
         Files { names }
+    }
+
+    /// The files of one side named as they were read: only the line numbers after them
+    /// are dropped (SARIF's fingerprints).
+    pub fn as_read(files: &[String]) -> Self {
+        Files::new(files, &[])
     }
 
     /// `text` with every `FILE:LINE` and `FILE` of these files as its identity's name.
@@ -204,15 +214,21 @@ mod tests {
 
     #[test]
     fn the_identity_without_renames_is_what_sarif_fingerprints() {
+        let files = Files::as_read(&["m/a.yaml".into(), "m/b.yaml".into()]);
         let f = dup("m/b.yaml", 3, "m/a.yaml:12");
-        let i = Identity::of(&f);
-        assert_eq!(i.message, "given 2 times; also at m/a.yaml:12");
+        let i = Identity::of(&f, &files);
+        // The file keeps its name as read; the line after it is no part of the identity.
+        assert_eq!(i.message, "given 2 times; also at m/a.yaml");
         assert_eq!(i.about, "NetworkPolicy shop/web");
-        // As SARIF has always made it: `ID|object|message`, the line left out.
-        assert_eq!(i.fingerprint(), fnv_of("NM001|NetworkPolicy shop/web|given 2 times; also at m/a.yaml:12"));
-        assert_eq!(Identity::of(&dup("m/b.yaml", 90, "m/a.yaml:12")).fingerprint(), i.fingerprint());
+        assert_eq!(i.fingerprint(), fnv_of("NM001|NetworkPolicy shop/web|given 2 times; also at m/a.yaml"));
+        // Moving either copy (the finding's own line, or the other place it names) keeps it.
+        assert_eq!(Identity::of(&dup("m/b.yaml", 90, "m/a.yaml:40"), &files).fingerprint(), i.fingerprint());
+        // Another file is another finding.
+        assert_ne!(Identity::of(&dup("m/b.yaml", 3, "m/b.yaml:12"), &files).fingerprint(), i.fingerprint());
+        // A file not of the input is text like any other.
+        assert_eq!(Identity::of(&dup("m/b.yaml", 3, "z.yaml:12"), &files).message, "given 2 times; also at z.yaml:12");
         let none = Finding::new("NP003", Severity::High, "x");
-        assert_eq!(Identity::of(&none).fingerprint(), fnv_of("NP003||x"));
+        assert_eq!(Identity::of(&none, &files).fingerprint(), fnv_of("NP003||x"));
     }
 
     /// FNV-1a written out again, from its definition.

@@ -7,7 +7,7 @@ use std::path::Path;
 use podwall_findings::{Finding, Origin, Severity};
 use serde_json::{json, Value};
 
-use crate::changes::Identity;
+use crate::changes::{Files, Identity};
 use crate::{catalogue, Report};
 
 /// The SARIF level of a severity.
@@ -33,13 +33,13 @@ fn relative(file: &str, root: Option<&Path>) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
-fn result(f: &Finding, root: Option<&Path>) -> Value {
+fn result(f: &Finding, root: Option<&Path>, files: &Files) -> Value {
     let mut r = json!({
         "ruleId": f.id,
         "level": level(f.severity),
         "message": {"text": match f.about() { Some(a) => format!("{a}: {}", f.message), None => f.message.clone() }},
-        // The ID, the object and the message, never the line: moving an object keeps it.
-        "partialFingerprints": {"podwall/v1": Identity::of(f).fingerprint()},
+        // The ID, the object and the message, never a line: moving an object keeps it.
+        "partialFingerprints": {"podwall/v2": Identity::of(f, files).fingerprint()},
     });
     if let Some(Origin::File { file, line }) = &f.origin {
         // Standard input and a live cluster's objects are no file of the repository.
@@ -54,8 +54,9 @@ fn result(f: &Finding, root: Option<&Path>) -> Value {
 }
 
 /// The SARIF log; `root` is the repository root file URIs are made relative to (the
-/// current folder's git top level, typically).
-pub fn sarif(r: &Report, root: Option<&Path>) -> Value {
+/// current folder's git top level, typically); `files` are the input's files, as read
+/// ([`Files::as_read`]), whose line numbers fingerprints leave out.
+pub fn sarif(r: &Report, root: Option<&Path>, files: &Files) -> Value {
     let rules: Vec<Value> = catalogue()
         .iter()
         .map(|c| {
@@ -70,7 +71,7 @@ pub fn sarif(r: &Report, root: Option<&Path>) -> Value {
             })
         })
         .collect();
-    let results: Vec<Value> = r.findings.iter().map(|f| result(f, root)).collect();
+    let results: Vec<Value> = r.findings.iter().map(|f| result(f, root, files)).collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

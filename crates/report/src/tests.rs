@@ -43,8 +43,9 @@ fn sarif_has_every_rule_and_a_fingerprint_that_ignores_the_line() {
             .subject("NetworkPolicy a/b")
             .origin(Origin::file("x/p.yaml", line))
     };
-    let one = sarif::sarif(&report(vec![at(3)], &Filter::default()), None);
-    let two = sarif::sarif(&report(vec![at(9)], &Filter::default()), None);
+    let files = crate::changes::Files::as_read(&["x/p.yaml".into(), "x/q.yaml".into()]);
+    let one = sarif::sarif(&report(vec![at(3)], &Filter::default()), None, &files);
+    let two = sarif::sarif(&report(vec![at(9)], &Filter::default()), None, &files);
     assert_eq!(one["version"], "2.1.0");
     let rules = one["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules.len(), catalogue().len());
@@ -53,6 +54,16 @@ fn sarif_has_every_rule_and_a_fingerprint_that_ignores_the_line() {
     assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "x/p.yaml");
     assert_eq!(r["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
     assert_eq!(r["partialFingerprints"], two["runs"][0]["results"][0]["partialFingerprints"]);
+    // Nor the line of another place the message names (a duplicate's other copy).
+    let naming = |line: usize| {
+        let f = Finding::new("NM001", Severity::Medium, format!("given 2 times; also at x/q.yaml:{line}"))
+            .subject("NetworkPolicy a/b")
+            .origin(Origin::file("x/p.yaml", 3));
+        let log = sarif::sarif(&report(vec![f], &Filter::default()), None, &files);
+        log["runs"][0]["results"][0]["partialFingerprints"]["podwall/v2"].clone()
+    };
+    assert!(naming(12).is_string());
+    assert_eq!(naming(12), naming(40));
 }
 
 fn graph_of(names: &[&str]) -> podwall_graph::Graph {

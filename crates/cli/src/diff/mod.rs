@@ -218,6 +218,8 @@ struct Report<'a> {
     removed: Vec<(EndpointId, Vec<RowSummary>)>,
     /// Findings added and fixed.
     findings: FindingChanges,
+    /// The files of each side (old, new) as read: what their SARIF fingerprints see.
+    read_files: (Files, Files),
     /// What `--fail-on` judges.
     tally: Tally,
     /// The conditions asked for, and which of them hold.
@@ -286,6 +288,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     };
     let old_files = Files::new(&old.input.files, &old.roots);
     let new_files = Files::new(&new.input.files, &new.roots);
+    let read_files = (Files::as_read(&old.input.files), Files::as_read(&new.input.files));
     let (old_input, new_input) = (old.input, new.input);
     let (old, new) = (Arc::new(old.cluster), Arc::new(new.cluster));
     let d = podwall_engine::diff::diff(old.clone(), &new, &ports);
@@ -320,8 +323,20 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         let held = asked.iter().copied().filter(|&c| gate::holds(c, &tally, &|s| findings.added_at_least(s))).collect();
         (asked, held)
     });
-    let report =
-        Report { old: &old, new: &new, diff: &d, ports: &ports, shown, sayings, added, removed, findings, tally, gate };
+    let report = Report {
+        old: &old,
+        new: &new,
+        diff: &d,
+        ports: &ports,
+        shown,
+        sayings,
+        added,
+        removed,
+        findings,
+        read_files,
+        tally,
+        gate,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match a.format {
@@ -608,8 +623,8 @@ fn json_report(r: &Report) -> DiffOut {
         added: endpoints(r.new, &r.added),
         changed: r.changed(),
         findings: DiffFindingsOut {
-            added: r.findings.added.iter().map(DiffFindingOut::of).collect(),
-            fixed: r.findings.fixed.iter().map(DiffFindingOut::of).collect(),
+            added: r.findings.added.iter().map(|f| DiffFindingOut::of(f, &r.read_files.1)).collect(),
+            fixed: r.findings.fixed.iter().map(|f| DiffFindingOut::of(f, &r.read_files.0)).collect(),
         },
         flows: DiffFlowsOut {
             closed: r.tally.closed,
