@@ -20,9 +20,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     tls_key: PathBuf,
     /// Manifests holding the namespaces whose pod-security labels decide (files,
-    /// folders, `-`; repeatable). A request in a namespace not among them is answered
-    /// as the plugin answers when its namespace lookup fails (see
-    /// `--unknown-namespaces`).
+    /// folders, `-`; repeatable), and the Pods a namespace update that tightens enforce
+    /// checks. A request in a namespace not among them is answered as the plugin
+    /// answers when its namespace lookup fails (see `--unknown-namespaces`).
     #[arg(short = 'f', long = "filename")]
     files: Vec<String>,
     /// A namespace not among the `-f` ones: `refuse` (the plugin's answer to a failed
@@ -77,14 +77,14 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         Err(e) => eprintln!("warning: {cert} changed but does not load ({e}); still serving the previous certificate"),
     });
     let tls = tls::server_config(&a.tls_cert, &a.tls_key, log)?;
-    let known = namespaces.len();
+    let (known, pods) = (namespaces.len(), namespaces.pod_count());
     let admission = Admission::new(config, namespaces);
     server::run(a.listen, tls, admission, |addr| {
         let others = match unknown {
             Unknown::Refuse => "others refused as unknown",
             Unknown::Defaults => "others take the defaults",
         };
-        eprintln!("podwall webhook: serving https://{addr} (POST /validate, GET /healthz); {known} namespace(s) known, {others}");
+        eprintln!("podwall webhook: serving https://{addr} (POST /validate, GET /healthz); {known} namespace(s) known, {others}; {pods} existing pod(s)");
     })
     .map_err(|e| Failure::Error(format!("listening on {}: {e}", a.listen)))?;
     Ok(ExitCode::SUCCESS)

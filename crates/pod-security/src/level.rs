@@ -103,6 +103,12 @@ impl LevelVersion {
         LevelVersion { level, version }
     }
 
+    /// Upstream's `Equivalent`: both privileged, or the same level at the same version
+    /// (as written: `v1.30` and `latest` differ even when they judge alike).
+    pub fn equivalent(&self, other: &LevelVersion) -> bool {
+        (self.level == Level::Privileged && other.level == Level::Privileged) || self == other
+    }
+
     /// Whether two judge every pod alike: both privileged, or the same level at
     /// versions whose revisions are the same.
     pub fn judges_like(&self, other: &LevelVersion) -> bool {

@@ -32,5 +32,5 @@ pub mod lint;
 pub mod pods;
 pub mod policy;
 
-pub use checks::{evaluate, forbidden_detail, Fail, Violation};
+pub use checks::{evaluate, forbidden_detail, forbidden_reason, Fail, Violation};
 pub use level::{Level, LevelVersion, Version};

@@ -55,6 +55,13 @@ impl Policy {
     pub fn fully_privileged(&self) -> bool {
         [self.enforce, self.audit, self.warn].iter().all(|m| m.level == Level::Privileged)
     }
+
+    /// Upstream's `Equivalent`: every mode [`LevelVersion::equivalent`].
+    pub fn equivalent(&self, other: &Policy) -> bool {
+        self.enforce.equivalent(&other.enforce)
+            && self.audit.equivalent(&other.audit)
+            && self.warn.equivalent(&other.warn)
+    }
 }
 
 /// A label whose value the plugin cannot read.

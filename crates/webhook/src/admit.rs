@@ -16,19 +16,30 @@
 //!   judge the template (warn follows a stricter enforce label when the namespace sets
 //!   no warn label, so an enforce namespace warns about templates its pods would break).
 //! - **Namespaces**: labels the plugin cannot read are refused on CREATE, and on UPDATE
-//!   when they changed (422, `Namespace "NAME" is invalid: ...`).
+//!   when they changed (422, `Namespace "NAME" is invalid: ...`). An exempt namespace
+//!   whose labels set a policy is warned that it will be ignored. An UPDATE that
+//!   tightens enforce (a stricter level, or any other version, not privileged) dry-runs
+//!   the namespace's existing pods at the new level and warns about those that would be
+//!   refused, grouped by reasons (`NAME (and N other pods): REASONS`), at most 3000 of
+//!   them in one second (a warning says how many were checked); pods of an exempt
+//!   runtime class are left out, one pod of each controller goes first.
 //!
 //! Departures, because the namespaces come from files rather than the API: a namespace
-//! not among them has the configured defaults (upstream fails the request when it cannot
-//! look a namespace up), and a namespace UPDATE does not dry-run the namespace's pods.
+//! not among them has the configured defaults when so configured (else the request
+//! fails, as upstream's does when it cannot look a namespace up); the existing pods a
+//! namespace UPDATE dry-runs are the Pods of the same files, in file order (upstream
+//! lists them from the API), so with no Pods in the files there is nothing to evaluate
+//! and no warning about existing pods.
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Status, StatusCause, StatusDetails};
 use podwall_load::podspec::pod_spec_path;
-use podwall_pod_security::admission::{decide, decide_workload, Decision, Exempt, Request as PodRequest};
+use podwall_pod_security::admission::{
+    decide, decide_workload, dry_run, tightens_enforce, Decision, DryRunLimits, Exempt, Request as PodRequest,
+};
 use podwall_pod_security::config::Config;
-use podwall_pod_security::policy::from_labels;
+use podwall_pod_security::policy::{self, from_labels, LabelError, Policy};
 use podwall_pod_security::{forbidden_detail, Level, LevelVersion, Version};
 use serde::Deserialize;
 
@@ -55,6 +66,8 @@ pub struct Admission {
     pub config: Config,
     /// Namespaces by name.
     pub namespaces: Namespaces,
+    /// How much of a namespace a namespace update dry-runs (upstream's limits).
+    pub dry_run: DryRunLimits,
 }
 
 /// What a request is about.
@@ -136,6 +149,27 @@ fn lookup_failed(namespace: &str, err: &str) -> Response {
         audit_annotations: BTreeMap::from([(ERROR.to_string(), err.to_string())]),
         ..Response::default()
     }
+}
+
+/// `invalidResponse`: a namespace whose labels the plugin cannot read, refused with 422
+/// `Invalid` and a cause per label.
+fn invalid(request: &Request, errors: &[LabelError]) -> Response {
+    let causes = errors
+        .iter()
+        .map(|e| StatusCause {
+            field: Some(e.field()),
+            message: Some(invalid_value(e)),
+            reason: Some("FieldValueInvalid".to_string()),
+        })
+        .collect();
+    let details = StatusDetails {
+        causes: Some(causes),
+        kind: Some("Namespace".to_string()),
+        name: Some(request.name.clone()).filter(|n| !n.is_empty()),
+        ..StatusDetails::default()
+    };
+    let message = format!("Namespace {:?} is invalid: {}", request.name, aggregate(errors));
+    Response { allowed: false, status: Some(failure(422, "Invalid", message, Some(details))), ..Response::default() }
 }
 
 /// `GroupResource.String()`: `pods`, `deployments.apps`.
@@ -223,7 +257,7 @@ fn significant_pod_update(meta: &ObjectMeta, spec: &PodSpec, old_meta: &ObjectMe
 impl Admission {
     /// The plugin with a configuration and the namespaces it knows.
     pub fn new(config: Config, namespaces: Namespaces) -> Self {
-        Admission { config, namespaces }
+        Admission { config, namespaces, dry_run: DryRunLimits::default() }
     }
 
     /// The answer to one request (its `uid` is set).
@@ -316,6 +350,7 @@ impl Admission {
         self.respond(request, &ns, &decision, false)
     }
 
+    /// Upstream's `ValidateNamespace`.
     fn namespace(&self, request: &Request) -> Response {
         if !request.sub_resource.is_empty() {
             return allowed();
@@ -325,51 +360,109 @@ impl Admission {
             #[serde(default)]
             metadata: ObjectMeta,
         }
-        let labels_of = |raw: Option<&serde_json::value::RawValue>| -> Result<BTreeMap<String, String>, String> {
+        let meta_of = |raw: Option<&serde_json::value::RawValue>| -> Result<ObjectMeta, String> {
             let raw = raw.ok_or("no object in the request")?;
             let ns: NamespaceParts = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
-            Ok(ns.metadata.labels.unwrap_or_default())
+            Ok(ns.metadata)
         };
-        let labels = match labels_of(request.object.as_deref()) {
-            Ok(l) => l,
+        let meta = match meta_of(request.object.as_deref()) {
+            Ok(m) => m,
             Err(e) => return bad_request("failed to decode namespace", Some(&e)),
         };
-        let (_, errors) = from_labels(&labels, self.config.defaults);
-        let refuse = match request.operation.as_str() {
-            "CREATE" => !errors.is_empty(),
+        let name = meta.name.unwrap_or_default();
+        let labels = meta.labels.unwrap_or_default();
+        let (policy, errors) = from_labels(&labels, self.config.defaults);
+        match request.operation.as_str() {
+            "CREATE" if !errors.is_empty() => invalid(request, &errors),
+            "CREATE" => self.exempt_namespace_warning(request, &name, &policy, &labels),
             "UPDATE" => {
-                let old = match labels_of(request.old_object.as_deref()) {
-                    Ok(l) => l,
+                let old = match meta_of(request.old_object.as_deref()) {
+                    Ok(m) => m.labels.unwrap_or_default(),
                     Err(e) => return bad_request("failed to decode old namespace", Some(&e)),
                 };
-                let (_, old_errors) = from_labels(&old, self.config.defaults);
-                !errors.is_empty() && (old_errors.is_empty() || old_errors != errors)
+                let (old_policy, old_errors) = from_labels(&old, self.config.defaults);
+                if !errors.is_empty() && (old_errors.is_empty() || old_errors != errors) {
+                    return invalid(request, &errors);
+                }
+                if !tightens_enforce(old_policy.enforce, policy.enforce) {
+                    return allowed();
+                }
+                if self.config.exempt_namespace(&request.namespace) {
+                    return self.exempt_namespace_warning(request, &name, &policy, &labels);
+                }
+                Response { warnings: self.existing_pods(&name, policy.enforce), ..allowed() }
             }
-            _ => false,
-        };
-        if !refuse {
+            _ => allowed(),
+        }
+    }
+
+    /// Upstream's `exemptNamespaceWarning`: an exempt namespace whose labels set a mode
+    /// (level or version) to a non-privileged policy, unless the whole policy is
+    /// privileged or equivalent to the defaults, is told it will be ignored.
+    fn exempt_namespace_warning(
+        &self,
+        request: &Request,
+        name: &str,
+        policy: &Policy,
+        labels: &BTreeMap<String, String>,
+    ) -> Response {
+        if !self.config.exempt_namespace(&request.namespace)
+            || policy.fully_privileged()
+            || policy.equivalent(&self.config.defaults)
+        {
             return allowed();
         }
-        let causes = errors
+        let modes = [
+            ("enforce", policy::ENFORCE, policy::ENFORCE_VERSION, policy.enforce),
+            ("audit", policy::AUDIT, policy::AUDIT_VERSION, policy.audit),
+            ("warn", policy::WARN, policy::WARN_VERSION, policy.warn),
+        ];
+        let set: Vec<String> = modes
             .iter()
-            .map(|e| StatusCause {
-                field: Some(e.field()),
-                message: Some(invalid_value(e)),
-                reason: Some("FieldValueInvalid".to_string()),
+            .filter(|(_, level, version, lv)| {
+                lv.level != Level::Privileged && (labels.contains_key(*level) || labels.contains_key(*version))
+            })
+            .map(|(mode, _, _, lv)| format!("{mode}={lv}"))
+            .collect();
+        let warning = format!(
+            "namespace {name:?} is exempt from Pod Security, and the policy ({}) will be ignored",
+            set.join(", ")
+        );
+        Response { warnings: vec![warning], ..allowed() }
+    }
+
+    /// Upstream's `EvaluatePodsInNamespace`: the warnings about the namespace's existing
+    /// pods at the new enforce level: how many were checked when not all were, then
+    /// that some violate it, then one per set of reasons naming its lexically first pod
+    /// and how many others (these sorted).
+    fn existing_pods(&self, namespace: &str, enforce: LevelVersion) -> Vec<String> {
+        let Some(pods) = self.namespaces.pods_in(namespace) else { return Vec::new() };
+        let run = dry_run(&self.config, enforce, pods, self.dry_run);
+        let mut warnings = Vec::new();
+        if run.checked < run.total {
+            warnings.push(format!(
+                "new PodSecurity enforce level only checked against the first {} of {} existing pods",
+                run.checked, run.total
+            ));
+        }
+        if !run.refused.is_empty() {
+            let level = enforce.to_string();
+            warnings.push(format!(
+                "existing pods in namespace {namespace:?} violate the new PodSecurity enforce level {level:?}"
+            ));
+        }
+        let mut named: Vec<String> = run
+            .refused
+            .iter()
+            .map(|r| match r.pods {
+                1 => format!("{}: {}", r.first, r.reasons),
+                2 => format!("{} (and 1 other pod): {}", r.first, r.reasons),
+                n => format!("{} (and {} other pods): {}", r.first, n - 1, r.reasons),
             })
             .collect();
-        let details = StatusDetails {
-            causes: Some(causes),
-            kind: Some("Namespace".to_string()),
-            name: Some(request.name.clone()).filter(|n| !n.is_empty()),
-            ..StatusDetails::default()
-        };
-        let message = format!("Namespace {:?} is invalid: {}", request.name, aggregate(&errors));
-        Response {
-            allowed: false,
-            status: Some(failure(422, "Invalid", message, Some(details))),
-            ..Response::default()
-        }
+        named.sort();
+        warnings.extend(named);
+        warnings
     }
 
     /// Namespace, then user exemptions, as upstream checks them before anything else.

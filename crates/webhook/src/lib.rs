@@ -8,9 +8,10 @@
 //! - [`admit`]: what the plugin does with one request, in upstream's order: ignored
 //!   subresources, namespace and user exemptions, fully privileged namespaces, decoding,
 //!   insignificant pod updates, runtime-class exemptions, then enforce, audit and warn
-//!   through `podwall_pod_security::admission` (the checks are that crate's alone).
-//! - [`namespaces`]: the namespaces' `pod-security.kubernetes.io/*` labels, read from
-//!   manifests; a namespace not among them has the configured defaults.
+//!   through `podwall_pod_security::admission` (the checks are that crate's alone); a
+//!   namespace update that tightens enforce dry-runs the namespace's existing pods.
+//! - [`namespaces`]: the namespaces' `pod-security.kubernetes.io/*` labels, and the
+//!   Pods, read from manifests; a namespace not among them has the configured defaults.
 //! - [`server`]: the HTTPS server (`POST /validate`, `GET /healthz`).
 //! - [`bench`]: a fixed-rate load generator for the server, over loopback.
 #![forbid(unsafe_code)]

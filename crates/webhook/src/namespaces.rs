@@ -1,9 +1,13 @@
 //! The namespaces the webhook knows: their pod-security policy, read once from their
-//! labels over the configured defaults, as the plugin reads them.
+//! labels over the configured defaults, as the plugin reads them; and the Pods of the
+//! same files, the existing pods a namespace update that tightens enforce dry-runs
+//! (none when the files hold none).
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use podwall_load::podspec::pod_spec;
 use podwall_load::{InputError, Resource};
+use podwall_pod_security::admission::ExistingPods;
 use podwall_pod_security::policy::{from_labels, LabelError, Policy};
 
 /// One namespace's policy, and the labels the plugin could not read.
@@ -31,6 +35,8 @@ pub enum Unknown {
 pub struct Namespaces {
     by_name: HashMap<String, NamespacePolicy>,
     unknown: Unknown,
+    /// The pods of each namespace (whether or not the namespace is among the known).
+    pods: HashMap<String, ExistingPods>,
 }
 
 /// A label error in the API's words: `FIELD: Invalid value: "VALUE": MESSAGE`.
@@ -66,7 +72,22 @@ impl Namespaces {
                 (name.to_string(), NamespacePolicy { policy, errors })
             })
             .collect();
-        Namespaces { by_name, unknown: Unknown::default() }
+        Namespaces { by_name, unknown: Unknown::default(), pods: HashMap::new() }
+    }
+
+    /// The same namespaces, with these pods, by namespace.
+    pub fn with_pods(self, pods: HashMap<String, ExistingPods>) -> Self {
+        Namespaces { pods, ..self }
+    }
+
+    /// The pods in a namespace (none when the input holds none).
+    pub fn pods_in(&self, namespace: &str) -> Option<&ExistingPods> {
+        self.pods.get(namespace)
+    }
+
+    /// How many pods there are, in all namespaces.
+    pub fn pod_count(&self) -> usize {
+        self.pods.values().map(ExistingPods::len).sum()
     }
 
     /// The same namespaces, the others getting `unknown`.
@@ -79,16 +100,28 @@ impl Namespaces {
         self.unknown
     }
 
-    /// The Namespace objects of manifest files and folders; other objects are read (and
-    /// must be well-formed) but not kept.
+    /// The Namespace and Pod objects of manifest files and folders (returning the
+    /// Namespace objects); other objects are read (and must be well-formed) but not kept.
+    /// A Pod's whole spec is read, as `pss` reads it: one that does not read is an error.
     pub fn load<P: AsRef<Path>>(
         paths: &[P],
         defaults: Policy,
     ) -> Result<(Self, Vec<podwall_load::Object>), InputError> {
-        let keep = |k: &podwall_load::Key<'_>| k.group.is_empty() && k.kind == "Namespace";
-        let input = podwall_load::load_paths_where(paths, &keep)?;
-        let objects: Vec<podwall_load::Object> =
-            input.objects.into_iter().filter(|o| matches!(o.resource, Resource::Namespace(_))).collect();
+        let keep = |k: &podwall_load::Key<'_>| k.group.is_empty() && matches!(k.kind, "Namespace" | "Pod");
+        let raw = |k: &podwall_load::Key<'_>| k.group.is_empty() && k.kind == "Pod";
+        let options = podwall_load::Options { keep: &keep, raw: &raw, ..Default::default() };
+        let input = podwall_load::load_paths_with(paths, options)?;
+        let mut by_namespace: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        let mut objects = Vec::new();
+        for o in input.objects {
+            if matches!(o.resource, Resource::Namespace(_)) {
+                objects.push(o);
+            } else if let Some(pod) = pod_spec(&o)? {
+                let namespace = o.namespace.unwrap_or_else(|| "default".to_string());
+                by_namespace.entry(namespace).or_default().push((o.name, pod.meta, pod.spec));
+            }
+        }
+        let pods = by_namespace.into_iter().map(|(ns, pods)| (ns, ExistingPods::new(pods))).collect();
         let empty = BTreeMap::new();
         let pairs: Vec<(&str, &BTreeMap<String, String>)> = objects
             .iter()
@@ -97,7 +130,7 @@ impl Namespaces {
                 _ => (o.name.as_str(), &empty),
             })
             .collect();
-        let namespaces = Namespaces::from_labels(pairs, defaults);
+        let namespaces = Namespaces::from_labels(pairs, defaults).with_pods(pods);
         Ok((namespaces, objects))
     }
 

@@ -190,6 +190,13 @@ pub fn evaluate(lv: LevelVersion, meta: &ObjectMeta, spec: &PodSpec) -> Vec<Viol
         .collect()
 }
 
+/// Upstream's short form of a refusal, without the details: `reason, reason` (what a
+/// namespace update's dry run of existing pods reports, so that pods refused for the
+/// same reasons read alike).
+pub fn forbidden_reason(violations: &[Violation]) -> String {
+    violations.iter().map(|v| v.fail.reason.as_str()).collect::<Vec<_>>().join(", ")
+}
+
 /// Upstream's one-line form of a refusal: `reason (detail), reason (detail)`.
 pub fn forbidden_detail(violations: &[Violation]) -> String {
     violations
