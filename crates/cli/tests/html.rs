@@ -1,8 +1,9 @@
 //! `podwall analyze --format html`: one page holding every finding of the example
 //! cluster with its place, and the reachability graph; names from the input cannot
-//! become markup; and a browser (headless Chromium) draws the page. The browser test
-//! says so and passes where Chromium cannot run, unless PODWALL_REQUIRE_PRIVILEGED_TESTS=1,
-//! where it fails.
+//! become markup; and a browser (headless Chromium) draws the page, and hides what an
+//! unticked filter box stands for. The browser tests say so and pass where Chromium (or
+//! pdftotext, which reads what it printed) cannot run, unless
+//! PODWALL_REQUIRE_PRIVILEGED_TESTS=1, where they fail.
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -126,5 +127,67 @@ fn headless_chromium_draws_the_report() {
     assert_eq!(png_size(&empty), (1280, 2000));
     // A drawn page compresses far worse than a white one.
     assert!(report.len() > 10 * empty.len(), "report {} bytes, blank {} bytes", report.len(), empty.len());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The text headless Chromium prints of the page (to PDF, read back with pdftotext):
+/// what it lays out, so nothing the page's CSS hides.
+fn printed_text(page: &Path) -> Result<String, String> {
+    let pdf = page.with_extension("pdf");
+    let profile = page.with_extension("profile");
+    let out = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-pdf-header-footer"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run chromium: {e}"))?;
+    if !pdf.exists() {
+        return Err(format!("no PDF; chromium said: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let text = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run pdftotext: {e}"))?;
+    if !text.status.success() {
+        return Err(format!("pdftotext failed: {}", String::from_utf8_lossy(&text.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&text.stdout).into_owned())
+}
+
+#[test]
+fn an_unticked_filter_hides_its_severity_or_area_and_nothing_else() {
+    let dir = temp_dir("filters");
+    let page = html_of("examples/", &dir.join("report.html"));
+    // The example holds one critical finding (RB101, an RBAC grant) and lint findings.
+    let untick = |id: &str| {
+        let ticked = format!("id=\"{id}\" checked>");
+        assert!(page.contains(&ticked), "the box {id} is on the page, ticked");
+        let file = dir.join(format!("{id}.html"));
+        std::fs::write(&file, page.replace(&ticked, &format!("id=\"{id}\">"))).expect("variant");
+        file
+    };
+    let read = |file: &Path| match printed_text(file) {
+        Ok(text) => Some(text),
+        Err(e) if required() => panic!("headless chromium and pdftotext are required here: {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}; set PODWALL_REQUIRE_PRIVILEGED_TESTS=1 to fail instead");
+            None
+        }
+    };
+    let all = dir.join("all.html");
+    std::fs::write(&all, &page).expect("page");
+    let Some(everything) = read(&all) else { return };
+    let no_critical = read(&untick("show-critical")).expect("printed once, printed again");
+    let no_lint = read(&untick("area-lint")).expect("printed once, printed again");
+    let lint_ids = |t: &str| t.matches("PL0").count();
+    assert!(everything.contains("RB101") && lint_ids(&everything) > 0, "{everything}");
+    assert!(!no_critical.contains("RB101"), "the critical section is hidden\n{no_critical}");
+    assert_eq!(lint_ids(&no_critical), lint_ids(&everything), "lint findings are not critical");
+    assert_eq!(lint_ids(&no_lint), 0, "every lint group is hidden\n{no_lint}");
+    assert!(no_lint.contains("RB101") && no_lint.contains("NP0"), "other areas stay\n{no_lint}");
     std::fs::remove_dir_all(&dir).ok();
 }

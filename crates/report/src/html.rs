@@ -3,6 +3,11 @@
 //! each with its object, file:line, message and fix. The page fetches nothing (inline
 //! CSS, no script, a Content-Security-Policy that forbids loading anything), and every
 //! text from the input is escaped.
+//!
+//! The findings can be filtered by severity and by area in the page itself, without a
+//! script: one checkbox per severity and per area comes before the findings, and a CSS
+//! rule per box hides what it stands for while it is unticked (`#show-high:not(:checked)
+//! ~ .findings #high`). A filter shows in print too, so a filtered page prints as seen.
 use std::fmt::Write as _;
 
 use podwall_findings::Finding;
@@ -30,6 +35,9 @@ th, td { border: 1px solid #d0d7de; padding: .3rem .5rem; text-align: left; vert
 th { background: #f6f8fa; }
 td.where, td.object { font-family: ui-monospace, monospace; white-space: nowrap; }
 td.fix { color: #444; }
+.filters { position: absolute; opacity: 0; pointer-events: none; }
+.filter-bar label { display: inline-block; margin: 0 .3rem .3rem 0; padding: .1rem .5rem; border: 1px solid #d0d7de; border-radius: 1rem; cursor: pointer; user-select: none; }
+.filter-bar label::before { content: '\\2713  '; }
 ";
 
 /// The page: a heading with the counts by severity and area, the graph of who may reach
@@ -41,7 +49,14 @@ pub fn html(r: &Report, graph: &Graph) -> String {
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>podwall report</title>\n<style>",
     );
+    let catalogue = crate::catalogue();
+    let known = crate::Areas::new();
+    let area_of = |id: &str| known.of(id);
+    let mut areas: Vec<&str> = r.findings.iter().map(|f| area_of(f.id)).collect();
+    areas.sort_unstable();
+    areas.dedup();
     out.push_str(STYLE);
+    out.push_str(&filter_rules(&areas));
     out.push_str("</style>\n</head>\n<body>\n<h1>podwall analyze</h1>\n");
     let _ = write!(out, "<p class=\"counts\"><strong>{} finding(s):</strong> ", r.summary.total);
     for s in SEVERITIES {
@@ -65,10 +80,11 @@ pub fn html(r: &Report, graph: &Graph) -> String {
         None => out.push_str(&podwall_graph::svg::render(graph)),
     }
     out.push_str("</div>\n<h2>Findings</h2>\n");
+    filters(&mut out, &areas);
+    out.push_str("<div class=\"findings\">\n");
     if r.findings.is_empty() {
         out.push_str("<p>No findings.</p>\n");
     }
-    let catalogue = crate::catalogue();
     for s in SEVERITIES {
         let of: Vec<&Finding> = r.findings.iter().filter(|f| f.severity == s).collect();
         if of.is_empty() {
@@ -80,8 +96,9 @@ pub fn html(r: &Report, graph: &Graph) -> String {
             let meaning = catalogue.iter().find(|c| c.id == id).map_or("", |c| c.summary);
             let _ = writeln!(
                 out,
-                "<details open>\n<summary><code>{}</code> <span class=\"meaning\">{}</span> ({})</summary>\n\
+                "<details open class=\"area-{}\">\n<summary><code>{}</code> <span class=\"meaning\">{}</span> ({})</summary>\n\
                  <table>\n<tr><th>object</th><th>where</th><th>finding</th><th>fix</th></tr>",
+                area_of(id),
                 escape(id),
                 escape(meaning),
                 group.len()
@@ -93,8 +110,47 @@ pub fn html(r: &Report, graph: &Graph) -> String {
         }
         out.push_str("</section>\n");
     }
-    out.push_str("</body>\n</html>\n");
+    out.push_str("</div>\n</body>\n</html>\n");
     out
+}
+
+/// The filter boxes (all ticked) and their labels. Areas are the catalogue's names
+/// (lower-case words), so they make safe IDs and class names as they are.
+fn filters(out: &mut String, areas: &[&str]) {
+    for s in SEVERITIES {
+        let _ = write!(out, "<input type=\"checkbox\" class=\"filters\" id=\"show-{s}\" checked>");
+    }
+    for a in areas {
+        let _ = write!(out, "<input type=\"checkbox\" class=\"filters\" id=\"area-{a}\" checked>");
+    }
+    out.push_str("\n<p class=\"filter-bar\">Show: ");
+    for s in SEVERITIES {
+        let _ = write!(out, "<label for=\"show-{s}\" class=\"{s}\">{s}</label>");
+    }
+    out.push_str(" in ");
+    for a in areas {
+        let _ = write!(out, "<label for=\"area-{a}\">{a}</label>");
+    }
+    out.push_str("</p>\n");
+}
+
+/// The rules that hide a severity's section or an area's groups while its box is
+/// unticked, and mark the box's label as off.
+fn filter_rules(areas: &[&str]) -> String {
+    let mut rules = String::new();
+    let boxes = SEVERITIES
+        .iter()
+        .map(|s| (format!("show-{s}"), format!("#{s}")))
+        .chain(areas.iter().map(|a| (format!("area-{a}"), format!(".area-{a}"))));
+    for (id, hides) in boxes {
+        let _ = writeln!(rules, "#{id}:not(:checked) ~ .findings {hides} {{ display: none; }}");
+        let _ = writeln!(
+            rules,
+            "#{id}:not(:checked) ~ .filter-bar label[for={id}] {{ opacity: .45; }} \
+             #{id}:not(:checked) ~ .filter-bar label[for={id}]::before {{ content: \"\"; }}"
+        );
+    }
+    rules
 }
 
 fn row(out: &mut String, f: &Finding) {
