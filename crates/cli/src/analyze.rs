@@ -136,7 +136,8 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         ReportFormat::Markdown => crate::input::write_out(out, &podwall_report::render::markdown(&report))?,
         ReportFormat::Html => {
             let graph = podwall_graph::Graph::build(&index, podwall_graph::Grouping::Namespaces);
-            crate::input::write_out(out, &podwall_report::html::html(&report, &graph))?;
+            let pods = podwall_report::html::Pods::of(&index);
+            crate::input::write_out(out, &podwall_report::html::html(&report, &graph, &pods))?;
         }
     }
     let fail = a.fail_on_severity.is_some_and(|m| report.findings.iter().any(|f| f.severity >= m));

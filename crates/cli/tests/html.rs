@@ -56,7 +56,8 @@ fn the_page_holds_every_finding_of_the_json_report_with_its_place_and_the_graph(
         assert!(page.contains(&format!("<td class=\"where\">{}</td>", escaped(&place))), "{id} at {place}");
         assert!(page.contains(&escaped(f["message"].as_str().expect("message"))), "{id}: its message");
     }
-    let rows = page.matches("<tr><td class=\"object\">").count();
+    let until_pods = &page[..page.find("<h2>Pods</h2>").expect("the pods section")];
+    let rows = until_pods.matches("<tr><td class=\"object\">").count();
     assert_eq!(rows, findings.len(), "one row per finding");
     // The graph is the same SVG `podwall graph` draws, inline.
     let svg = podwall(&["graph", "-f", "examples/", "--format", "svg"]);
@@ -73,7 +74,8 @@ fn a_script_tag_in_an_input_name_stays_text() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: c, image: nginx}]}\n";
     std::fs::write(input.join("pod.yaml"), pod).expect("manifest");
     let page = html_of(input.to_str().expect("UTF-8 path"), &dir.join("report.html"));
-    assert!(!page.to_lowercase().contains("<script"), "{page}");
+    // The page's own script is its only one.
+    assert_eq!(page.to_lowercase().matches("<script").count(), 1, "{page}");
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;/pod.yaml:1"), "the file name is shown, escaped");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -189,5 +191,134 @@ fn an_unticked_filter_hides_its_severity_or_area_and_nothing_else() {
     assert_eq!(lint_ids(&no_critical), lint_ids(&everything), "lint findings are not critical");
     assert_eq!(lint_ids(&no_lint), 0, "every lint group is hidden\n{no_lint}");
     assert!(no_lint.contains("RB101") && no_lint.contains("NP0"), "other areas stay\n{no_lint}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The page as headless Chromium leaves it after its scripts ran (`--dump-dom`), and
+/// what Chromium logged (console messages come as `:CONSOLE` lines).
+fn dom_after_scripts(page: &Path) -> Result<(String, String), String> {
+    let profile = page.with_extension("dom-profile");
+    let out = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run chromium: {e}"))?;
+    let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !dom.contains("</html>") {
+        return Err(format!("no DOM; chromium said: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok((dom, String::from_utf8_lossy(&out.stderr).into_owned()))
+}
+
+fn dom_or_skip(page: &Path) -> Option<(String, String)> {
+    match dom_after_scripts(page) {
+        Ok(d) => Some(d),
+        Err(e) if required() => panic!("headless chromium is required here (PODWALL_REQUIRE_PRIVILEGED_TESTS=1): {e}"),
+        Err(e) => {
+            eprintln!("skipped: {e}; set PODWALL_REQUIRE_PRIVILEGED_TESTS=1 to fail instead");
+            None
+        }
+    }
+}
+
+/// The cells of each row of the pods table, as text, heading row first.
+fn pod_rows(page: &str) -> Vec<Vec<String>> {
+    let start = page.find("<table class=\"pods\">").expect("a pods table");
+    let table = &page[start..start + page[start..].find("</table>").expect("table end")];
+    table
+        .split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("</t")
+                .filter_map(|cell| cell.rsplit_once('>').map(|(_, text)| text.trim().to_string()))
+                .filter(|text| !text.is_empty())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_pods_table_gives_the_numbers_of_matrix_summary() {
+    let dir = temp_dir("pods");
+    let page = html_of("examples/", &dir.join("report.html"));
+    let out = podwall(&["matrix", "-f", "examples/", "--summary", "-o", "json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary JSON");
+    let rows = pod_rows(&page);
+    let word = |isolated: &serde_json::Value| if isolated == true { "isolated" } else { "open" };
+    let mut seen = 0;
+    for pod in summary.as_array().expect("rows") {
+        let name = pod["pod"].as_str().expect("pod");
+        let row = rows.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("{name} has a row: {rows:?}"));
+        let mut want = vec![name.to_string(), "1".into()];
+        want.push(word(&pod["isolated"]["ingress"]).into());
+        want.push(word(&pod["isolated"]["egress"]).into());
+        for p in pod["ports"].as_array().expect("ports") {
+            want.push(p["reaches"].to_string());
+            want.push(p["reached_by"].to_string());
+        }
+        assert_eq!(row, &want, "{name}");
+        seen += 1;
+    }
+    assert_eq!(seen, rows.len() - 1, "a row for each pod, none else");
+    assert!(seen > 5, "the example has its pods");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_script_runs_under_the_pages_own_policy_and_logs_nothing() {
+    let dir = temp_dir("script-runs");
+    let file = dir.join("report.html");
+    let page = html_of("examples/", &file);
+    let Some((dom, log)) = dom_or_skip(&file) else { return };
+    // The script makes every heading focusable: it ran, so the policy's hash let it.
+    let headings = page.matches("<th>").count();
+    assert!(headings > 10, "the page has sortable tables");
+    assert_eq!(dom.matches("<th tabindex=\"0\"").count(), headings, "every heading was made sortable");
+    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:#?}");
+    // A page whose policy names another hash runs nothing, and says so on the console.
+    let hash = page.split("script-src '").nth(1).and_then(|r| r.split('\'').next()).expect("a script hash");
+    let refused = dir.join("refused.html");
+    std::fs::write(&refused, page.replace(hash, "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="))
+        .expect("variant");
+    let (dom, log) = dom_after_scripts(&refused).expect("chromium ran once");
+    assert_eq!(dom.matches("<th tabindex=\"0\"").count(), 0);
+    assert!(log.contains(":CONSOLE"), "the refusal is on the console: {log}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_click_on_a_heading_sorts_by_that_column_and_a_second_click_reverses() {
+    let dir = temp_dir("sort");
+    let page = html_of("examples/", &dir.join("report.html"));
+    let heading = pod_rows(&page)[0].iter().position(|h| h == "TCP/53 in").expect("a TCP/53 in column");
+    // The page with its policy left out, and a click (or two) on that heading after the
+    // page's script has run.
+    let clicked = |times: usize| {
+        let csp = page.find("<meta http-equiv=\"Content-Security-Policy\"").expect("a policy");
+        let end = csp + page[csp..].find('>').expect("meta end") + 1;
+        let click = format!(
+            "<script>var th = document.querySelectorAll('table.pods th')[{heading}]; for (var i = 0; i < {times}; i++) th.click();</script></body>"
+        );
+        let variant = format!("{}{}", &page[..csp], &page[end..]).replace("</body>", &click);
+        let file = dir.join(format!("clicked-{times}.html"));
+        std::fs::write(&file, variant).expect("variant");
+        file
+    };
+    let Some((once, _)) = dom_or_skip(&clicked(1)) else { return };
+    let (twice, _) = dom_after_scripts(&clicked(2)).expect("chromium ran once");
+    let column =
+        |dom: &str| -> Vec<u64> { pod_rows(dom)[1..].iter().map(|r| r[heading].parse().expect("a number")).collect() };
+    let (up, down) = (column(&once), column(&twice));
+    let unsorted = column(&page);
+    assert!(up.windows(2).all(|w| w[0] <= w[1]), "ascending: {up:?}");
+    assert!(down.windows(2).all(|w| w[0] >= w[1]), "descending: {down:?}");
+    assert_ne!(unsorted, up, "the example's column is not sorted to begin with");
+    let mut same = unsorted.clone();
+    same.sort_unstable();
+    assert_eq!(same, up, "the same rows, reordered");
     std::fs::remove_dir_all(&dir).ok();
 }

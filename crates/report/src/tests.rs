@@ -84,8 +84,10 @@ fn html_escapes_every_text_from_the_input() {
         .subject(format!("NetworkPolicy a/{evil}"))
         .origin(Origin::file(&format!("dir/{evil}.yaml"), 7))
         .remediation(format!("remove '{evil}'"));
-    let page = html::html(&report(vec![f], &Filter::default()), &graph_of(&[evil, "b"]));
-    assert!(!page.to_lowercase().contains("<script"), "{page}");
+    let page = html::html(&report(vec![f], &Filter::default()), &graph_of(&[evil, "b"]), &html::Pods::default());
+    // The page's own script is the only one.
+    assert_eq!(page.to_lowercase().matches("<script").count(), 1, "{page}");
+    assert!(page.contains(&format!("<script>{}</script>", html::SCRIPT)));
     assert!(page.contains("NetworkPolicy a/&lt;script&gt;alert(1)&lt;/script&gt;"), "object escaped");
     assert!(page.contains("dir/&lt;script&gt;alert(1)&lt;/script&gt;.yaml:7"), "file:line escaped");
     assert!(page.contains("selects &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;more&quot;"), "message escaped");
@@ -109,7 +111,7 @@ fn html_groups_findings_by_severity_then_check_with_object_and_place() {
         ],
         &Filter::default(),
     );
-    let page = html::html(&r, &graph_of(&["shop"]));
+    let page = html::html(&r, &graph_of(&["shop"]), &html::Pods::default());
     let pos = |s: &str| page.find(s).unwrap_or_else(|| panic!("{s} missing:\n{page}"));
     // Worst first; a severity with no finding has no section.
     assert!(pos("<section id=\"high\">") < pos("<section id=\"medium\">"));
@@ -131,12 +133,15 @@ fn html_groups_findings_by_severity_then_check_with_object_and_place() {
 #[test]
 fn html_loads_nothing_from_anywhere() {
     let f = Finding::new("NP001", Severity::Medium, "m").subject("a/b").origin(Origin::file("a.yaml", 1));
-    let page = html::html(&report(vec![f], &Filter::default()), &graph_of(&["a", "b"]));
+    let page = html::html(&report(vec![f], &Filter::default()), &graph_of(&["a", "b"]), &html::Pods::default());
     assert!(page.starts_with("<!doctype html>"));
-    assert!(page.contains("content=\"default-src 'none'; style-src 'unsafe-inline'\""), "a policy forbids fetching");
-    for attr in ["src=", "href=", "@import", "<link", "<script", "<img", "<iframe"] {
+    let policy =
+        format!("content=\"default-src 'none'; style-src 'unsafe-inline'; script-src '{}'\"", html::SCRIPT_SHA256);
+    assert!(page.contains(&policy), "a policy forbids fetching, and any script but the page's own");
+    for attr in ["src=", "href=", "@import", "<link", "<img", "<iframe"] {
         assert!(!page.contains(attr), "{attr} in the page");
     }
+    assert_eq!(page.matches("<script").count(), 1, "one script, inline");
     // The only url() is the SVG's own arrow marker; the only address is the SVG namespace.
     assert_eq!(page.matches("url(").count(), page.matches("url(#podwall-arrow)").count());
     assert_eq!(page.matches("//").count(), page.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
@@ -147,8 +152,18 @@ fn html_loads_nothing_from_anywhere() {
 fn html_says_why_instead_of_drawing_a_graph_too_large_to_read() {
     let names: Vec<String> = (0..=podwall_graph::DRAWABLE_NODES).map(|i| format!("ns-{i}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let page = html::html(&report(vec![], &Filter::default()), &graph_of(&refs));
+    let page = html::html(&report(vec![], &Filter::default()), &graph_of(&refs), &html::Pods::default());
     assert!(!page.contains("<svg"), "no picture");
     assert!(page.contains("<p>101 nodes and 1 edges are too many to draw legibly"), "{page}");
     assert!(page.contains("<p>No findings.</p>"));
+}
+
+#[test]
+fn the_content_security_policy_allows_the_script_by_its_sha256() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    // CSP Level 2 hash sources: the base64 of the digest of the script element's text.
+    let digest = sha2::Sha256::digest(html::SCRIPT.as_bytes());
+    let source = format!("sha256-{}", base64::engine::general_purpose::STANDARD.encode(digest));
+    assert_eq!(html::SCRIPT_SHA256, source, "the script changed: put its new hash in SCRIPT_SHA256");
 }
