@@ -123,3 +123,67 @@ fn sarif_output_is_valid_sarif_2_1_0_by_the_oasis_schema() {
     bad["runs"][0]["results"][0]["level"] = Value::from("severe");
     assert!(!schema_errors(&validator, &bad).is_empty(), "the validator must refuse an unknown level");
 }
+
+/// A Deployment, the ReplicaSet it made and three of its Pods, as `kubectl get
+/// deploy,rs,pods -o yaml` hands them over: the pods name the ReplicaSet as owner, the
+/// ReplicaSet the Deployment. One pod has a sidecar its template does not have.
+fn deployment_dump() -> String {
+    let container = "{name: web, image: nginx}";
+    let template = format!("{{metadata: {{labels: {{app: web}}}}, spec: {{containers: [{container}]}}}}");
+    let mut docs = vec![
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n".to_string(),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\n\
+             spec: {{replicas: 3, selector: {{matchLabels: {{app: web}}}}, template: {template}}}\n"
+        ),
+        format!(
+            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: web-5d4f, namespace: shop, \
+             ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: u1, controller: true}}]}}\n\
+             spec: {{replicas: 3, selector: {{matchLabels: {{app: web}}}}, template: {template}}}\n"
+        ),
+    ];
+    for (k, sidecar) in
+        [("a", ""), ("b", ""), ("c", ", {name: proxy, image: envoy, securityContext: {privileged: true}}")]
+    {
+        docs.push(format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web-5d4f-{k}, namespace: shop, labels: {{app: web}}, \
+             ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d4f, uid: u2, controller: true}}]}}\n\
+             spec: {{containers: [{container}{sidecar}]}}\nstatus: {{podIP: 10.0.0.{}}}\n",
+            k.as_bytes()[0] - b'a' + 10
+        ));
+    }
+    docs.join("---\n")
+}
+
+#[test]
+fn findings_an_owner_already_has_are_said_once_on_it_with_how_many_it_owns() {
+    let dir = std::env::temp_dir().join(format!("podwall-owned-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("dump.yaml");
+    std::fs::write(&file, deployment_dump()).expect("dump");
+    let v = json(&["analyze", "-f", file.to_str().expect("UTF-8 path"), "--format", "json"]);
+    let findings = v["findings"].as_array().expect("findings");
+    let on = |kind: &str, name: &str| -> Vec<&Value> {
+        findings.iter().filter(|f| f["object"]["kind"] == kind && f["object"]["name"] == name).collect()
+    };
+    // The template's image has no tag (PL001).
+    let deployment = on("Deployment", "web");
+    let pl001: Vec<&&Value> = deployment.iter().filter(|f| f["id"] == "PL001").collect();
+    assert_eq!(pl001.len(), 1, "{deployment:#?}");
+    let message = pl001[0]["message"].as_str().expect("message");
+    // The ReplicaSet and its three pods have it too: four objects, said on the Deployment.
+    assert!(message.ends_with("(the same on 4 objects it owns in the input)"), "{message}");
+    assert!(on("ReplicaSet", "web-5d4f").is_empty(), "{:#?}", on("ReplicaSet", "web-5d4f"));
+    for pod in ["web-5d4f-a", "web-5d4f-b"] {
+        assert!(on("Pod", pod).is_empty(), "{pod}: {:#?}", on("Pod", pod));
+    }
+    // The sidecar's findings are the third pod's own: its template has no such container.
+    let c = on("Pod", "web-5d4f-c");
+    assert!(!c.is_empty(), "the sidecar is reported");
+    for f in &c {
+        let m = f["message"].as_str().expect("message");
+        assert!(m.contains("proxy") || m.contains("privileged"), "only the sidecar's: {m}");
+    }
+    assert!(c.iter().any(|f| f["id"] == "privileged"), "PSS baseline: a privileged container {c:#?}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,13 +1,13 @@
 //! The posture checks of the other crates, run over the report's input: Pod Security,
 //! workload lint, RBAC risky grants and escalation, audit policy lint, and what the
 //! network compiler noticed.
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use podwall_findings::{Finding, Severity};
 use podwall_ir::Direction;
-use podwall_load::InputError;
+use podwall_load::{InputError, Resource};
 use podwall_pod_security::lint::{lint as lint_subject, pss_reported, Context, Facts, LintConfig, RULES};
-use podwall_pod_security::pods::{finding, remediation, subjects};
+use podwall_pod_security::pods::{finding, remediation, subjects, Subject as PodSubject};
 use podwall_pod_security::policy::{from_labels, Policy};
 use podwall_pod_security::{evaluate, Level, LevelVersion, Version};
 use podwall_rbac::risky::ids as risky;
@@ -67,14 +67,84 @@ fn judged_level(policy: Option<&Policy>) -> LevelVersion {
 /// level and at least at baseline.
 pub fn pss(s: &Subject<'_>) -> Result<Vec<Finding>, InputError> {
     let policies = namespace_policies(s);
-    let mut out = Vec::new();
-    for subject in subjects(&s.input.objects)? {
-        let lv = judged_level(policies.get(subject.namespace()));
-        for v in evaluate(lv, &subject.pod.meta, &subject.pod.spec) {
-            out.push(finding(&subject, &v));
+    let pods = subjects(&s.input.objects)?;
+    let per: Vec<Vec<Finding>> = pods
+        .iter()
+        .map(|subject| {
+            let lv = judged_level(policies.get(subject.namespace()));
+            evaluate(lv, &subject.pod.meta, &subject.pod.spec).iter().map(|v| finding(subject, v)).collect()
+        })
+        .collect();
+    Ok(fold_owned(&pods, per))
+}
+
+/// The owners an object names (a Pod its ReplicaSet, a ReplicaSet its Deployment, a Job
+/// its CronJob): (kind, name), in its namespace.
+fn owners(o: &podwall_load::Object) -> Vec<(&str, &str)> {
+    match &o.resource {
+        Resource::Pod(p) => p.metadata.owners().collect(),
+        Resource::Workload(w) => w.owners.iter().map(|(k, n)| (k.as_str(), n.as_str())).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Per subject, the subject its findings go to: the furthest owner in the input (a Pod of
+/// a ReplicaSet of a Deployment goes to the Deployment), or itself.
+fn roots(pods: &[PodSubject<'_>]) -> Vec<usize> {
+    let at: HashMap<(&str, &str, &str), usize> = pods
+        .iter()
+        .enumerate()
+        .map(|(i, p)| ((p.namespace(), p.object.kind.as_str(), p.object.name.as_str()), i))
+        .collect();
+    let owner = |i: usize| {
+        let ns = pods[i].namespace();
+        owners(pods[i].object).into_iter().find_map(|(k, n)| at.get(&(ns, k, n)).copied())
+    };
+    (0..pods.len())
+        .map(|i| {
+            let mut root = i;
+            // Owners form no cycle in a cluster; a made-up input that does stops after a lap.
+            for _ in 0..pods.len() {
+                match owner(root) {
+                    Some(o) if o != i => root = o,
+                    _ => break,
+                }
+            }
+            root
+        })
+        .collect()
+}
+
+/// The findings of each subject (`per`, by subject), where a finding of an owned object
+/// that its owner's template already has is said once, on the owner, with how many of the
+/// objects it owns have it too. An owned object's finding its owner does not have (a
+/// sidecar a webhook injected into the pods) stays on it. A 100-replica Deployment
+/// reported with its ReplicaSet and Pods so reads as one workload, not 102.
+fn fold_owned(pods: &[PodSubject<'_>], mut per: Vec<Vec<Finding>>) -> Vec<Finding> {
+    let roots = roots(pods);
+    let mut same: Vec<Vec<usize>> = per.iter().map(|f| vec![0; f.len()]).collect();
+    for i in (0..pods.len()).filter(|&i| roots[i] != i) {
+        let r = roots[i];
+        let on_root: HashMap<(&str, &str), usize> =
+            per[r].iter().enumerate().map(|(k, f)| ((f.id, f.message.as_str()), k)).collect();
+        let mut kept = Vec::new();
+        for f in &per[i] {
+            match on_root.get(&(f.id, f.message.as_str())) {
+                Some(&k) => same[r][k] += 1,
+                None => kept.push(f.clone()),
+            }
+        }
+        per[i] = kept;
+    }
+    for (findings, same) in per.iter_mut().zip(&same) {
+        for (f, &n) in findings.iter_mut().zip(same) {
+            if n > 0 {
+                let objects = if n == 1 { "object" } else { "objects" };
+                f.message = format!("{} (the same on {n} {objects} it owns in the input)", f.message);
+            }
         }
     }
-    Ok(out)
+    per.into_iter().flatten().collect()
 }
 
 /// The lint rules the report runs (PL016, "no network policy selects the pod", is the
@@ -98,11 +168,12 @@ pub fn lint(s: &Subject<'_>) -> Result<Vec<Finding>, InputError> {
     let config = LintConfig { disabled: BTreeSet::from(["PL016"]), ..LintConfig::default() };
     let policies = namespace_policies(s);
     let facts = Facts::from_objects(&s.input.objects);
-    let mut out = Vec::new();
-    for subject in subjects(&s.input.objects)? {
+    let pods = subjects(&s.input.objects)?;
+    let mut per = Vec::with_capacity(pods.len());
+    for subject in &pods {
         let lv = judged_level(policies.get(subject.namespace()));
         let judged = Policy { enforce: lv, audit: lv, warn: lv };
-        let pss = pss_reported(&judged, &subject);
+        let pss = pss_reported(&judged, subject);
         let name = match subject.object.kind.as_str() {
             "Pod" => format!("{}/{}", subject.namespace(), subject.object.name),
             kind => format!("{}/{kind}/{}", subject.namespace(), subject.object.name),
@@ -111,13 +182,9 @@ pub fn lint(s: &Subject<'_>) -> Result<Vec<Finding>, InputError> {
             .cluster
             .endpoint(&name)
             .map(|id| s.index.isolated(id, Direction::Ingress) || s.index.isolated(id, Direction::Egress));
-        out.extend(lint_subject(
-            &subject,
-            &Context { facts: &facts, pss: &pss, selected_by_policy: selected },
-            &config,
-        ));
+        per.push(lint_subject(subject, &Context { facts: &facts, pss: &pss, selected_by_policy: selected }, &config));
     }
-    Ok(out)
+    Ok(fold_owned(&pods, per))
 }
 
 /// RBAC: problems with the objects, risky grants, escalation paths.
