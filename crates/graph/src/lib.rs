@@ -21,7 +21,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use podwall_engine::{Index, PortRange, PORT_PROTOCOLS};
 
@@ -147,8 +147,9 @@ impl Graph {
         }
         let size: Vec<u64> = nodes.iter().map(|n| n.endpoints as u64).collect();
         let pairs = |g: u32, h: u32| size[g as usize] * size[h as usize] - if g == h { size[g as usize] } else { 0 };
-        // (from, to) → per range allowed: (range, every pair).
-        let mut flows: BTreeMap<(u32, u32), Vec<(PortRange, bool)>> = BTreeMap::new();
+        // (from, to) → per range allowed: (range, every pair). Hashed, then sorted once:
+        // a large cluster has a million group pairs and dozens of ranges.
+        let mut flows: HashMap<(u32, u32), Vec<(PortRange, bool)>> = HashMap::new();
         if !cluster.endpoints.is_empty() {
             for r in index.port_ranges() {
                 let m = index.matrix(r.protocol, Some(r.lo));
@@ -157,6 +158,8 @@ impl Graph {
                 }
             }
         }
+        let mut flows: Vec<_> = flows.into_iter().collect();
+        flows.sort_unstable_by_key(|(pair, _)| *pair);
         let edges = flows
             .into_iter()
             .map(|((g, h), mut rs)| {
