@@ -1,4 +1,4 @@
-//! deploy/agent: the ClusterRole grants the agent's ServiceAccount get, list and watch on
+//! deploy/agent: the ClusterRole grants the agent's ServiceAccount list and watch on
 //! exactly the kinds the agent watches (derived from `podwall_agent::WATCHED` and where
 //! the cluster reader finds each kind), and nothing else; the DaemonSet asks for the host
 //! network and CAP_NET_ADMIN and nothing more; podwall's own checks find nothing in the
@@ -47,7 +47,7 @@ impl Grants {
 }
 
 #[test]
-fn the_cluster_role_grants_get_list_watch_on_exactly_the_kinds_the_agent_watches() {
+fn the_cluster_role_grants_list_and_watch_on_exactly_the_kinds_the_agent_watches() {
     let grants = Grants::read();
     let watched = watched();
     assert!(watched.len() >= podwall_agent::WATCHED.len(), "{watched:?}");
@@ -63,7 +63,7 @@ fn the_cluster_role_grants_get_list_watch_on_exactly_the_kinds_the_agent_watches
         {
             for namespace in ["", "kube-system"] {
                 let want =
-                    ["get", "list", "watch"].contains(&verb) && watched.contains(&(group.clone(), resource.clone()));
+                    ["list", "watch"].contains(&verb) && watched.contains(&(group.clone(), resource.clone()));
                 assert_eq!(
                     grants.allow(verb, namespace, group, resource),
                     want,
