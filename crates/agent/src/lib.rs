@@ -139,12 +139,13 @@ impl Agent {
         // a change by the next look.
         self.seen = watch::look(&dir).ok();
         let local = self.config.local.clone();
-        let done = load(&dir).and_then(|(cluster, objects)| {
+        let done = load(&dir).and_then(|(cluster, objects, nodes)| {
             let (cluster, _allocated) = podwall_lab::lab_cluster(&cluster).map_err(|e| e.to_string())?;
-            // The lab's wiring: every pod local, on its primary address.
             let attachments = match local {
+                // The lab's wiring: every pod local, on its primary address.
                 Local::Every => install::attachments(&cluster),
-                Local::Node(_) => local_attachments(&cluster, &local, &BTreeMap::new()),
+                // The folder's pods that name this node in `spec.nodeName`, as from the API.
+                Local::Node(_) => local_attachments(&cluster, &local, &nodes),
             };
             Ok((cluster, objects, attachments))
         });
@@ -323,17 +324,29 @@ pub struct FromApi {
     pub nodes: BTreeMap<String, String>,
 }
 
+/// Objects by kind: how many.
+pub type Counts = BTreeMap<String, u64>;
+
+/// Each pod's `spec.nodeName`, by endpoint name (`NS/NAME`).
+pub type Nodes = BTreeMap<String, String>;
+
 /// Reads the folder as every command reads one, and compiles it; also counts its objects
-/// by kind.
-pub fn load(dir: &Path) -> Result<(podwall_ir::Cluster, BTreeMap<String, u64>), String> {
+/// by kind, and gives each pod's `spec.nodeName` by endpoint name (`NS/NAME`).
+pub fn load(dir: &Path) -> Result<(podwall_ir::Cluster, Counts, Nodes), String> {
     let mut input =
         podwall_load::load_paths_with(&[dir], podwall_load::Options::default()).map_err(|e| e.to_string())?;
     let mut objects: BTreeMap<String, u64> = BTreeMap::new();
+    let mut nodes: BTreeMap<String, String> = BTreeMap::new();
     for o in &input.objects {
         *objects.entry(o.kind.clone()).or_default() += 1;
+        if let podwall_load::Resource::Pod(pod) = &o.resource {
+            if let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
+                nodes.insert(format!("{}/{}", o.namespace.as_deref().unwrap_or("default"), o.name), node);
+            }
+        }
     }
     let cluster = podwall_dialects::compile_lenient(&mut input).map_err(|e| e.to_string())?;
-    Ok((cluster, objects))
+    Ok((cluster, objects, nodes))
 }
 
 fn save_installed(state: &Path, installed: &Installed) -> Result<(), String> {

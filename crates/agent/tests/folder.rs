@@ -23,7 +23,7 @@ use common::{lab, reaches, Lab, DB_FROM_A, DB_FROM_B_CLIENT};
 const WITHIN: Duration = Duration::from_secs(10);
 
 fn cluster(dir: &Path) -> podwall_ir::Cluster {
-    let (c, _) = podwall_agent::load(dir).expect("load");
+    let (c, _, _) = podwall_agent::load(dir).expect("load");
     podwall_lab::lab_cluster(&c).expect("lab cluster").0
 }
 

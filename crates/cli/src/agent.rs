@@ -16,16 +16,18 @@ use crate::Failure;
 /// Flags of `agent`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The folder of manifests this node enforces (every pod in it is taken as local).
+    /// The folder of manifests this node enforces (every pod in it is taken as local,
+    /// unless --node is given).
     /// Without it: the cluster --kubeconfig/--context name, or inside a pod the cluster
     /// it runs in, listed and watched through the API.
     #[arg(short = 'f', long = "filename", id = "files")]
     dir: Option<PathBuf>,
     #[command(flatten)]
     live: LiveArgs,
-    /// This node's name: from the API, only pods with this `spec.nodeName` are put on
-    /// its interfaces (default: NODE_NAME, else the host name).
-    #[arg(long, conflicts_with = "files")]
+    /// This node's name: only pods with this `spec.nodeName` are put on its interfaces,
+    /// the others are remote peers (from the API the default is NODE_NAME, else the host
+    /// name; with -f every pod is local unless this is given).
+    #[arg(long)]
     node: Option<String>,
     /// Keep watching the folder and apply each change; without it, sync once and exit.
     /// (From the API the agent always keeps watching.)
@@ -69,7 +71,7 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
     podwall_lab::require_root()?;
     let node = args.netns.map_or(Node::Current, Node::Named);
     let (source, local) = match &args.dir {
-        Some(dir) => (Source::Folder(dir.clone()), Local::Every),
+        Some(dir) => (Source::Folder(dir.clone()), args.node.clone().map_or(Local::Every, Local::Node)),
         None => (Source::Api, Local::Node(args.node.clone().map_or_else(node_name, Ok)?)),
     };
     let mut agent = Agent::new(Config { source, node, state: args.state, local: local.clone() });

@@ -62,8 +62,7 @@ fn the_cluster_role_grants_list_and_watch_on_exactly_the_kinds_the_agent_watches
             "get list watch create update patch delete deletecollection use bind escalate impersonate".split(' ')
         {
             for namespace in ["", "kube-system"] {
-                let want =
-                    ["list", "watch"].contains(&verb) && watched.contains(&(group.clone(), resource.clone()));
+                let want = ["list", "watch"].contains(&verb) && watched.contains(&(group.clone(), resource.clone()));
                 assert_eq!(
                     grants.allow(verb, namespace, group, resource),
                     want,

@@ -65,6 +65,9 @@ pub struct Spec {
     pub service_account: Option<String>,
     /// Whether the pod uses its node's network namespace.
     pub host_network: Option<bool>,
+    /// The node it was scheduled to (`spec.nodeName`), which a node agent reads to know
+    /// its own pods.
+    pub node_name: Option<String>,
 }
 
 /// The status field that matters: the address.

@@ -40,7 +40,7 @@ pub fn lab(name: &str, files: &[(&str, &str)]) -> Lab {
     for (file, text) in files {
         std::fs::write(dir.join(file), text).unwrap();
     }
-    let (c, _) = podwall_agent::load(&dir).expect("load");
+    let (c, _, _) = podwall_agent::load(&dir).expect("load");
     let (c, allocated) = podwall_lab::lab_cluster(&c).unwrap();
     let plan = podwall_lab::plan(&name, &c, &allocated).unwrap();
     podwall_lab::up(&plan, &c, true).expect("lab up");
