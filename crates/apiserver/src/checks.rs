@@ -3,8 +3,11 @@
 //! on a kube-apiserver's flags with the server's own defaults: a flag left out counts as
 //! its default (`--anonymous-auth` and `--profiling` default to true,
 //! `--authorization-mode` to AlwaysAllow, `--service-account-lookup` to true,
-//! `--request-timeout` to 1m). A value the server would refuse to start with (a count
-//! that is no number, a boolean that is none) is an input error, not a finding.
+//! `--request-timeout` to 1m, the admission plugins to the default set of
+//! [`crate::admission`]). A value the server would refuse to start with (a count that is
+//! no number, a boolean that is none, an unknown admission plugin or cipher suite, a
+//! plugin both enabled and disabled, EventRateLimit without its configuration file) is
+//! an input error, not a finding.
 use podwall_findings::{Finding, ObjectRef, Origin, Severity};
 use podwall_load::InputError;
 
@@ -66,6 +69,17 @@ pub const CHECKS: &[Check] = &[
         "the encryption providers are appropriately configured: Secrets are written encrypted (judged when the file is given)",
         High,
     ),
+    check("AP029", "1.2.3", "the DenyServiceExternalIPs admission plugin is enabled", Medium),
+    check(
+        "AP030",
+        "1.2.9",
+        "the EventRateLimit admission plugin is enabled (with --admission-control-config-file)",
+        Low,
+    ),
+    check("AP031", "1.2.11", "the AlwaysPullImages admission plugin is enabled", Medium),
+    check("AP032", "1.2.12", "the ServiceAccount admission plugin is not disabled", Medium),
+    check("AP033", "1.2.13", "the NamespaceLifecycle admission plugin is not disabled", Medium),
+    check("AP034", "1.2.29", "--tls-cipher-suites holds only strong suites (or only TLS 1.3 is served)", Medium),
 ];
 
 /// The outcome of every check.
@@ -105,14 +119,7 @@ fn parse_int(flags: &Flags, name: &str) -> Result<Option<i64>, InputError> {
 }
 
 fn bad(flags: &Flags, name: &str, value: &str, what: &str) -> InputError {
-    let mut e = InputError::at(
-        flags.source.clone(),
-        format!("--{name}={value:?} is not {what}; kube-apiserver would not start"),
-    );
-    if let Some((pod, container)) = &flags.container {
-        e.object = Some(format!("Pod {pod} container {container}"));
-    }
-    e
+    flags.refused(format!("--{name}={value:?} is not {what}; kube-apiserver would not start"))
 }
 
 /// A Go duration (`300s`, `1m30s`, `1.5h`, `0`) in seconds.
@@ -176,6 +183,11 @@ fn plaintext_secrets(config: &Config) -> Option<String> {
 /// names, also AP028 and that file's own findings (`EN…`, the rules of `secrets validate`).
 pub fn run_with(flags: &Flags, encryption: Option<&Config>) -> Result<Report, InputError> {
     let set = |n: &str| flags.get(n).is_some_and(|v| !v.is_empty());
+    let admission = crate::admission::read(flags)?;
+    let tls = crate::tls::read(flags)?;
+    if admission.on("EventRateLimit") && !set("admission-control-config-file") {
+        return Err(flags.refused("the EventRateLimit admission plugin is enabled without --admission-control-config-file: with no configuration it has no limits, which it refuses; kube-apiserver would not start".into()));
+    }
     let mut failures: Vec<(&str, String, String)> = Vec::new();
     let mut fail = |id: &'static str, message: String, fix: String| failures.push((id, message, fix));
 
@@ -250,20 +262,46 @@ pub fn run_with(flags: &Flags, encryption: Option<&Config>) -> Result<Report, In
             "--profiling=false".into(),
         );
     }
-    let enabled = flags.list("enable-admission-plugins");
-    if enabled.contains(&"AlwaysAdmit") {
+    if admission.on("AlwaysAdmit") {
         fail(
             "AP009",
-            "the AlwaysAdmit admission plugin is enabled: it admits every request, whatever other plugins say".into(),
+            format!(
+                "the AlwaysAdmit admission plugin {}: it admits every request, whatever other plugins say",
+                admission.state("AlwaysAdmit")
+            ),
             "remove AlwaysAdmit from --enable-admission-plugins".into(),
         );
     }
-    if !enabled.contains(&"NodeRestriction") || flags.list("disable-admission-plugins").contains(&"NodeRestriction") {
+    let plugin_checks: [(&str, &str, &str, &str); 6] = [
+        ("AP010", "NodeRestriction", "a kubelet can change other nodes and their pods", "add NodeRestriction to --enable-admission-plugins"),
+        ("AP029", "DenyServiceExternalIPs", "any Service may claim external IPs and intercept traffic to them (CVE-2020-8554)", "add DenyServiceExternalIPs to --enable-admission-plugins"),
+        ("AP030", "EventRateLimit", "nothing limits the rate of Event writes, which can flood the API server and etcd", "add EventRateLimit to --enable-admission-plugins and configure its limits in --admission-control-config-file"),
+        ("AP031", "AlwaysPullImages", "a pod may run an image pulled for another pod on its node without the credentials to pull it", "add AlwaysPullImages to --enable-admission-plugins"),
+        ("AP032", "ServiceAccount", "pods are not given their service account, nor is it checked that it exists", "remove ServiceAccount from --disable-admission-plugins"),
+        ("AP033", "NamespaceLifecycle", "objects can be created in namespaces being deleted or that do not exist", "remove NamespaceLifecycle from --disable-admission-plugins"),
+    ];
+    for (id, plugin, risk, fix) in plugin_checks {
+        if !admission.on(plugin) {
+            let fix = if admission.why(plugin) == crate::admission::Why::Legacy {
+                format!("add {plugin} to --admission-control (or move to --enable-admission-plugins)")
+            } else {
+                fix.to_string()
+            };
+            fail(id, format!("the {plugin} admission plugin {}: {risk}", admission.state(plugin)), fix);
+        }
+    }
+    let strong = crate::tls::CIS_STRONG.join(",");
+    if tls.suites.is_empty() && !tls.tls13_only() {
         fail(
-            "AP010",
-            "the NodeRestriction admission plugin is not enabled: a kubelet can change other nodes and their pods"
-                .into(),
-            "add NodeRestriction to --enable-admission-plugins".into(),
+            "AP034",
+            "--tls-cipher-suites is not set: Go's default suites are served, and for TLS 1.2 they include ECDHE CBC-SHA suites CIS does not list as strong".into(),
+            format!("--tls-cipher-suites={strong} (or --tls-min-version=VersionTLS13)"),
+        );
+    } else if !tls.weak().is_empty() {
+        fail(
+            "AP034",
+            format!("--tls-cipher-suites includes {}, which CIS does not list as strong", tls.weak().join(", ")),
+            format!("--tls-cipher-suites={strong}"),
         );
     }
     let audit_path = set("audit-log-path");

@@ -1,30 +1,50 @@
 //! A kube-apiserver's command line as its flag parser (spf13/pflag) reads it:
 //! `--name=value`, `--name value`, and a bare `--name` for a boolean; a later occurrence
 //! of a flag replaces an earlier one, except for list flags (admission plugins,
-//! authorization modes, cipher suites), where occurrences add up.
+//! authorization modes, cipher suites), where occurrences add up (pflag's string
+//! slices: an empty occurrence adds nothing).
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Container;
 use podwall_load::{InputError, Object, Source};
 
-/// Flags that take no value when given bare (`--profiling`).
+/// kube-apiserver's boolean flags: the ones that take no value when given bare
+/// (`--profiling`). `-v`/`--v` is a verbosity level, not a boolean: it needs a value.
 const BOOLEAN: &[&str] = &[
-    "anonymous-auth",
-    "profiling",
-    "service-account-lookup",
+    "aggregator-reject-forwarding-redirect",
     "allow-privileged",
-    "enable-bootstrap-token-auth",
-    "kubelet-https",
-    "enable-aggregator-routing",
-    "enable-priority-and-fairness",
-    "service-account-extend-token-expiration",
+    "anonymous-auth",
+    "audit-log-batch-throttle-enable",
     "audit-log-compress",
-    "v",
+    "audit-log-truncate-enabled",
+    "audit-webhook-batch-throttle-enable",
+    "audit-webhook-truncate-enabled",
+    "contention-profiling",
+    "enable-aggregator-routing",
+    "enable-bootstrap-token-auth",
+    "enable-garbage-collector",
+    "enable-logs-handler",
+    "enable-priority-and-fairness",
+    "encryption-provider-config-automatic-reload",
+    "kubelet-https",
+    "log-json-split-stream",
+    "permit-address-sharing",
+    "permit-port-sharing",
+    "profiling",
+    "service-account-extend-token-expiration",
+    "service-account-lookup",
+    "shutdown-send-retry-after",
+    "watch-cache",
 ];
 
-/// List flags, whose occurrences add up.
-const LISTS: &[&str] =
-    &["enable-admission-plugins", "disable-admission-plugins", "authorization-mode", "tls-cipher-suites"];
+/// List flags (pflag string slices), whose occurrences add up.
+const LISTS: &[&str] = &[
+    "admission-control",
+    "enable-admission-plugins",
+    "disable-admission-plugins",
+    "authorization-mode",
+    "tls-cipher-suites",
+];
 
 /// The flags of one kube-apiserver.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +66,72 @@ impl Flags {
     /// The comma-separated items of list flag `--name` (empty when not given).
     pub fn list(&self, name: &str) -> Vec<&str> {
         self.get(name).map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+    }
+
+    /// The items of list flag `--name` exactly as the server's flag parser reads a string
+    /// slice: one line of CSV (Go's `encoding/csv`), so spaces are kept, `""` in a quoted
+    /// item is a quote, and an empty value holds no item. `None` when the flag is not
+    /// given; an error when the value is no CSV the server accepts.
+    pub fn items(&self, name: &str) -> Result<Option<Vec<String>>, InputError> {
+        let Some(value) = self.get(name) else { return Ok(None) };
+        csv_record(value)
+            .map(Some)
+            .map_err(|why| self.refused(format!("--{name}={value:?}: {why}; kube-apiserver would not start")))
+    }
+
+    /// The error for a command line kube-apiserver refuses, naming where it was read.
+    pub fn refused(&self, message: String) -> InputError {
+        let mut e = InputError::at(self.source.clone(), message);
+        if let Some((pod, container)) = &self.container {
+            e.object = Some(format!("Pod {pod} container {container}"));
+        }
+        e
+    }
+}
+
+/// One CSV record as Go's `encoding/csv` reads it with its defaults (comma-separated,
+/// leading spaces kept, strict quotes); the empty string holds no field.
+fn csv_record(value: &str) -> Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    if value.is_empty() {
+        return Ok(fields);
+    }
+    let mut rest = value;
+    loop {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let mut field = String::new();
+            let mut chars = quoted.char_indices();
+            let after = loop {
+                match chars.next() {
+                    Some((i, '"')) if quoted[i + 1..].starts_with('"') => {
+                        field.push('"');
+                        chars.next();
+                    }
+                    Some((i, '"')) => break &quoted[i + 1..],
+                    Some((_, c)) => field.push(c),
+                    None => return Err("an item's opening quote is never closed".into()),
+                }
+            };
+            fields.push(field);
+            match after.strip_prefix(',') {
+                Some(next) => rest = next,
+                None if after.is_empty() => return Ok(fields),
+                None => return Err("a quoted item is followed by more than a comma".into()),
+            }
+        } else {
+            let (field, next) = match rest.split_once(',') {
+                Some((f, n)) => (f, Some(n)),
+                None => (rest, None),
+            };
+            if field.contains('"') {
+                return Err(format!("a quote inside the unquoted item {field:?}"));
+            }
+            fields.push(field.to_string());
+            match next {
+                Some(n) => rest = n,
+                None => return Ok(fields),
+            }
+        }
     }
 }
 
@@ -81,8 +167,12 @@ pub fn from_tokens(source: Source, tokens: &[String]) -> Result<Flags, InputErro
         }
         match values.get_mut(&name) {
             Some(old) if LISTS.contains(&name.as_str()) => {
-                old.push(',');
-                old.push_str(&value);
+                if old.is_empty() {
+                    *old = value;
+                } else if !value.is_empty() {
+                    old.push(',');
+                    old.push_str(&value);
+                }
             }
             _ => {
                 values.insert(name, value);
@@ -173,6 +263,35 @@ mod tests {
         let f = flags("--profiling=true --profiling=false --authorization-mode=Node --authorization-mode=RBAC");
         assert_eq!(f.get("profiling"), Some("false"));
         assert_eq!(f.list("authorization-mode"), vec!["Node", "RBAC"]);
+    }
+
+    #[test]
+    fn an_empty_occurrence_of_a_list_flag_adds_no_item() {
+        let f =
+            flags("--enable-admission-plugins= --enable-admission-plugins=NodeRestriction --enable-admission-plugins=");
+        assert_eq!(f.items("enable-admission-plugins").unwrap(), Some(vec!["NodeRestriction".to_string()]));
+        assert_eq!(flags("--tls-cipher-suites=").items("tls-cipher-suites").unwrap(), Some(vec![]));
+        assert_eq!(flags("--profiling=false").items("tls-cipher-suites").unwrap(), None);
+    }
+
+    #[test]
+    fn list_items_are_read_as_one_csv_line_keeping_spaces_and_quotes() {
+        let items = |v: &str| csv_record(v);
+        assert_eq!(items("A, B").unwrap(), vec!["A", " B"], "encoding/csv keeps leading spaces");
+        assert_eq!(items("A,,B").unwrap(), vec!["A", "", "B"]);
+        assert_eq!(items(r#""A,B",C"#).unwrap(), vec!["A,B", "C"]);
+        assert_eq!(items(r#""say ""hi""""#).unwrap(), vec![r#"say "hi""#]);
+        assert!(items(r#"A"B"#).is_err(), "a bare quote");
+        assert!(items(r#""A"B"#).is_err(), "text after a closing quote");
+        assert!(items(r#""A"#).is_err(), "an unclosed quote");
+    }
+
+    #[test]
+    fn the_verbosity_flag_takes_a_value_and_the_servers_booleans_may_be_bare() {
+        let f = flags("--v 2 --watch-cache --audit-log-truncate-enabled --profiling=false");
+        assert_eq!(f.get("v"), Some("2"));
+        assert_eq!((f.get("watch-cache"), f.get("audit-log-truncate-enabled")), (Some("true"), Some("true")));
+        assert!(from_text("f", "--v --profiling=false").unwrap_err().to_string().contains("--v needs a value"));
     }
 
     #[test]

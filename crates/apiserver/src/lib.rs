@@ -13,8 +13,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod checks;
 pub mod flags;
+pub mod tls;
 
 pub use checks::{Check, Report, CHECKS};
 pub use flags::Flags;

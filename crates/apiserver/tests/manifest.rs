@@ -18,7 +18,9 @@ spec:
     - kube-apiserver
     - --anonymous-auth=false
     - --authorization-mode=Node,RBAC
-    - --enable-admission-plugins=NodeRestriction
+    - --enable-admission-plugins=NodeRestriction,AlwaysPullImages,EventRateLimit,DenyServiceExternalIPs
+    - --admission-control-config-file=/etc/kubernetes/admission-control.yaml
+    - --tls-cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
     - --profiling=false
     - --audit-log-path=/var/log/kubernetes/audit.log
     - --audit-policy-file=/etc/kubernetes/audit-policy.yaml

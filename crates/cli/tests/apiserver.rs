@@ -75,3 +75,27 @@ fn analyze_reports_the_api_server_and_its_encryption_configuration_found_in_the_
     assert_eq!(ids.iter().filter(|i| **i == "EN020").count(), 1, "reported once: {ids:?}");
     assert!(v["summary"]["by_area"]["apiserver"].as_u64().unwrap_or(0) > 0, "{}", v["summary"]);
 }
+
+#[test]
+fn a_command_line_the_server_refuses_exits_2_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("podwall-apiserver-refused-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for (name, line, why) in [
+        (
+            "overlap",
+            "--enable-admission-plugins=AlwaysPullImages --disable-admission-plugins=AlwaysPullImages",
+            "in both --enable-admission-plugins and --disable-admission-plugins",
+        ),
+        ("suite", "--tls-cipher-suites=TLS_NO_SUCH_SUITE", "is not supported or does not exist"),
+    ] {
+        let flags = dir.join(name);
+        std::fs::write(&flags, line).expect("write");
+        let path = flags.to_str().expect("utf-8");
+        let out = podwall(&["apiserver", "--flags", path]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(path) && err.contains(why), "{name}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
