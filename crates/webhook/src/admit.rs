@@ -24,12 +24,20 @@
 //!   them in one second (a warning says how many were checked); pods of an exempt
 //!   runtime class are left out, one pod of each controller goes first.
 //!
-//! Departures, because the namespaces come from files rather than the API: a namespace
+//! Departures, when the namespaces come from files rather than the API: a namespace
 //! not among them has the configured defaults when so configured (else the request
 //! fails, as upstream's does when it cannot look a namespace up); the existing pods a
 //! namespace UPDATE dry-runs are the Pods of the same files, in file order (upstream
 //! lists them from the API), so with no Pods in the files there is nothing to evaluate
 //! and no warning about existing pods.
+//!
+//! Read from the API ([`crate::follow`]), namespaces and pods are those the watch has
+//! delivered. Before both were listed once every lookup fails (a Pod is refused with
+//! `failed to lookup namespace`, a workload admitted with the error in its audit
+//! annotations, a namespace update warns `failed to list pods while checking new
+//! PodSecurity enforce level`). Upstream, on a namespace its cache does not hold, asks
+//! the API server directly (a `get`); podwall does not, so a namespace created a moment
+//! before its first pod, not yet delivered by the watch, is answered as unknown.
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
@@ -275,6 +283,9 @@ impl Admission {
     /// The namespace's policy, or the error of the plugin's namespace lookup: the
     /// namespace informer's `namespace "NAME" not found`.
     fn policy_of(&self, namespace: &str) -> Result<NamespacePolicy, String> {
+        if let Some(why) = self.namespaces.unsynced_reason() {
+            return Err(why.to_string());
+        }
         match (self.namespaces.get(namespace), self.namespaces.unknown()) {
             (Some(p), _) => Ok(p.clone()),
             (None, Unknown::Defaults) => Ok(NamespacePolicy { policy: self.config.defaults, errors: Vec::new() }),
@@ -436,6 +447,10 @@ impl Admission {
     /// that some violate it, then one per set of reasons naming its lexically first pod
     /// and how many others (these sorted).
     fn existing_pods(&self, namespace: &str, enforce: LevelVersion) -> Vec<String> {
+        if self.namespaces.unsynced_reason().is_some() {
+            // Upstream's answer when its pod lister fails.
+            return vec!["failed to list pods while checking new PodSecurity enforce level".to_string()];
+        }
         let Some(pods) = self.namespaces.pods_in(namespace) else { return Vec::new() };
         let run = dry_run(&self.config, enforce, pods, self.dry_run);
         let mut warnings = Vec::new();

@@ -12,12 +12,16 @@
 //!   namespace update that tightens enforce dry-runs the namespace's existing pods.
 //! - [`namespaces`]: the namespaces' `pod-security.kubernetes.io/*` labels, and the
 //!   Pods, read from manifests; a namespace not among them has the configured defaults.
+//! - [`follow`]: the namespaces and pods listed and watched from the API server instead,
+//!   through `podwall_cluster::watch`, the state requests are answered from replaced
+//!   after each batch of events.
 //! - [`server`]: the HTTPS server (`POST /validate`, `GET /healthz`).
 //! - [`bench`]: a fixed-rate load generator for the server, over loopback.
 #![forbid(unsafe_code)]
 
 pub mod admit;
 pub mod bench;
+pub mod follow;
 pub mod namespaces;
 pub mod review;
 pub mod server;

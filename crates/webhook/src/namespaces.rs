@@ -1,9 +1,12 @@
 //! The namespaces the webhook knows: their pod-security policy, read once from their
 //! labels over the configured defaults, as the plugin reads them; and the Pods of the
 //! same files, the existing pods a namespace update that tightens enforce dry-runs
-//! (none when the files hold none).
+//! (none when the files hold none). Read from the API instead ([`crate::follow`]), the
+//! same structure is rebuilt from the watch's events, and is unsynced until the first
+//! lists.
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use podwall_load::podspec::pod_spec;
 use podwall_load::{InputError, Resource};
@@ -36,7 +39,9 @@ pub struct Namespaces {
     by_name: HashMap<String, NamespacePolicy>,
     unknown: Unknown,
     /// The pods of each namespace (whether or not the namespace is among the known).
-    pods: HashMap<String, ExistingPods>,
+    pods: HashMap<String, Arc<ExistingPods>>,
+    /// Why no namespace can be looked up yet (read from the API: not listed yet).
+    unsynced: Option<String>,
 }
 
 /// A label error in the API's words: `FIELD: Invalid value: "VALUE": MESSAGE`.
@@ -72,22 +77,38 @@ impl Namespaces {
                 (name.to_string(), NamespacePolicy { policy, errors })
             })
             .collect();
-        Namespaces { by_name, unknown: Unknown::default(), pods: HashMap::new() }
+        Namespaces { by_name, unknown: Unknown::default(), pods: HashMap::new(), unsynced: None }
+    }
+
+    /// No namespace at all, and every lookup failing with `why`: a lister whose informer
+    /// has not synced.
+    pub fn unsynced(why: String) -> Self {
+        Namespaces { unsynced: Some(why), ..Namespaces::default() }
+    }
+
+    /// Why no namespace can be looked up yet, when that is so.
+    pub fn unsynced_reason(&self) -> Option<&str> {
+        self.unsynced.as_deref()
     }
 
     /// The same namespaces, with these pods, by namespace.
     pub fn with_pods(self, pods: HashMap<String, ExistingPods>) -> Self {
+        self.with_pod_stores(pods.into_iter().map(|(ns, p)| (ns, Arc::new(p))).collect())
+    }
+
+    /// The same namespaces, with these pods, by namespace, shared with whoever built them.
+    pub fn with_pod_stores(self, pods: HashMap<String, Arc<ExistingPods>>) -> Self {
         Namespaces { pods, ..self }
     }
 
     /// The pods in a namespace (none when the input holds none).
     pub fn pods_in(&self, namespace: &str) -> Option<&ExistingPods> {
-        self.pods.get(namespace)
+        self.pods.get(namespace).map(|p| &**p)
     }
 
     /// How many pods there are, in all namespaces.
     pub fn pod_count(&self) -> usize {
-        self.pods.values().map(ExistingPods::len).sum()
+        self.pods.values().map(|p| p.len()).sum()
     }
 
     /// The same namespaces, the others getting `unknown`.
@@ -132,6 +153,36 @@ impl Namespaces {
             .collect();
         let namespaces = Namespaces::from_labels(pairs, defaults).with_pods(pods);
         Ok((namespaces, objects))
+    }
+
+    /// Sets one namespace's policy from its labels, over `defaults`; returns it.
+    pub fn set(&mut self, name: &str, labels: &BTreeMap<String, String>, defaults: Policy) -> &NamespacePolicy {
+        let (policy, errors) = from_labels(labels, defaults);
+        self.by_name.insert(name.to_string(), NamespacePolicy { policy, errors });
+        &self.by_name[name]
+    }
+
+    /// Forgets a namespace (it becomes unknown); whether it was known.
+    pub fn remove(&mut self, name: &str) -> bool {
+        self.by_name.remove(name).is_some()
+    }
+
+    /// Forgets every namespace (their pods stay).
+    pub fn clear(&mut self) {
+        self.by_name.clear();
+    }
+
+    /// Sets the pods of one namespace (`None`: it has none).
+    pub fn set_pods(&mut self, namespace: &str, pods: Option<Arc<ExistingPods>>) {
+        match pods {
+            Some(p) => self.pods.insert(namespace.to_string(), p),
+            None => self.pods.remove(namespace),
+        };
+    }
+
+    /// Sets why no namespace can be looked up (`None`: lookups answer).
+    pub fn set_unsynced(&mut self, why: Option<String>) {
+        self.unsynced = why;
     }
 
     /// A namespace by name.

@@ -1,9 +1,14 @@
 //! The HTTPS server: `POST /validate` answers an AdmissionReview, `GET /healthz` says
-//! `ok`. A body that is not an AdmissionReview gets HTTP 400 and a plain-text body that
-//! says why; the connection and the server go on.
+//! how the webhook is (`ok`; 503 while it cannot answer as the plugin would yet). A body
+//! that is not an AdmissionReview gets HTTP 400 and a plain-text body that says why; the
+//! connection and the server go on.
+//!
+//! Requests are answered from a [`State`]: the admission behind a lock held only to
+//! clone an `Arc`, replaced whole when what it knows changes, so that a request sees one
+//! state from start to end and an update never waits for a request.
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full, Limited};
@@ -37,11 +42,66 @@ fn text(status: StatusCode, body: String) -> Reply {
     reply(status, "text/plain; charset=utf-8", body + "\n")
 }
 
+/// What the server answers from: the admission, and the health it reports.
+#[derive(Debug)]
+pub struct State {
+    admission: RwLock<Arc<Admission>>,
+    health: RwLock<Health>,
+}
+
+/// What `GET /healthz` says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Health {
+    /// Whether the webhook can answer as the plugin would (HTTP 200, else 503).
+    pub ready: bool,
+    /// The body: `ok`, `starting: ...`, `degraded: ...`.
+    pub text: String,
+}
+
+impl Health {
+    /// Ready, `ok`.
+    pub fn ok() -> Self {
+        Health { ready: true, text: "ok".into() }
+    }
+}
+
+impl State {
+    /// A state answering from `admission`, healthy.
+    pub fn new(admission: Admission) -> Arc<Self> {
+        Arc::new(State { admission: RwLock::new(Arc::new(admission)), health: RwLock::new(Health::ok()) })
+    }
+
+    /// The admission requests are answered from now.
+    pub fn admission(&self) -> Arc<Admission> {
+        self.admission.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Answers the next requests from `admission`; requests under way finish with the
+    /// one they took.
+    pub fn replace(&self, admission: Arc<Admission>) {
+        *self.admission.write().unwrap_or_else(|p| p.into_inner()) = admission;
+    }
+
+    /// What `/healthz` says now.
+    pub fn health(&self) -> Health {
+        self.health.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Sets what `/healthz` says.
+    pub fn set_health(&self, health: Health) {
+        *self.health.write().unwrap_or_else(|p| p.into_inner()) = health;
+    }
+}
+
 /// The answer to one HTTP request.
-pub async fn handle(admission: &Admission, request: hyper::Request<Incoming>) -> Reply {
+pub async fn handle(state: &State, request: hyper::Request<Incoming>) -> Reply {
     match (request.method(), request.uri().path()) {
-        (&Method::GET, "/healthz") => text(StatusCode::OK, "ok".into()),
-        (&Method::POST, "/validate") => validate(admission, request).await,
+        (&Method::GET, "/healthz") => {
+            let h = state.health();
+            let status = if h.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            text(status, h.text)
+        }
+        (&Method::POST, "/validate") => validate(&state.admission(), request).await,
         (_, "/healthz" | "/validate") => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()),
         (_, path) => text(StatusCode::NOT_FOUND, format!("no such path {path:?}: POST /validate, GET /healthz")),
     }
@@ -75,7 +135,7 @@ async fn validate(admission: &Admission, request: hyper::Request<Incoming>) -> R
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    admission: Arc<Admission>,
+    state: Arc<State>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(tls);
@@ -91,12 +151,12 @@ pub async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let admission = admission.clone();
+        let state = state.clone();
         tokio::spawn(async move {
             let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else { return };
             let service = service_fn(move |req| {
-                let admission = admission.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&admission, req).await) }
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -112,14 +172,14 @@ pub async fn serve(
 pub fn run(
     addr: SocketAddr,
     tls: Arc<rustls::ServerConfig>,
-    admission: Admission,
+    state: Arc<State>,
     ready: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = TcpListener::bind(addr).await?;
         ready(listener.local_addr()?);
-        serve(listener, tls, Arc::new(admission), interrupted()).await
+        serve(listener, tls, state, interrupted()).await
     })
 }
 

@@ -93,7 +93,7 @@ async fn start_with(config: Option<&str>, unknown: Unknown) -> Webhook {
         config.defaults,
     )
     .expect("namespaces");
-    let admission = Arc::new(Admission::new(config, namespaces.with_unknown(unknown)));
+    let admission = podwall_webhook::server::State::new(Admission::new(config, namespaces.with_unknown(unknown)));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -413,7 +413,7 @@ async fn a_replaced_certificate_is_served_without_a_restart_and_a_broken_one_kee
         Namespaces::load(&[scratch("ns.yaml", SAMPLE_NAMESPACES)], Config::default().defaults).expect("ns");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
-    let admission = Arc::new(Admission::new(Config::default(), namespaces));
+    let admission = podwall_webhook::server::State::new(Admission::new(Config::default(), namespaces));
     let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(podwall_webhook::server::serve(listener, server_tls, admission, async {
         let _ = stopped.await;
