@@ -190,11 +190,8 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     );
     drop(m);
     // The full summary: per endpoint and declared port, the peers allowed each way.
-    let keys: Vec<(Protocol, u16)> = ports.keys().copied().collect();
-    let summary_all = || -> Vec<usize> {
-        use rayon::prelude::*;
-        keys.par_iter().map(|&(pr, po)| index.matrix(pr, Some(po)).summary().len()).collect()
-    };
+    let keys: Vec<(Protocol, Option<u16>)> = ports.keys().map(|&(pr, po)| (pr, Some(po))).collect();
+    let summary_all = || -> Vec<usize> { index.summaries(&keys).iter().map(Vec::len).collect() };
     let one_thread =
         rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| Failure::Error(e.to_string()))?;
     let t = Instant::now();

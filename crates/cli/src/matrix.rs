@@ -39,8 +39,8 @@ fn write_summary(
     json: bool,
 ) -> std::io::Result<()> {
     use podwall_ir::Direction;
-    let sums: Vec<Vec<podwall_engine::RowSummary>> =
-        ports.iter().map(|&(pr, p)| index.matrix(pr, Some(p)).summary()).collect();
+    let keys: Vec<(Protocol, Option<u16>)> = ports.iter().map(|&(pr, p)| (pr, Some(p))).collect();
+    let sums: Vec<Vec<podwall_engine::RowSummary>> = index.summaries(&keys);
     let n = cluster.endpoints.len();
     // Text columns are as wide as their widest cell, header included.
     let cols: Vec<String> = ports.iter().map(|(pr, p)| format!("{pr}/{p} out/in")).collect();

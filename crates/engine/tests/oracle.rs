@@ -225,3 +225,56 @@ fn selector_resolution_equals_the_label_reading_of_the_reference() {
         "too little compared: {asked} selectors, {picked} endpoints, {hosts} on the host network, {in_sets} network sets"
     );
 }
+
+/// `Index::summaries` over many ports at once gives, per port, what that port's own
+/// matrix gives, and the counts the reference evaluator gives pair by pair.
+fn summaries_agree(c: &Cluster, what: &str, reference: bool) -> usize {
+    let index = Index::new(c);
+    let mut ports: BTreeSet<(Protocol, u16)> = c.declared_ports().into_iter().collect();
+    ports.extend([(Protocol::TCP, 1), (Protocol::TCP, 443), (Protocol::UDP, 53), (Protocol::SCTP, 9000)]);
+    let ports: Vec<(Protocol, Option<u16>)> = ports.into_iter().map(|(pr, po)| (pr, Some(po))).collect();
+    let all = index.summaries(&ports);
+    assert_eq!(all.len(), ports.len());
+    let n = c.endpoints.len();
+    for (&(proto, port), sums) in ports.iter().zip(&all) {
+        assert!(*sums == index.matrix(proto, port).summary(), "{what}: {proto}/{port:?} differs from its matrix");
+        if !reference {
+            continue;
+        }
+        let port = port.expect("a port");
+        let allowed =
+            |s: usize, d: usize| evaluate(c, &Packet::new(Addr::Endpoint(s), Addr::Endpoint(d), proto, port)).allowed;
+        for (i, row) in sums.iter().enumerate() {
+            let out = (0..n).filter(|&d| allowed(i, d)).count();
+            let inn = (0..n).filter(|&s| allowed(s, i)).count();
+            assert_eq!(
+                (row.egress_peers, row.ingress_peers),
+                (out, inn),
+                "{what}: {} on {proto}/{port}",
+                c.endpoints[i].name
+            );
+        }
+    }
+    ports.len()
+}
+
+#[test]
+fn summaries_of_many_ports_equal_each_ports_matrix_and_the_reference() {
+    let mut ports = 0;
+    for seed in 0..120 {
+        ports += summaries_agree(&compile(podwall_synth::generate_small(seed)), &format!("small({seed})"), true);
+        let c = compile(podwall_synth::generate_small_mixed(seed));
+        ports += summaries_agree(&c, &format!("small mixed({seed})"), true);
+    }
+    assert!(ports > 1000, "only {ports} ports compared");
+    // Bench-shaped: Calico tiers, AdminNetworkPolicies, named ports, many declared ports.
+    let p = podwall_synth::Params {
+        pods: 400,
+        namespaces: 12,
+        policies: 60,
+        calico_policies: 40,
+        admin_policies: 6,
+        seed: 3,
+    };
+    assert!(summaries_agree(&compile(podwall_synth::generate(&p)), "generate(400 pods)", false) >= 10);
+}

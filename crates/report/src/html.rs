@@ -198,8 +198,8 @@ impl Pods {
         use podwall_ir::Direction;
         let cluster = index.cluster();
         let ports = cluster.declared_ports();
-        let sums: Vec<Vec<podwall_engine::RowSummary>> =
-            ports.iter().map(|&(pr, p)| index.matrix(pr, Some(p)).summary()).collect();
+        let keys: Vec<(podwall_ir::Protocol, Option<u16>)> = ports.iter().map(|&(pr, p)| (pr, Some(p))).collect();
+        let sums: Vec<Vec<podwall_engine::RowSummary>> = index.summaries(&keys);
         let mut rows: Vec<PodRow> = Vec::new();
         // (class, isolation, cells) → its row.
         let mut at: std::collections::HashMap<RowKey, usize> = std::collections::HashMap::new();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use podwall_ir::{Direction, EndpointId, Protocol};
 use rayon::prelude::*;
 
-use super::walk::PortSets;
+use super::walk::{PortSet, PortSets};
 use super::{dir_index, Index};
 use crate::Bits;
 
@@ -66,38 +66,91 @@ impl PortView {
 }
 
 impl Index {
+    /// The port sets of every policy's rules for (protocol, port), with the named-port
+    /// sets they were made from.
+    fn port_sets(&self, protocol: Protocol, port: Option<u16>) -> (PortSets, HashMap<String, Arc<Bits>>) {
+        let mut named = HashMap::new();
+        let sets = (0..self.entries.len() as u32).map(|id| self.policy_ports(id, protocol, port, &mut named)).collect();
+        (sets, named)
+    }
+
+    /// One side of a view: every class's signature, and one walk per distinct signature.
+    fn side(&self, dir: Direction, protocol: Protocol, port_sets: &PortSets) -> Side {
+        let mut side = Side::default();
+        let mut reps = Vec::new();
+        for c in 0..self.classes.len() {
+            let (num, new) = side.sig_number(self.signature(c, dir, port_sets));
+            if new {
+                reps.push(c);
+            }
+            side.sig_of_class.push(num);
+        }
+        let walks: Vec<Bits> = reps.par_iter().map(|&c| self.walk(c, dir, protocol, port_sets)).collect();
+        // Different signatures often walk to the same set (every namespace's deny-all
+        // walks to nothing): keep one copy of each, so the counts run over fewer sets.
+        let mut by_content: HashMap<&Bits, u32> = HashMap::new();
+        for (num, w) in walks.iter().enumerate() {
+            let next = by_content.len() as u32;
+            let id = *by_content.entry(w).or_insert(next);
+            if id == next {
+                side.walks.push(w.clone());
+            }
+            side.walk_of_sig[num] = id;
+        }
+        side.of_class = side.sig_of_class.iter().map(|&num| side.walk_of_sig[num as usize]).collect();
+        side
+    }
+
     /// Computes the sides of a view for every class.
     pub(super) fn view(&self, protocol: Protocol, port: Option<u16>) -> PortView {
-        let mut named = HashMap::new();
-        let port_sets: PortSets =
-            (0..self.entries.len() as u32).map(|id| self.policy_ports(id, protocol, port, &mut named)).collect();
-        let side = |dir: Direction| -> Side {
-            let mut side = Side::default();
-            let mut reps = Vec::new();
-            for c in 0..self.classes.len() {
-                let (num, new) = side.sig_number(self.signature(c, dir, &port_sets));
-                if new {
-                    reps.push(c);
-                }
-                side.sig_of_class.push(num);
-            }
-            let walks: Vec<Bits> = reps.par_iter().map(|&c| self.walk(c, dir, protocol, &port_sets)).collect();
-            // Different signatures often walk to the same set (every namespace's deny-all
-            // walks to nothing): keep one copy of each, so the counts run over fewer sets.
-            let mut by_content: HashMap<&Bits, u32> = HashMap::new();
-            for (num, w) in walks.iter().enumerate() {
-                let next = by_content.len() as u32;
-                let id = *by_content.entry(w).or_insert(next);
-                if id == next {
-                    side.walks.push(w.clone());
-                }
-                side.walk_of_sig[num] = id;
-            }
-            side.of_class = side.sig_of_class.iter().map(|&num| side.walk_of_sig[num as usize]).collect();
-            side
-        };
-        let (ingress, egress) = rayon::join(|| side(Direction::Ingress), || side(Direction::Egress));
+        let (port_sets, named) = self.port_sets(protocol, port);
+        let (ingress, egress) = rayon::join(
+            || self.side(Direction::Ingress, protocol, &port_sets),
+            || self.side(Direction::Egress, protocol, &port_sets),
+        );
         PortView { protocol, port, port_sets, named, sides: [ingress, egress] }
+    }
+
+    /// Per port of `ports`, the per-endpoint counts: `summaries(ports)[k]` is
+    /// `matrix(ports[k]).summary()`. A side of a view reads the port only through the
+    /// protocol and the destination classes each rule's ports accept in that direction,
+    /// so ports on which those agree share one side, walked once: most egress rules name
+    /// no port, and most ports get the same egress side.
+    pub fn summaries(&self, ports: &[(Protocol, Option<u16>)]) -> Vec<Vec<RowSummary>> {
+        let sets: Vec<PortSets> = ports.par_iter().map(|&(pr, po)| self.port_sets(pr, po).0).collect();
+        // Per direction, per port: its group, by (protocol, each rule's accepted set).
+        // Accepted sets by content, numbered from 2; the same set is mostly one shared
+        // allocation, so it is looked up by address first.
+        let mut distinct: HashMap<&Bits, u32> = HashMap::new();
+        let mut by_address: HashMap<*const Bits, u32> = HashMap::new();
+        let mut groups: [HashMap<(Protocol, Vec<u32>), usize>; 2] = Default::default();
+        let mut group_of = vec![[0usize; 2]; ports.len()];
+        // Per group: (direction, the first port in it).
+        let mut jobs: Vec<(Direction, usize)> = Vec::new();
+        for (k, port_sets) in sets.iter().enumerate() {
+            for dir in [Direction::Ingress, Direction::Egress] {
+                let d = dir_index(dir);
+                let mut key = Vec::new();
+                for rules in port_sets {
+                    key.extend(rules[d].iter().map(|ps| match ps {
+                        PortSet::All => 0,
+                        PortSet::Nothing => 1,
+                        PortSet::Some(b) => *by_address.entry(Arc::as_ptr(b)).or_insert_with(|| {
+                            let next = distinct.len() as u32 + 2;
+                            *distinct.entry(b).or_insert(next)
+                        }),
+                    }));
+                }
+                let next = jobs.len();
+                let g = *groups[d].entry((ports[k].0, key)).or_insert(next);
+                if g == next {
+                    jobs.push((dir, k));
+                }
+                group_of[k][d] = g;
+            }
+        }
+        let sides: Vec<Side> = jobs.par_iter().map(|&(dir, k)| self.side(dir, ports[k].0, &sets[k])).collect();
+        group_of.par_iter().map(|&[i, e]| summary_of(self, &sides[i], &sides[e])).collect()
     }
 
     /// Re-walks classes `changed` in `dir` of a view after the policies changed.
@@ -247,22 +300,31 @@ impl Matrix<'_> {
     /// Per endpoint, how many endpoints it reaches and is reached by (itself included
     /// when the policies allow it).
     pub fn summary(&self) -> Vec<RowSummary> {
-        let (out, inn) = class_counts(self.index, &self.view);
-        let own = self.index.own_traffic_fix(|s, d| self.view.allowed(s, d));
-        self.index
-            .class_of
-            .iter()
-            .zip(own)
-            .map(|(&c, own)| RowSummary { egress_peers: out[c] as usize + own, ingress_peers: inn[c] as usize + own })
-            .collect()
+        summary_of(self.index, &self.view.sides[0], &self.view.sides[1])
     }
+}
+
+/// Per endpoint counts of the view made of these sides.
+fn summary_of(index: &Index, ingress: &Side, egress: &Side) -> Vec<RowSummary> {
+    let (out, inn) = side_counts(index, ingress, egress);
+    let own = index.own_traffic_fix(|s, d| egress.row(s).contains(d) && ingress.row(d).contains(s));
+    index
+        .class_of
+        .iter()
+        .zip(own)
+        .map(|(&c, own)| RowSummary { egress_peers: out[c] as usize + own, ingress_peers: inn[c] as usize + own })
+        .collect()
 }
 
 /// Per class: the weight (endpoint count) of the classes it reaches and is reached by.
 /// Computed per signature pair, never per endpoint pair.
 pub(super) fn class_counts(index: &Index, view: &PortView) -> (Vec<i64>, Vec<i64>) {
+    side_counts(index, &view.sides[0], &view.sides[1])
+}
+
+/// [`class_counts`] of the view made of these sides.
+fn side_counts(index: &Index, ingress: &Side, egress: &Side) -> (Vec<i64>, Vec<i64>) {
     let weight: Vec<i64> = index.classes.iter().map(|c| c.members.len() as i64).collect();
-    let (ingress, egress) = (&view.sides[0], &view.sides[1]);
     let (na, nb) = (egress.walks.len(), ingress.walks.len());
     // w_dst[a][b]: weight of the destinations of egress signature a whose ingress signature is b.
     let w_dst = histogram(&egress.walks, &ingress.of_class, nb, &weight);
