@@ -620,3 +620,195 @@ fn service_accounts_network_sets_and_nodes() {
     assert_eq!(live.index().cluster().nodes.len(), 1);
     check(&live, &ports, "a node added");
 }
+
+/// Every watched answer of `live` equals that of an index built from scratch over the
+/// same cluster: each pair, and the per-endpoint counts.
+fn equals_a_rebuild(live: &Live, ports: &[(Protocol, u16)], what: &str) {
+    let c = live.index().cluster();
+    let fresh = podwall_engine::Index::new(c);
+    let n = c.endpoints.len();
+    for &(proto, port) in ports {
+        let m = fresh.matrix(proto, Some(port));
+        assert!(live.summary(proto, Some(port)).expect("watched") == m.summary(), "{what}: counts on {proto}/{port}");
+        for s in 0..n {
+            for d in 0..n {
+                assert_eq!(
+                    live.allowed(s, d, proto, Some(port)),
+                    m.allowed(s, d),
+                    "{what}: {} -> {} on {proto}/{port}",
+                    c.endpoints[s].name,
+                    c.endpoints[d].name
+                );
+            }
+        }
+    }
+}
+
+/// New versions of a policy: in its place (actions turned, the first rule dropped, a
+/// catch-all in front, rules emptied), then moved to the front and to the back of its
+/// tier (its `order` changed); the original comes last.
+fn versions(p: &Policy) -> Vec<(&'static str, Policy)> {
+    use podwall_ir::{Action, Rule};
+    let each = |f: &dyn Fn(&mut Vec<Rule>)| {
+        let mut q = p.clone();
+        for rules in [&mut q.ingress, &mut q.egress].into_iter().flatten() {
+            f(rules);
+            for (i, r) in rules.iter_mut().enumerate() {
+                r.index = i;
+            }
+        }
+        q
+    };
+    let turn = |rules: &mut Vec<Rule>| {
+        for r in rules {
+            r.action = match r.action {
+                Action::Allow => Action::Deny,
+                Action::Deny => Action::Allow,
+                Action::Pass => Action::Allow,
+                Action::Log => Action::Log,
+            };
+        }
+    };
+    let drop_first = |rules: &mut Vec<Rule>| {
+        if !rules.is_empty() {
+            rules.remove(0);
+        }
+    };
+    let pass_first = |rules: &mut Vec<Rule>| rules.insert(0, Rule::any(Action::Pass, 0));
+    let deny_first = |rules: &mut Vec<Rule>| rules.insert(0, Rule::any(Action::Deny, 0));
+    vec![
+        ("actions turned", each(&turn)),
+        ("first rule dropped", each(&drop_first)),
+        ("a Pass in front", each(&pass_first)),
+        ("a Deny in front", each(&deny_first)),
+        ("emptied", each(&|r: &mut Vec<Rule>| r.clear())),
+        ("moved to the front, actions turned", Policy { order: Some(f64::MIN), ..each(&turn) }),
+        ("moved to the back", Policy { order: None, ..p.clone() }),
+        ("moved to the back, a Deny in front", Policy { order: Some(f64::MAX), ..each(&deny_first) }),
+        ("the original", p.clone()),
+    ]
+}
+
+#[test]
+fn a_global_policy_change_patches_only_the_classes_it_selects_and_equals_a_rebuild() {
+    // A bench-shaped cluster with Calico tiers and AdminNetworkPolicies, small enough to
+    // compare every pair: each cluster-wide policy takes several new versions in place.
+    let mut changes = 0;
+    for seed in 0..2u64 {
+        let p = podwall_synth::Params {
+            pods: 300,
+            namespaces: 10,
+            policies: 40,
+            calico_policies: 40,
+            admin_policies: 6,
+            seed,
+        };
+        let cluster = compile(podwall_synth::generate(&p));
+        let ports = ports(&cluster);
+        let mut live = Live::new(Arc::new(cluster));
+        for &(pr, po) in &ports {
+            live.watch(pr, Some(po));
+        }
+        let classes = live.index().class_count();
+        let global: Vec<(String, Policy)> = policies(live.index().cluster())
+            .into_iter()
+            .filter(|(_, p)| {
+                let (t, i) =
+                    live.index().cluster().policies.find(p.kind, p.namespace.as_deref(), &p.name).expect("there");
+                live.index().policy_classes(t, i).count() * 2 >= classes
+            })
+            .collect();
+        assert!(global.len() >= 5, "seed {seed}: only {} policies select half the classes", global.len());
+        for (tier, original) in &global {
+            for (what, version) in versions(original) {
+                let u = live.upsert_policy(tier, version).expect("tier exists");
+                assert!(u.rebuilt.is_none(), "{u:?}");
+                equals_a_rebuild(&live, &ports, &format!("seed {seed}: {} {what}", original.name));
+                changes += 1;
+            }
+        }
+    }
+    assert!(changes > 60, "only {changes} changes");
+}
+
+#[test]
+fn policies_replaced_in_place_equal_a_fresh_evaluation_and_a_rebuild() {
+    let mut changes = 0;
+    let generators: [fn(u64) -> Vec<serde_json::Value>; 2] =
+        [podwall_synth::generate_small, podwall_synth::generate_small_mixed];
+    for (seed, generate) in (0..60u64).flat_map(|s| generators.iter().map(move |g| (s, g))) {
+        let cluster = compile(generate(seed));
+        let mut ports = ports(&cluster);
+        ports.extend_from_slice(&MIXED_PORTS);
+        let mut live = Live::new(Arc::new(cluster));
+        for &(pr, po) in &ports {
+            live.watch(pr, Some(po));
+        }
+        let ps = policies(live.index().cluster());
+        let mut rng = Rng(seed);
+        for _ in 0..ps.len().min(3) {
+            let (tier, original) = &ps[rng.below(ps.len())];
+            for (what, version) in versions(original) {
+                live.upsert_policy(tier, version).expect("tier exists");
+                let what = format!("seed {seed}: {} {what}", original.name);
+                check(&live, &ports, &what);
+                equals_a_rebuild(&live, &ports, &what);
+                changes += 1;
+            }
+        }
+    }
+    assert!(changes > 500, "only {changes} changes");
+}
+
+#[test]
+fn a_new_version_turning_few_remote_classes_rewalks_only_their_columns_and_equals_a_rebuild() {
+    // 600 pods unlike each other (600 classes) under one cluster-wide Calico policy; each
+    // new version turns the answer toward one or two pods only, so the classes it applies
+    // to keep their walks but for those columns.
+    let pods: String = (0..600)
+        .map(|i| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: shop, labels: {{app: a{i}}}}}\n\
+                 spec: {{containers: [{{name: c, image: i, ports: [{{containerPort: 80}}]}}]}}\n\
+                 status: {{podIP: 10.0.{}.{}}}\n---\n",
+                i / 200,
+                i % 200 + 1
+            )
+        })
+        .collect();
+    let guard = |egress: &str, ingress: &str| {
+        let yaml = format!(
+            "{pods}apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: guard}}\n\
+             spec:\n  selector: all()\n  types: [Ingress, Egress]\n  egress:\n{egress}  - action: Allow\n\
+             \x20 ingress:\n{ingress}  - action: Allow\n"
+        );
+        compile_str(&yaml)
+    };
+    let deny_to = |apps: &[&str]| -> String {
+        apps.iter().map(|a| format!("  - action: Deny\n    destination: {{selector: app == '{a}'}}\n")).collect()
+    };
+    let deny_from = |apps: &[&str]| -> String {
+        apps.iter().map(|a| format!("  - action: Deny\n    source: {{selector: app == '{a}'}}\n")).collect()
+    };
+    let ports = [(Protocol::TCP, 80)];
+    let mut live = Live::new(Arc::new(guard(&deny_to(&["a1"]), &deny_from(&["a7"]))));
+    live.watch(Protocol::TCP, Some(80));
+    assert_eq!(live.index().class_count(), 600);
+    let versions = [
+        ("egress denied to another pod", deny_to(&["a2"]), deny_from(&["a7"])),
+        ("egress denied to two pods", deny_to(&["a2", "a3"]), deny_from(&["a7"])),
+        ("ingress denied from another pod", deny_to(&["a2", "a3"]), deny_from(&["a8"])),
+        ("the first", deny_to(&["a1"]), deny_from(&["a7"])),
+    ];
+    for (what, egress, ingress) in versions {
+        let new = guard(&egress, &ingress);
+        let (tier, policy) = policies(&new).into_iter().next().expect("the guard policy");
+        let u = live.upsert_policy(&tier, policy).expect("tier exists");
+        assert!(u.rebuilt.is_none(), "{what}: {u:?}");
+        equals_a_rebuild(&live, &ports, what);
+    }
+    let c = live.index().cluster();
+    let (p1, p2) = (c.endpoint("shop/p1").expect("p1"), c.endpoint("shop/p2").expect("p2"));
+    assert!(!live.allowed(p2, p1, Protocol::TCP, Some(80)), "back to the first version: egress to a1 denied");
+    assert!(live.allowed(p1, p2, Protocol::TCP, Some(80)), "back to the first version: egress to a2 allowed");
+}

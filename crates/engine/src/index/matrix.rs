@@ -5,8 +5,10 @@ use std::sync::Arc;
 use podwall_ir::{Direction, EndpointId, Protocol};
 use rayon::prelude::*;
 
-use super::walk::{PortSet, PortSets};
-use super::{dir_index, Index};
+use podwall_ir::Rule;
+
+use super::walk::{PortSet, PortSets, TOKEN_MIN};
+use super::{dir_index, Index, RuleSets};
 use crate::Bits;
 
 /// One direction of a port view: each class's signature, and the walk of each signature.
@@ -63,6 +65,22 @@ impl PortView {
     pub fn allowed(&self, s: usize, d: usize) -> bool {
         self.sides[1].row(s).contains(d) && self.sides[0].row(d).contains(s)
     }
+}
+
+/// A policy replaced by a new version (under a new id), as [`Index::rewalk_swapped`]
+/// needs the old one.
+pub(super) struct Swap<'a> {
+    pub old_id: u32,
+    pub new_id: u32,
+    /// The classes the old version applied to.
+    pub old_applies: &'a Bits,
+    /// Its resolved peers, per direction.
+    pub old_sets: &'a [Vec<RuleSets>; 2],
+    /// Its rules, per direction.
+    pub old_rules: [Option<&'a [Rule]>; 2],
+    /// Whether the new version sits where the old one did: same tier, and the same
+    /// policies before it.
+    pub same_place: bool,
 }
 
 impl Index {
@@ -169,6 +187,118 @@ impl Index {
             side.sig_of_class[c] = num;
             side.of_class[c] = side.walk_of_sig[num as usize];
         }
+    }
+
+    /// Brings classes `changed` of one side up to date after policy `swap.old_id` was
+    /// replaced by `swap.new_id`. Where both versions apply in `dir` and sit in the same
+    /// place among the other policies, a class's signature is the old one with the
+    /// policy's part exchanged, and its walk differs from the old one only on the remote
+    /// classes the two versions treat differently ([`Index::policy_outcomes`]): none
+    /// keeps the walk, a few have those columns walked again, many a whole walk. Other
+    /// classes are re-walked as by [`Index::rewalk`].
+    pub(super) fn rewalk_swapped(&self, view: &mut PortView, dir: Direction, changed: &Bits, swap: &Swap<'_>) {
+        let d = dir_index(dir);
+        let n = self.classes.len();
+        let new = self.entry(swap.new_id);
+        let new_rules = self.cluster.policies.tiers()[new.tier].policies[new.pos].rules(dir);
+        let old_rules = swap.old_rules[d];
+        let mut fallback = Bits::empty(n);
+        let mut spliced = Vec::new();
+        for c in changed.iter() {
+            let was = old_rules.is_some() && swap.old_applies.contains(c);
+            let is = new_rules.is_some() && new.applies.contains(c);
+            match (was, is) {
+                // The policy takes no part in this direction's walk, before or after.
+                (false, false) => {}
+                (true, true) if swap.same_place => spliced.push(c),
+                _ => fallback.insert(c),
+            }
+        }
+        if let (Some(old_rules), Some(new_rules), false) = (old_rules, new_rules, spliced.is_empty()) {
+            let PortView { protocol, port_sets, sides, .. } = &mut *view;
+            let (protocol, port_sets, side) = (*protocol, &*port_sets, &mut sides[d]);
+            // The old signatures name a policy that is gone: no class takes them again.
+            let mut wanted = vec![false; side.walk_of_sig.len()];
+            spliced.iter().for_each(|&c| wanted[side.sig_of_class[c] as usize] = true);
+            let old_sigs: HashMap<u32, Vec<u32>> =
+                side.sigs.extract_if(|_, num| wanted[*num as usize]).map(|(sig, num)| (num, sig)).collect();
+            let (old_sets, old_ports) = (&swap.old_sets[d], &port_sets[swap.old_id as usize][d]);
+            let (new_sets, new_ports) = (&new.sets[d], &port_sets[swap.new_id as usize][d]);
+            // Per old signature number: (the policy's new part, the new signature number).
+            let mut by_old: HashMap<u32, Vec<(Vec<u32>, u32)>> = HashMap::new();
+            // Per (old part, new part): the remote classes whose walk column can differ.
+            let mut differs: HashMap<(Vec<u32>, Vec<u32>), Bits> = HashMap::new();
+            let mut part = Vec::new();
+            for c in spliced {
+                part.clear();
+                self.local_tokens(c, dir, new_rules, new_sets, new_ports, &mut part);
+                let old_num = side.sig_of_class[c];
+                let known = by_old.get(&old_num).and_then(|v| v.iter().find(|(p, _)| *p == part)).map(|&(_, num)| num);
+                let num = match (known, old_sigs.get(&old_num)) {
+                    (Some(num), _) => num,
+                    (None, Some(old_sig)) => {
+                        let at =
+                            old_sig.iter().position(|&x| x == swap.old_id).expect("the old signature names the policy");
+                        let end =
+                            old_sig[at + 1..].iter().position(|&x| x < TOKEN_MIN).map_or(old_sig.len(), |k| at + 1 + k);
+                        let old_part = old_sig[at + 1..end].to_vec();
+                        let mut sig = old_sig[..at].to_vec();
+                        sig.push(swap.new_id);
+                        sig.extend_from_slice(&part);
+                        sig.extend_from_slice(&old_sig[end..]);
+                        debug_assert_eq!(
+                            sig,
+                            self.signature(c, dir, port_sets),
+                            "a spliced signature is the signature"
+                        );
+                        let (num, fresh) = side.sig_number(sig);
+                        if fresh {
+                            let old_walk = side.walk_of_sig[old_num as usize];
+                            let diff = differs.entry((old_part.clone(), part.clone())).or_insert_with(|| {
+                                let [a, b, p] = self.policy_outcomes(c, dir, protocol, old_rules, old_sets, old_ports);
+                                let [mut x, y, z] =
+                                    self.policy_outcomes(c, dir, protocol, new_rules, new_sets, new_ports);
+                                x.xor_with(&a);
+                                for (mut q, r) in [(y, b), (z, p)] {
+                                    q.xor_with(&r);
+                                    x.or_with(&q);
+                                }
+                                x
+                            });
+                            // (Equal old walks may still change apart: what the policies
+                            // before and after this one decide differs with the signature.)
+                            let walk = if diff.none() {
+                                old_walk
+                            } else {
+                                let walk = if diff.count() * 256 <= n {
+                                    let mut w = side.walks[old_walk as usize].clone();
+                                    for x in diff.iter() {
+                                        w.set(x, self.walk_one(c, x, dir, protocol, port_sets));
+                                    }
+                                    w
+                                } else {
+                                    self.walk(c, dir, protocol, port_sets)
+                                };
+                                side.walks.push(walk);
+                                side.walks.len() as u32 - 1
+                            };
+                            side.walk_of_sig[num as usize] = walk;
+                        }
+                        by_old.entry(old_num).or_default().push((part.clone(), num));
+                        num
+                    }
+                    // (Every signature a class holds is in the map; should one not be,
+                    // the class is re-walked whole.)
+                    (None, None) => {
+                        fallback.insert(c);
+                        continue;
+                    }
+                };
+                side.sig_of_class[c] = num;
+                side.of_class[c] = side.walk_of_sig[num as usize];
+            }
+        }
+        self.rewalk(view, dir, &fallback);
     }
 
     /// Recomputes one side of a view after classes `ks` (also given as the set `in_k`)

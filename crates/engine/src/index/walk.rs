@@ -144,29 +144,8 @@ impl Index {
             current = Some(ti);
             let entry = self.entry(id);
             for ((rule, sets), ports) in rules.iter().zip(&entry.sets[d]).zip(&port_sets[id as usize][d]) {
-                if rule.action == Action::Log || !Self::packet_ok(rule, protocol) {
+                if !self.rule_match(local, dir, protocol, (rule, sets, ports), &undecided, &mut m) {
                     continue;
-                }
-                let (local_peers, remote_peers) = sets.local_remote(dir);
-                if local_peers.as_ref().is_some_and(|b| !b.contains(local)) {
-                    continue;
-                }
-                // Cheap exits first: ports the local end lacks, or that no destination has.
-                match (ports, dir) {
-                    (PortSet::Nothing, _) => continue,
-                    // Ports belong to the destination: on ingress, the local endpoint.
-                    (PortSet::Some(pb), Direction::Ingress) if !pb.contains(local) => continue,
-                    _ => {}
-                }
-                m.copy_from(&undecided);
-                if let Some(b) = remote_peers {
-                    m.and_with(b);
-                }
-                if let Some(b) = rule.ip_version.and_then(|v| self.family_remotes(local, dir, v)) {
-                    m.and_with(&b);
-                }
-                if let (PortSet::Some(pb), Direction::Egress) = (ports, dir) {
-                    m.and_with(pb);
                 }
                 match rule.action {
                     Action::Allow => allowed.or_with(&m),
@@ -252,24 +231,116 @@ impl Index {
     /// peers, and (ingress) whether its ports satisfy each rule's ports. Classes with
     /// equal signatures have equal walks.
     pub(super) fn signature(&self, local: usize, dir: Direction, port_sets: &PortSets) -> Vec<u32> {
-        let d = dir_index(dir);
         let mut sig = Vec::new();
         for (id, _, rules) in self.applicable(local, dir) {
             sig.push(id);
-            for ((sets, ports), rule) in self.entry(id).sets[d].iter().zip(&port_sets[id as usize][d]).zip(rules) {
-                if rule.ip_version.is_some() {
-                    // The local end's family decides which remote ends such a rule meets.
-                    sig.push(u32::MAX - 5 - self.family(local).map_or(0, |f| 1 + (f == IpVersion::V6) as u32));
-                }
-                let local_peers = sets.local_remote(dir).0;
-                if let Some(b) = local_peers {
-                    sig.push(u32::MAX - b.contains(local) as u32);
-                }
-                if let (Direction::Ingress, PortSet::Some(pb)) = (dir, ports) {
-                    sig.push(u32::MAX - 2 - pb.contains(local) as u32);
-                }
-            }
+            let d = dir_index(dir);
+            self.local_tokens(local, dir, rules, &self.entry(id).sets[d], &port_sets[id as usize][d], &mut sig);
         }
         sig
     }
+
+    /// The part of a signature one policy's rules contribute after its id (see
+    /// [`Index::signature`]): what the local end decides of each rule. Every token is at
+    /// least [`TOKEN_MIN`], above any policy id.
+    pub(super) fn local_tokens(
+        &self,
+        local: usize,
+        dir: Direction,
+        rules: &[Rule],
+        sets: &[super::RuleSets],
+        ports: &[PortSet],
+        sig: &mut Vec<u32>,
+    ) {
+        for ((sets, ports), rule) in sets.iter().zip(ports).zip(rules) {
+            if rule.ip_version.is_some() {
+                // The local end's family decides which remote ends such a rule meets.
+                sig.push(u32::MAX - 5 - self.family(local).map_or(0, |f| 1 + (f == IpVersion::V6) as u32));
+            }
+            let local_peers = sets.local_remote(dir).0;
+            if let Some(b) = local_peers {
+                sig.push(u32::MAX - b.contains(local) as u32);
+            }
+            if let (Direction::Ingress, PortSet::Some(pb)) = (dir, ports) {
+                sig.push(u32::MAX - 2 - pb.contains(local) as u32);
+            }
+        }
+    }
+
+    /// Per remote class, what one policy's rules do for local class `local` in `dir` if
+    /// the remote is still undecided when the walk reaches the policy: (allowed, denied,
+    /// passed), disjoint; a remote in none is left to the policies after it. A walk is
+    /// made of independent columns, so two versions of a policy in the same place give
+    /// the same walk except where these sets differ.
+    pub(super) fn policy_outcomes(
+        &self,
+        local: usize,
+        dir: Direction,
+        protocol: Protocol,
+        rules: &[Rule],
+        sets: &[super::RuleSets],
+        ports: &[PortSet],
+    ) -> [Bits; 3] {
+        let n = self.classes.len();
+        let mut rest = Bits::full(n);
+        let mut out = [Bits::empty(n), Bits::empty(n), Bits::empty(n)];
+        let mut m = Bits::empty(n);
+        for ((rule, sets), ports) in rules.iter().zip(sets).zip(ports) {
+            if !self.rule_match(local, dir, protocol, (rule, sets, ports), &rest, &mut m) {
+                continue;
+            }
+            let slot = match rule.action {
+                Action::Allow => 0,
+                Action::Deny | Action::Log => 1,
+                Action::Pass => 2,
+            };
+            out[slot].or_with(&m);
+            rest.and_not_with(&m);
+        }
+        out
+    }
+
+    /// The remote classes of `candidates` one rule matches for local class `local` in
+    /// `dir`, written to `m`; `false` (and `m` untouched) when the rule cannot match at
+    /// all: a Log rule, a packet condition the question fails, local-side peers or
+    /// (ingress) ports the local end lacks, or ports no destination has.
+    #[inline]
+    fn rule_match(
+        &self,
+        local: usize,
+        dir: Direction,
+        protocol: Protocol,
+        (rule, sets, ports): (&Rule, &super::RuleSets, &PortSet),
+        candidates: &Bits,
+        m: &mut Bits,
+    ) -> bool {
+        if rule.action == Action::Log || !Self::packet_ok(rule, protocol) {
+            return false;
+        }
+        let (local_peers, remote_peers) = sets.local_remote(dir);
+        if local_peers.as_ref().is_some_and(|b| !b.contains(local)) {
+            return false;
+        }
+        // Cheap exits first: ports the local end lacks, or that no destination has.
+        match (ports, dir) {
+            (PortSet::Nothing, _) => return false,
+            // Ports belong to the destination: on ingress, the local endpoint.
+            (PortSet::Some(pb), Direction::Ingress) if !pb.contains(local) => return false,
+            _ => {}
+        }
+        m.copy_from(candidates);
+        if let Some(b) = remote_peers {
+            m.and_with(b);
+        }
+        if let Some(b) = rule.ip_version.and_then(|v| self.family_remotes(local, dir, v)) {
+            m.and_with(&b);
+        }
+        if let (PortSet::Some(pb), Direction::Egress) = (ports, dir) {
+            m.and_with(pb);
+        }
+        true
+    }
 }
+
+/// The least signature token: policy ids stay below it.
+pub(super) const TOKEN_MIN: u32 = u32::MAX - 7;

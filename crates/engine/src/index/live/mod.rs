@@ -3,13 +3,15 @@
 //! [`Live`] keeps an [`Index`] and the views of the ports it watches. Adding, changing or
 //! removing a policy resolves that one policy, updates the applicable lists of the
 //! classes it selects (before or after), re-walks only those classes, and patches the
-//! per-class counts by the pairs whose answer can have changed. Tiers are added,
-//! reordered and removed the same way (through their policies). A pod unlike every other
-//! gets a class of its own, and a relabelled namespace has its classes read again: their
-//! bits in every cached set, and their rows and columns in every view (`recolumn`). A
-//! change that splits an equivalence class (an address range that cuts through one), and
-//! label changes that address ranges depend on (network sets, namespaces holding them,
-//! service accounts in use) rebuild the index, and say so.
+//! per-class counts by the pairs whose answer can have changed. A new version of a policy
+//! in the old one's place keeps each class's walk except on the remote classes the two
+//! versions treat differently. Tiers are added, reordered and removed the same way
+//! (through their policies). A pod unlike every other gets a class of its own, and a
+//! relabelled namespace has its classes read again: their bits in every cached set, and
+//! their rows and columns in every view (`recolumn`). A change that splits an equivalence
+//! class (an address range that cuts through one), and label changes that address ranges
+//! depend on (network sets, namespaces holding them, service accounts in use) rebuild the
+//! index, and say so.
 //!
 //! By concern: `policies.rs` (policies and tiers), `endpoints.rs` (pods and templates,
 //! new classes, `recolumn`), `universe.rs` (namespaces, network sets, service accounts,
@@ -23,7 +25,7 @@ use std::sync::Arc;
 
 use podwall_ir::{Cluster, Direction, Endpoint, EndpointId, PolicyKind, Protocol};
 
-use super::matrix::{class_counts, PortView};
+use super::matrix::{class_counts, PortView, Swap};
 use super::{Index, RowSummary};
 use crate::Bits;
 
@@ -175,41 +177,63 @@ impl Live {
 
     /// Re-walks the changed classes of every watched port and patches the counts.
     fn refresh(&mut self, changed: &Bits) -> Update {
+        self.refresh_with(changed, None)
+    }
+
+    /// [`Live::refresh`] after a policy was replaced by a new version (`replaced`): the
+    /// classes both versions apply to keep their walks where the two versions agree.
+    fn refresh_with(&mut self, changed: &Bits, replaced: Option<&policies::Replaced>) -> Update {
         self.touch_classes(changed);
         let index = &self.index;
         let n = index.classes.len();
         let weight: Vec<i64> = index.classes.iter().map(|c| c.members.len() as i64).collect();
+        let swap = replaced.map(|r| Swap {
+            old_id: r.old_id,
+            new_id: r.new_id,
+            old_applies: &r.entry.applies,
+            old_sets: &r.entry.sets,
+            old_rules: [r.policy.ingress.as_deref(), r.policy.egress.as_deref()],
+            same_place: r.same_place,
+        });
         for w in &mut self.watched {
+            // Walks are only ever appended: the old rows stay readable by number.
+            let before: [Vec<u32>; 2] = [0, 1].map(|d| changed.iter().map(|c| w.view.sides[d].of_class[c]).collect());
+            for dir in [Direction::Egress, Direction::Ingress] {
+                match &swap {
+                    Some(swap) => index.rewalk_swapped(&mut w.view, dir, changed, swap),
+                    None => index.rewalk(&mut w.view, dir, changed),
+                }
+            }
+            let (egress, ingress) = (&w.view.sides[1], &w.view.sides[0]);
+            // The classes whose rows took another walk, with their old rows.
+            let old: Vec<(usize, &Bits, &Bits)> = changed
+                .iter()
+                .zip(before[1].iter().zip(&before[0]))
+                .filter(|&(c, (&e, &i))| egress.of_class[c] != e || ingress.of_class[c] != i)
+                .map(|(c, (&e, &i))| (c, &egress.walks[e as usize], &ingress.walks[i as usize]))
+                .collect();
             // Many changed classes: recounting everything is cheaper than patching.
-            let patch = changed.count() * 8 <= n;
-            let old: Vec<(usize, Bits, Bits)> = if patch {
-                changed.iter().map(|c| (c, w.view.sides[1].row(c).clone(), w.view.sides[0].row(c).clone())).collect()
-            } else {
-                vec![]
-            };
-            index.rewalk(&mut w.view, Direction::Egress, changed);
-            index.rewalk(&mut w.view, Direction::Ingress, changed);
-            if !patch {
+            if old.len() * 8 > n {
                 (w.out, w.inn) = class_counts(index, &w.view);
                 continue;
             }
-            let (egress, ingress) = (&w.view.sides[1], &w.view.sides[0]);
-            for (c, old_e, old_i) in &old {
-                let c = *c;
+            let mut moved = Bits::empty(n);
+            old.iter().for_each(|&(c, _, _)| moved.insert(c));
+            for &(c, old_e, old_i) in &old {
                 // The changed class itself: recount exactly.
                 w.out[c] = egress.row(c).iter().filter(|&d| ingress.row(d).contains(c)).map(|d| weight[d]).sum();
                 w.inn[c] = ingress.row(c).iter().filter(|&s| egress.row(s).contains(c)).map(|s| weight[s]).sum();
                 // Others: only pairs with a changed end can have changed.
                 let mut diff = old_i.clone();
                 diff.xor_with(ingress.row(c));
-                for t in diff.iter().filter(|&t| !changed.contains(t)) {
+                for t in diff.iter().filter(|&t| !moved.contains(t)) {
                     if egress.row(t).contains(c) {
                         w.out[t] += if ingress.row(c).contains(t) { weight[c] } else { -weight[c] };
                     }
                 }
                 let mut diff = old_e.clone();
                 diff.xor_with(egress.row(c));
-                for t in diff.iter().filter(|&t| !changed.contains(t)) {
+                for t in diff.iter().filter(|&t| !moved.contains(t)) {
                     if ingress.row(t).contains(c) {
                         w.inn[t] += if egress.row(c).contains(t) { weight[c] } else { -weight[c] };
                     }

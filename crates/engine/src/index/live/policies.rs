@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use podwall_ir::{Policy, PolicyKind, Tier, TierDefault};
 
-use super::super::classes;
+use super::super::{classes, Entry};
 use super::{Live, Update};
 use crate::Bits;
 
@@ -59,20 +59,23 @@ impl Live {
             }
             return Ok(update);
         }
-        let changed = self.place_policy(ti, policy);
-        Ok(self.refresh(&changed))
+        let (changed, replaced) = self.place_policy(ti, policy);
+        Ok(self.refresh_with(&changed, replaced.as_ref()))
     }
 
     /// Puts a policy whose ranges are registered into tier `ti` (replacing one of the
     /// same kind, namespace and name) without re-walking; returns the classes whose
-    /// answers may have changed.
-    pub(super) fn place_policy(&mut self, ti: usize, policy: Policy) -> Bits {
+    /// answers may have changed, and the policy it replaced.
+    pub(super) fn place_policy(&mut self, ti: usize, policy: Policy) -> (Bits, Option<Replaced>) {
         let n = self.index.classes.len();
         let mut changed = Bits::empty(n);
+        let mut old = None;
         if let Some((oti, opi)) =
             self.index.cluster.policies.find(policy.kind, policy.namespace.as_deref(), &policy.name)
         {
-            changed.or_with(&self.remove_at(oti, opi));
+            let (old_id, entry, policy) = self.take_at(oti, opi);
+            changed.or_with(&entry.applies);
+            old = Some((old_id, entry, policy, (oti, opi)));
         }
         let pi = Arc::make_mut(&mut self.index.cluster).policies.insert(ti, policy);
         let id = self.index.entries.len() as u32;
@@ -97,7 +100,14 @@ impl Live {
             let ports = self.index.policy_ports(id, w.view.protocol, w.view.port, &mut w.view.named);
             w.view.port_sets.push(ports);
         }
-        changed
+        let replaced = old.map(|(old_id, entry, policy, at)| Replaced {
+            old_id,
+            new_id: id,
+            entry,
+            policy,
+            same_place: at == (ti, pi),
+        });
+        (changed, replaced)
     }
 
     /// Removes a policy; `None` when there is none of that kind, namespace and name.
@@ -131,7 +141,7 @@ impl Live {
         }
         for p in policies {
             // Their ranges were registered when they first came in.
-            changed.or_with(&self.place_policy(ti, p));
+            changed.or_with(&self.place_policy(ti, p).0);
         }
         self.refresh(&changed)
     }
@@ -171,6 +181,12 @@ impl Live {
     /// Takes the policy at (tier, position) out of the index and the cluster; returns the
     /// classes it applied to.
     pub(super) fn remove_at(&mut self, ti: usize, pi: usize) -> Bits {
+        self.take_at(ti, pi).1.applies
+    }
+
+    /// Takes the policy at (tier, position) out of the index and the cluster; returns
+    /// its id, its entry and the policy.
+    pub(super) fn take_at(&mut self, ti: usize, pi: usize) -> (u32, Entry, Policy) {
         let index = &mut self.index;
         let id = index.ids[ti].remove(pi);
         for &later in &index.ids[ti][pi..] {
@@ -182,7 +198,17 @@ impl Live {
         for c in entry.applies.iter() {
             index.applicable[c].retain(|&x| x != id);
         }
-        Arc::make_mut(&mut index.cluster).policies.remove(ti, pi);
-        entry.applies
+        let policy = Arc::make_mut(&mut index.cluster).policies.remove(ti, pi);
+        (id, entry, policy)
     }
+}
+
+/// A policy that a new version replaced, kept so that the walks can be patched.
+pub(super) struct Replaced {
+    pub old_id: u32,
+    pub new_id: u32,
+    pub entry: Entry,
+    pub policy: Policy,
+    /// Whether the new version took the old one's place: same tier and position.
+    pub same_place: bool,
 }
