@@ -7,11 +7,11 @@
 //! in the old one's place keeps each class's walk except on the remote classes the two
 //! versions treat differently. Tiers are added, reordered and removed the same way
 //! (through their policies). A pod unlike every other gets a class of its own, and a
-//! relabelled namespace has its classes read again: their bits in every cached set, and
-//! their rows and columns in every view (`recolumn`). A change that splits an equivalence
-//! class (an address range that cuts through one), and label changes that address ranges
-//! depend on (network sets, namespaces holding them, service accounts in use) rebuild the
-//! index, and say so.
+//! relabelled namespace has its classes (and those inside its network sets' ranges) read
+//! again: their bits in every cached set, and their rows and columns in every view
+//! (`recolumn`). A change that splits an equivalence class (an address range that cuts
+//! through one), and label changes that address ranges depend on (network sets, service
+//! accounts in use) rebuild the index, and say so.
 //!
 //! By concern: `policies.rs` (policies and tiers), `endpoints.rs` (pods and templates,
 //! new classes, `recolumn`), `universe.rs` (namespaces, network sets, service accounts,

@@ -48,26 +48,26 @@ impl Live {
     }
 
     /// Adds or replaces namespaces. The classes of a relabelled namespace are read again
-    /// in place (see [`Live::recolumn`]); relabelling a namespace that holds network sets
-    /// rebuilds the index, since selectors on its labels then pick address ranges, which
-    /// cut across classes.
+    /// in place (see [`Live::recolumn`]). A namespace holding network sets also has the
+    /// classes inside their ranges read again: Calico selectors on its labels pick those
+    /// ranges, and the classes are grouped by every range, so only their bits can turn.
     pub fn upsert_namespaces(&mut self, list: Vec<Namespace>) -> Update {
         let names: Vec<String> = list
             .iter()
             .filter(|ns| self.index.cluster.namespaces.get(&ns.name).is_none_or(|old| old.labels != ns.labels))
             .map(|ns| ns.name.clone())
             .collect();
-        let with_sets: Vec<&str> = names
+        let index = &self.index;
+        let set_nets: Vec<ipnet::IpNet> = index
+            .cluster
+            .network_sets
             .iter()
-            .filter(|n| self.index.cluster.network_sets.iter().any(|s| s.namespace.as_ref() == Some(*n)))
-            .map(String::as_str)
+            .filter(|s| s.namespace.as_ref().is_some_and(|n| names.contains(n)))
+            .flat_map(|s| s.nets.iter().copied())
             .collect();
-        if !with_sets.is_empty() {
-            let why = format!(
-                "namespace {} holds network sets and was relabelled: selectors on its labels pick their ranges",
-                with_sets.join(", ")
-            );
-            // Their endpoints, and the addresses of their network sets, read new labels.
+        if let Some(net) = set_nets.iter().find(|net| !index.sel.net_bits.contains_key(net)) {
+            // (Every range of a network set groups the classes; should one not, rebuild.)
+            let why = format!("the range {net} of a relabelled namespace's network set is not indexed");
             self.touch_namespaces(&names);
             let mut cluster = (*self.index.cluster).clone();
             for ns in list {
@@ -75,9 +75,17 @@ impl Live {
             }
             return self.rebuild(Arc::new(cluster), why);
         }
-        let mut ks: Vec<usize> =
-            names.iter().filter_map(|n| self.index.sel.namespaces.get(n)).flat_map(|b| b.iter()).collect();
+        // Their endpoints, and the classes in the ranges of their network sets, read new
+        // labels (`recolumn` notes them as touched).
+        let index = &self.index;
+        let mut ks: Vec<usize> = names
+            .iter()
+            .filter_map(|n| index.sel.namespaces.get(n))
+            .chain(set_nets.iter().map(|net| &index.sel.net_bits[net]))
+            .flat_map(|b| b.iter())
+            .collect();
         ks.sort_unstable();
+        ks.dedup();
         // Their classes leave the label indexes under the old labels...
         let index = &mut self.index;
         index.sel.forget_labels(
