@@ -50,6 +50,9 @@ pub struct Report {
     pub read_ms: f64,
     pub compile_ms: f64,
     pub send_ms: f64,
+    /// Changes whose ruleset was compiled whole (the others compiled only the
+    /// situations the changed policy touches).
+    pub compiled_whole: usize,
     /// How the changes went to the kernel, by path.
     pub paths: std::collections::BTreeMap<String, u64>,
     pub chains: u64,
@@ -231,6 +234,7 @@ fn measure(
         read_ms: median(|s| s.read),
         compile_ms: median(|s| s.compile),
         send_ms: median(|s| s.send),
+        compiled_whole: stages.iter().filter(|s| s.whole).count(),
         changes_ms,
         paths,
         chains: st.chains,

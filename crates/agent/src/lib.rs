@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use podwall_lab::install::{self, Node};
-use podwall_nftables::{Attachment, Installed};
+use podwall_nftables::{Attachment, Incremental, Installed, Recompiled};
 
 pub use health::Status;
 
@@ -76,6 +76,8 @@ pub struct Synced {
     pub local: usize,
     /// Where the time went.
     pub stages: Stages,
+    /// Whether the ruleset was compiled whole or only where the change reached.
+    pub recompiled: Recompiled,
 }
 
 /// Where a sync's time went.
@@ -84,16 +86,22 @@ pub struct Stages {
     /// From the change to a compiled cluster: loading the objects and compiling the
     /// dialects (with, from the API, the time the event waited).
     pub read: Duration,
-    /// Compiling the node's ruleset.
+    /// Compiling the node's ruleset (only what changed, when only policies did).
     pub compile: Duration,
     /// The delta, the transaction to the kernel, and the record of it.
     pub send: Duration,
+    /// Whether the ruleset was compiled whole (else only the situations a policy change
+    /// touched were).
+    pub whole: bool,
 }
 
 /// The agent: its configuration, what the node holds, and its reported status.
 pub struct Agent {
     config: Config,
     installed: Option<Installed>,
+    /// The compiler, which keeps its last compile: a policy change compiles only the
+    /// situations it touches.
+    compiler: Incremental,
     /// The folder as the last sync attempt looked at it, just before reading it.
     seen: Option<watch::Seen>,
     /// Shared with the health server.
@@ -119,7 +127,8 @@ impl Agent {
         let installed = std::fs::read(config.state.join("installed.json"))
             .ok()
             .and_then(|t| serde_json::from_slice::<Installed>(&t).ok());
-        Agent { config, installed, seen: None, status: Arc::new(Mutex::new(Status::default())) }
+        let compiler = Incremental::new(podwall_nftables::Options { table: podwall_lab::TABLE.into() });
+        Agent { config, installed, compiler, seen: None, status: Arc::new(Mutex::new(Status::default())) }
     }
 
     /// Whether the agent starts from a previous run's record of the table.
@@ -181,9 +190,8 @@ impl Agent {
                 *st.syncs.entry(path_label(synced.path)).or_default() += 1;
                 st.observe(since.elapsed());
                 st.objects = objects.clone();
-                st.chains = installed.chains.len() as u64;
-                st.elements = installed.sets.values().map(|s| s.elements.len() as u64).sum::<u64>()
-                    + installed.maps.values().map(|m| m.len() as u64).sum::<u64>();
+                st.chains = installed.chains;
+                st.elements = installed.elements;
                 st.attachments = synced.local as u64;
                 st.last_stages = Some(synced.stages);
             }
@@ -204,36 +212,53 @@ impl Agent {
         read: Duration,
         cluster: &podwall_ir::Cluster,
         attachments: &[Attachment],
-    ) -> Result<(Synced, Installed), String> {
+    ) -> Result<(Synced, Counted), String> {
         let compiling = Instant::now();
-        let ruleset = install::compile(cluster, attachments).map_err(|e| e.to_string())?;
+        self.compiler.update(cluster, attachments).map_err(|e| format!("compiling the ruleset: {e}"))?;
+        let (Some(ruleset), Some(recompiled)) = (self.compiler.ruleset(), self.compiler.last().cloned()) else {
+            return Err("compiling the ruleset: the compiler kept no ruleset".into());
+        };
         let compile = compiling.elapsed();
         let sending = Instant::now();
         let node = &self.config.node;
-        let sent = match install::install(node, self.installed.as_ref(), &ruleset) {
+        let new = ruleset.installed();
+        let sent = match install::install_as(node, self.installed.as_ref(), ruleset, &new) {
             // What was recorded is not what the kernel holds (another program changed the
             // table, or the record is stale): replace the table whole, still atomically.
             Err(e) if self.installed.is_some() => {
                 log(&format!("the delta against the recorded table failed ({e}); replacing the table whole"));
-                install::install(node, None, &ruleset)
+                install::install_as(node, None, ruleset, &new)
             }
             other => other,
         };
         let (delta, path) = sent.map_err(|e| e.to_string())?;
-        let new = ruleset.installed();
         save_installed(&self.config.state, &new)?;
-        self.installed = Some(new.clone());
+        let counts = Counted {
+            chains: new.chains.len() as u64,
+            elements: new.sets.values().map(|s| s.elements.len() as u64).sum::<u64>()
+                + new.maps.values().map(|m| m.len() as u64).sum::<u64>(),
+        };
+        self.installed = Some(new);
         let summary = match &delta {
             Some(d) => d.summary(),
             None => {
-                format!("table replaced whole: {} chain(s), {} pod interface(s)", new.chains.len(), attachments.len())
+                format!("table replaced whole: {} chain(s), {} pod interface(s)", counts.chains, attachments.len())
             }
         };
-        let stages = Stages { read, compile, send: sending.elapsed() };
+        let summary = format!("{summary}; {recompiled}");
+        let whole = matches!(recompiled, Recompiled::Whole(_));
+        let stages = Stages { read, compile, send: sending.elapsed(), whole };
         let local = attachments.len();
-        let synced = Synced { path, took: since.elapsed(), summary, warnings: ruleset.warnings, local, stages };
-        Ok((synced, new))
+        let warnings = ruleset.warnings.clone();
+        let synced = Synced { path, took: since.elapsed(), summary, warnings, local, stages, recompiled };
+        Ok((synced, counts))
     }
+}
+
+/// What the node holds after a sync, counted.
+struct Counted {
+    chains: u64,
+    elements: u64,
 }
 
 /// The attachments of the pods that are this node's: every pod with an address (all

@@ -44,6 +44,11 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
                 "    medians: load and compile the objects {:.1} ms, compile the ruleset {:.1} ms, delta and send {:.1} ms",
                 report.read_ms, report.compile_ms, report.send_ms
             );
+            println!(
+                "    ruleset compiled whole for {} of {} changes (the others: only the situations the change touches)",
+                report.compiled_whole,
+                report.changes_ms.len()
+            );
             let paths: Vec<String> = report.paths.iter().map(|(p, n)| format!("{p} {n}")).collect();
             println!("  sent as: {}; table: {} chains, {} elements", paths.join(", "), report.chains, report.elements);
         }

@@ -111,8 +111,18 @@ impl fmt::Display for Path {
 /// replaced whole). One transaction either way; returns the delta sent (`None` for a
 /// whole replace) and how it went.
 pub fn install(node: &Node, old: Option<&Installed>, ruleset: &Ruleset) -> Result<(Option<Delta>, Path), LabError> {
-    let new = ruleset.installed();
-    match old.and_then(|old| podwall_nftables::delta(old, &new)) {
+    install_as(node, old, ruleset, &ruleset.installed())
+}
+
+/// [`install`], given what loading `ruleset` installs (`ruleset.installed()`), for a
+/// caller that keeps that value as its record.
+pub fn install_as(
+    node: &Node,
+    old: Option<&Installed>,
+    ruleset: &Ruleset,
+    new: &Installed,
+) -> Result<(Option<Delta>, Path), LabError> {
+    match old.and_then(|old| podwall_nftables::delta(old, new)) {
         None => {
             node.nft(&["-f", "-"], &ruleset.render())?;
             Ok((None, Path::NftFull))

@@ -1,9 +1,10 @@
 //! From the intermediate form to the ruleset value.
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
-use podwall_engine::Index;
+use podwall_engine::{Index, Live};
 use podwall_ir::{Cluster, Direction, EndpointId, Expr, Peer, PortMatch, Ports, Protocol, TierDefault};
 
 use crate::ranges::{ip_number, number_ip, prefixes, Ranges};
@@ -20,34 +21,258 @@ use crate::{
 pub fn compile(cluster: &Cluster, attachments: &[Attachment], options: &Options) -> Result<Ruleset, CompileError> {
     check_table(&options.table)?;
     let attachments = check_attachments(cluster, attachments)?;
-    let mut c = Compiler::new(cluster, &attachments);
-    let mut endpoints = Vec::with_capacity(attachments.len());
-    for a in &attachments {
-        let mut chain_for = |dir| {
-            let applicable = c.index.applicable_policies(a.endpoint, dir);
-            (!applicable.is_empty()).then(|| c.situation(dir, applicable, a.endpoint))
-        };
-        let egress = chain_for(Direction::Egress);
-        let ingress = chain_for(Direction::Ingress);
-        endpoints.push(Dispatch {
-            endpoint: a.endpoint,
-            name: cluster.endpoints[a.endpoint].name.clone(),
-            interface: a.interface.clone(),
-            addresses: a.addresses.clone(),
-            egress,
-            ingress,
-        });
-    }
-    Ok(Ruleset {
-        table: options.table.clone(),
-        sets: c.sets.sets,
-        chains: c.chains,
-        endpoints,
-        warnings: c.warnings.into_values().collect(),
-    })
+    Ok(State::whole(cluster, attachments, &options.table).ruleset)
 }
 
-fn check_table(name: &str) -> Result<(), CompileError> {
+/// One situation: its direction, the content ids of the policies that apply (in
+/// evaluation order) and, for ingress, the local endpoint's declared ports.
+pub(crate) type GroupKey = (Direction, Vec<u32>, Vec<podwall_ir::NamedPort>);
+
+/// A situation's chains, as built (phase one of a compile): what they read and what
+/// they warn about. A pure function of its [`GroupKey`] while the universe (endpoints,
+/// namespaces, network sets, service accounts, nodes) and the attachments stay.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// The chains, named after what they do; origins as positions were when built.
+    chains: Vec<Chain>,
+    /// Per chain, per rule: the content id of the policy it comes from (`None` for a
+    /// tier's end), to put origins at the policies' current positions.
+    ids: Vec<Vec<Option<u32>>>,
+    /// The named sets the rules read, in order of first use.
+    sets: Vec<String>,
+    /// Per rule with an HTTP match that emits rules: (content id, direction, rule index, text).
+    warnings: Vec<(u32, Direction, usize, String)>,
+}
+
+impl Group {
+    /// The same chains, origins aside (those follow from `ids`).
+    fn same(&self, o: &Group) -> bool {
+        self.ids == o.ids
+            && self.chains.len() == o.chains.len()
+            && self.chains.iter().zip(&o.chains).all(|(a, b)| {
+                a.name == b.name
+                    && a.direction == b.direction
+                    && a.tier == b.tier
+                    && a.comment == b.comment
+                    && a.next == b.next
+                    && a.rules.len() == b.rules.len()
+                    && a.rules
+                        .iter()
+                        .zip(&b.rules)
+                        .all(|(x, y)| x.matches == y.matches && x.action == y.action && x.comment == y.comment)
+            })
+    }
+}
+
+/// What a compile keeps: the engine's live index (which policies apply where), each
+/// policy position's content id, the caches of the compiler, the situations' groups and
+/// the ruleset, so that the next compile after a policy change builds only the
+/// situations that change ([`crate::Incremental`]).
+pub(crate) struct State {
+    pub(crate) table: String,
+    /// Which policies apply to which endpoint, updated in place.
+    pub(crate) live: Live,
+    /// Per tier, per position: the id of the policy's content (a changed policy gets a
+    /// new one).
+    pub(crate) ids: Vec<Vec<u32>>,
+    pub(crate) next_id: u32,
+    /// The attachments, validated and sorted.
+    pub(crate) attachments: Vec<Attachment>,
+    pub(crate) caches: Caches,
+    /// Every situation of the last compile.
+    groups: HashMap<GroupKey, Arc<Group>>,
+    /// The group each entry chain name stands for (one group per name).
+    named: HashMap<String, Arc<Group>>,
+    pub(crate) ruleset: Ruleset,
+    /// Situations compiled by the last compile (the others were kept).
+    pub(crate) built: usize,
+}
+
+impl State {
+    /// Compiles everything from scratch.
+    pub(crate) fn whole(cluster: &Cluster, attachments: Vec<Attachment>, table: &str) -> State {
+        let live = Live::new(Arc::new(cluster.clone()));
+        let mut next_id = 0;
+        let ids = cluster
+            .policies
+            .tiers()
+            .iter()
+            .map(|t| {
+                t.policies
+                    .iter()
+                    .map(|_| {
+                        next_id += 1;
+                        next_id - 1
+                    })
+                    .collect()
+            })
+            .collect();
+        let caches = Caches::new(cluster, &attachments);
+        let empty =
+            Ruleset { table: table.to_string(), sets: vec![], chains: vec![], endpoints: vec![], warnings: vec![] };
+        let mut state = State {
+            table: table.to_string(),
+            live,
+            ids,
+            next_id,
+            attachments,
+            caches,
+            groups: HashMap::new(),
+            named: HashMap::new(),
+            ruleset: empty,
+            built: 0,
+        };
+        state.assemble(cluster);
+        state
+    }
+
+    /// Builds the ruleset (phase two): each endpoint's situation, its group built
+    /// unless kept from the last compile, groups that compile to the same chains shared;
+    /// chains and sets in order of first use. Chains and sets of the last ruleset that
+    /// stay are moved over, not rebuilt.
+    pub(crate) fn assemble(&mut self, cluster: &Cluster) {
+        let State { table, live, ids, next_id, attachments, caches, groups, named, ruleset, built } = self;
+        let previous = std::mem::replace(
+            ruleset,
+            Ruleset { table: table.clone(), sets: vec![], chains: vec![], endpoints: vec![], warnings: vec![] },
+        );
+        let mut old_chains: HashMap<String, Chain> = previous.chains.into_iter().map(|c| (c.name.clone(), c)).collect();
+        let mut old_sets: HashMap<String, Set> = previous.sets.into_iter().map(|s| (s.name.clone(), s)).collect();
+        let old_named = std::mem::take(named);
+        let mut at = vec![None; *next_id as usize];
+        for (ti, list) in ids.iter().enumerate() {
+            for (pi, &id) in list.iter().enumerate() {
+                at[id as usize] = Some((ti, pi));
+            }
+        }
+        let position = |id: u32| at[id as usize];
+        let mut used: HashMap<GroupKey, Arc<Group>> = HashMap::new();
+        let mut sets_seen: HashSet<String> = HashSet::new();
+        let mut warnings: BTreeMap<(usize, usize, Direction, usize), String> = BTreeMap::new();
+        *built = 0;
+        let index = live.index();
+        for a in attachments.iter() {
+            let mut entries = [None, None];
+            for (k, dir) in [Direction::Egress, Direction::Ingress].into_iter().enumerate() {
+                let applicable = index.applicable_policies(a.endpoint, dir);
+                if applicable.is_empty() {
+                    continue;
+                }
+                let ports = match dir {
+                    Direction::Ingress => cluster.endpoints[a.endpoint].ports.clone(),
+                    Direction::Egress => Vec::new(),
+                };
+                let key: GroupKey = (dir, applicable.iter().map(|&(t, p)| ids[t][p]).collect(), ports);
+                if let Some(g) = used.get(&key) {
+                    entries[k] = Some(g.chains[0].name.clone());
+                    continue;
+                }
+                let group = match groups.get(&key) {
+                    Some(g) => g.clone(),
+                    None => {
+                        *built += 1;
+                        let g = Compiler { cluster, ids, c: caches }.build(dir, &applicable, a.endpoint);
+                        canonical(named, &old_named, g, &mut caches.collided)
+                    }
+                };
+                let entry = group.chains[0].name.clone();
+                if !named.contains_key(&entry) {
+                    named.insert(entry.clone(), group.clone());
+                    let kept = old_named.get(&entry).is_some_and(|o| Arc::ptr_eq(o, &group));
+                    for (chain, rule_ids) in group.chains.iter().zip(&group.ids) {
+                        let mut chain = match old_chains.remove(&chain.name) {
+                            Some(c) if kept => c,
+                            _ => chain.clone(),
+                        };
+                        for (rule, id) in chain.rules.iter_mut().zip(rule_ids) {
+                            if let (Some(id), Some(o)) = (id, rule.origin.as_mut()) {
+                                if let Some((ti, pi)) = position(*id) {
+                                    (o.tier, o.policy) = (ti, Some(pi));
+                                }
+                            }
+                        }
+                        ruleset.chains.push(chain);
+                    }
+                    for name in &group.sets {
+                        if sets_seen.insert(name.clone()) {
+                            let set = old_sets.remove(name).unwrap_or_else(|| caches.sets.get(name).clone());
+                            ruleset.sets.push(set);
+                        }
+                    }
+                    for (id, dir, rule, text) in &group.warnings {
+                        if let Some((ti, pi)) = position(*id) {
+                            warnings.entry((ti, pi, *dir, *rule)).or_insert_with(|| text.clone());
+                        }
+                    }
+                }
+                used.insert(key, group);
+                entries[k] = Some(entry);
+            }
+            let [egress, ingress] = entries;
+            ruleset.endpoints.push(Dispatch {
+                endpoint: a.endpoint,
+                name: cluster.endpoints[a.endpoint].name.clone(),
+                interface: a.interface.clone(),
+                addresses: a.addresses.clone(),
+                egress,
+                ingress,
+            });
+        }
+        ruleset.warnings = warnings.into_values().collect();
+        *groups = used;
+    }
+}
+
+/// The group to use for a newly built one: the group already standing for its entry
+/// chain's name in this compile when they are the same; else, when two different groups
+/// of this compile hash to one name (never seen), the new one renamed `..xK` (and
+/// `collided` set: the names then depend on the order groups were met in).
+fn canonical(
+    named: &HashMap<String, Arc<Group>>,
+    old: &HashMap<String, Arc<Group>>,
+    mut g: Group,
+    collided: &mut bool,
+) -> Arc<Group> {
+    let base = g.chains[0].name.clone();
+    let mut k = 2;
+    loop {
+        let name = &g.chains[0].name;
+        match named.get(name) {
+            // Not met in this compile: the last compile's group of that name when it is
+            // this one (its chains are kept), else this one (the same rules from a
+            // policy's new content).
+            None => return old.get(name).filter(|o| o.same(&g)).cloned().unwrap_or_else(|| Arc::new(g)),
+            Some(o) if o.same(&g) => return o.clone(),
+            Some(_) => {
+                *collided = true;
+                let names: Vec<String> = (0..g.chains.len())
+                    .map(|i| if i == 0 { format!("{base}x{k}") } else { format!("{base}x{k}_{i}") })
+                    .collect();
+                rename(&mut g.chains, &names);
+                k += 1;
+            }
+        }
+    }
+}
+
+/// Gives `chains` the names `names`, and their `goto`s and `next`s with them.
+fn rename(chains: &mut [Chain], names: &[String]) {
+    let old: Vec<String> = chains.iter().map(|c| c.name.clone()).collect();
+    let rename = |n: &str| old.iter().position(|o| o == n).map(|k| names[k].clone());
+    for c in chains.iter_mut() {
+        c.name = rename(&c.name).unwrap_or_else(|| c.name.clone());
+        c.next = c.next.as_deref().and_then(rename);
+        for r in &mut c.rules {
+            if let Action::Goto(t) = &mut r.action {
+                if let Some(n) = rename(t) {
+                    *t = n;
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn check_table(name: &str) -> Result<(), CompileError> {
     let ok = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -59,7 +284,10 @@ fn check_table(name: &str) -> Result<(), CompileError> {
 }
 
 /// Validates the attachments and sorts them by endpoint.
-fn check_attachments(cluster: &Cluster, attachments: &[Attachment]) -> Result<Vec<Attachment>, CompileError> {
+pub(crate) fn check_attachments(
+    cluster: &Cluster,
+    attachments: &[Attachment],
+) -> Result<Vec<Attachment>, CompileError> {
     let mut sorted = attachments.to_vec();
     sorted.sort_by_key(|a| a.endpoint);
     let mut interfaces: HashMap<&str, EndpointId> = HashMap::new();
@@ -263,9 +491,16 @@ fn tidy(mut m: Vec<Match>) -> Vec<Match> {
 struct Sets {
     sets: Vec<Set>,
     by_name: HashMap<String, usize>,
+    /// Whether a definition was renamed because another one had its hash.
+    collided: bool,
 }
 
 impl Sets {
+    /// The set named `name`, which was interned.
+    fn get(&self, name: &str) -> &Set {
+        &self.sets[self.by_name[name]]
+    }
+
     fn intern(&mut self, kind: SetKind, definition: &str, elements: Vec<String>) -> String {
         let prefix = match kind {
             SetKind::Addresses(Family::V4) => "a4",
@@ -284,7 +519,10 @@ impl Sets {
                 None => break,
                 Some(&i) if self.sets[i].elements == elements => return name,
                 // Two definitions with one hash (never seen): a name of its own.
-                Some(_) => name = format!("{base}_{k}"),
+                Some(_) => {
+                    self.collided = true;
+                    name = format!("{base}_{k}");
+                }
             }
         }
         self.by_name.insert(name.clone(), self.sets.len());
@@ -323,37 +561,29 @@ fn prefix_count(r: &Ranges, bits: u32) -> usize {
     r.spans().iter().map(|&(lo, hi)| prefixes(lo, hi, bits).len()).sum()
 }
 
-/// One situation's chains, shared by the endpoints in it.
-struct Situation {
-    /// The entry chain's name.
-    entry: String,
-}
-
-type SituationKey = (Direction, Vec<(usize, usize)>, Vec<podwall_ir::NamedPort>);
-
-struct Compiler<'a> {
-    cluster: &'a Cluster,
-    /// The engine's index: which policies apply, and which endpoints a selector picks.
-    index: Index,
+/// What the compiler keeps between compiles while the universe and the attachments
+/// stay: how selectors and peers resolve, and how each rule compiles.
+pub(crate) struct Caches {
+    /// The engine's index of the universe (no policies): which endpoints a selector picks.
+    universe: Index,
     /// Per endpoint: the addresses peers resolve to (none for host-network pods).
     addresses: Vec<Vec<IpAddr>>,
     sets: Sets,
     selected: HashMap<(Expr, bool), Space>,
-    chains: Vec<Chain>,
-    situations: HashMap<SituationKey, usize>,
-    shapes: HashMap<Vec<(Direction, usize, Vec<Rule>)>, usize>,
-    list: Vec<Situation>,
-    warnings: BTreeMap<(usize, usize, Direction, usize), String>,
     /// Each rule's alternatives, once per rule (and, for ingress, per set of declared
     /// ports of the local endpoint, which its named ports resolve on): a policy that
     /// applies in many situations is compiled once.
     alts: HashMap<AltsKey, Vec<Alt>>,
+    /// Whether two definitions met one name and the later one was renamed: names then
+    /// depend on the order of compiling, and the next compile starts from scratch.
+    pub(crate) collided: bool,
 }
 
-type AltsKey = (usize, usize, usize, Direction, Vec<podwall_ir::NamedPort>);
+/// (content id of the policy, rule index, direction, the local endpoint's ports).
+type AltsKey = (u32, usize, Direction, Vec<podwall_ir::NamedPort>);
 
-impl<'a> Compiler<'a> {
-    fn new(cluster: &'a Cluster, attachments: &[Attachment]) -> Self {
+impl Caches {
+    fn new(cluster: &Cluster, attachments: &[Attachment]) -> Self {
         let mut addresses: Vec<Vec<IpAddr>> = cluster
             .endpoints
             .iter()
@@ -377,95 +607,41 @@ impl<'a> Compiler<'a> {
                 new
             });
         }
-        Compiler {
-            cluster,
-            index: Index::new(cluster),
+        // Selectors read the universe only: an index without policies answers them.
+        let universe = Cluster {
+            namespaces: cluster.namespaces.clone(),
+            endpoints: cluster.endpoints.clone(),
+            network_sets: cluster.network_sets.clone(),
+            service_accounts: cluster.service_accounts.clone(),
+            nodes: cluster.nodes.clone(),
+            ..Cluster::default()
+        };
+        Caches {
+            universe: Index::build(Arc::new(universe)),
             addresses,
             sets: Sets::default(),
             selected: HashMap::new(),
-            chains: Vec::new(),
-            situations: HashMap::new(),
-            shapes: HashMap::new(),
-            list: Vec::new(),
-            warnings: BTreeMap::new(),
             alts: HashMap::new(),
+            collided: false,
         }
     }
+}
 
-    /// The entry chain for `local`'s traffic in `dir` under these applicable policies,
-    /// built the first time the situation is met. Ingress chains resolve named ports on
-    /// the local endpoint, so its declared ports are part of the situation.
-    fn situation(&mut self, dir: Direction, applicable: Vec<(usize, usize)>, local: EndpointId) -> String {
-        let ports = match dir {
-            Direction::Ingress => self.cluster.endpoints[local].ports.clone(),
-            Direction::Egress => Vec::new(),
-        };
-        let key = (dir, applicable, ports);
-        if let Some(&i) = self.situations.get(&key) {
-            return self.list[i].entry.clone();
-        }
-        let first = self.chains.len();
-        self.build(dir, &key.1, local);
-        // Another situation may compile to the same chains (its endpoints' differences
-        // did not matter to these rules): share those.
-        let shape = shape(&self.chains[first..]);
-        if let Some(&i) = self.shapes.get(&shape) {
-            self.chains.truncate(first);
-            self.situations.insert(key, i);
-            return self.list[i].entry.clone();
-        }
-        self.name_group(first, dir, &shape);
-        self.shapes.insert(shape, self.list.len());
-        let situation = Situation { entry: self.chains[first].name.clone() };
-        let entry = situation.entry.clone();
-        self.situations.insert(key, self.list.len());
-        self.list.push(situation);
-        entry
-    }
+/// Builds one situation's group.
+struct Compiler<'a> {
+    cluster: &'a Cluster,
+    /// Per tier, per position: the policy's content id.
+    ids: &'a [Vec<u32>],
+    c: &'a mut Caches,
+}
 
-    /// Names the chains of a new situation (`chains[first..]`) after what they do, so
-    /// that the same chains compiled from another state of the cluster have the same
+impl Compiler<'_> {
+    /// Builds a situation's chains: one per applicable tier, named after what they do,
+    /// so that the same chains compiled from another state of the cluster have the same
     /// names (and an update leaves them alone): `DIR_HASH` for the first tier,
     /// `DIR_HASH_K` for the K-th, the hash taken over the rules as nft writes them.
-    fn name_group(&mut self, first: usize, dir: Direction, shape: &[(Direction, usize, Vec<Rule>)]) {
-        let mut text = String::new();
-        for (c, (_, _, rules)) in self.chains[first..].iter().zip(shape) {
-            text.push_str(&c.comment);
-            text.push('\n');
-            for r in rules {
-                text.push_str(&crate::render_rule(r));
-                text.push('\n');
-            }
-        }
-        let hash = fnv(text.as_bytes());
-        let mut base = format!("{dir}_{hash:016x}");
-        let taken = |n: &str, chains: &[Chain]| chains[..first].iter().any(|c| c.name.starts_with(n));
-        let mut k = 2;
-        while taken(&base, &self.chains) {
-            // Two different situations with one hash (never seen): a name of its own.
-            base = format!("{dir}_{hash:016x}x{k}");
-            k += 1;
-        }
-        let names: Vec<String> =
-            (0..self.chains.len() - first).map(|k| if k == 0 { base.clone() } else { format!("{base}_{k}") }).collect();
-        let old: Vec<String> = self.chains[first..].iter().map(|c| c.name.clone()).collect();
-        let rename = |n: &str| old.iter().position(|o| o == n).map(|k| names[k].clone());
-        for c in &mut self.chains[first..] {
-            c.name = rename(&c.name).unwrap_or_else(|| c.name.clone());
-            c.next = c.next.as_deref().and_then(rename);
-            for r in &mut c.rules {
-                if let Action::Goto(t) = &mut r.action {
-                    if let Some(n) = rename(t) {
-                        *t = n;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Builds a situation's chains under provisional names ([`Compiler::name_group`]
-    /// names them).
-    fn build(&mut self, dir: Direction, applicable: &[(usize, usize)], local: EndpointId) {
+    /// Ingress chains resolve named ports on the local endpoint.
+    fn build(&mut self, dir: Direction, applicable: &[(usize, usize)], local: EndpointId) -> Group {
         let runs: Vec<&[(usize, usize)]> = applicable.chunk_by(|a, b| a.0 == b.0).collect();
         let names: Vec<String> = (0..runs.len()).map(|k| format!("new_{k}")).collect();
         let allow = match dir {
@@ -473,24 +649,32 @@ impl<'a> Compiler<'a> {
             Direction::Ingress => Action::Accept,
         };
         let tiers = self.cluster.policies.tiers();
+        let mut chains = Vec::with_capacity(runs.len());
+        let mut ids = Vec::with_capacity(runs.len());
+        let mut warnings = Vec::new();
         for (k, run) in runs.iter().enumerate() {
             let ti = run[0].0;
             let tier = &tiers[ti];
             let onward = names.get(k + 1).map(|n| Action::Goto(n.clone())).unwrap_or_else(|| allow.clone());
             let mut rules = Vec::new();
+            let mut rule_ids = Vec::new();
             for &(_, pi) in run.iter() {
                 let policy = &tier.policies[pi];
+                let id = self.ids[ti][pi];
                 for rule in policy.rules(dir).unwrap_or_default() {
                     let what = format!("{}: {} {dir} rule {}", tier.name, policy_name(policy), rule.index + 1);
-                    let alts = self.rule_alts_memo(ti, pi, rule, dir, local);
+                    let alts = self.rule_alts_memo(id, rule, dir, local);
                     if rule.http.is_some() && !alts.is_empty() {
-                        self.warnings.entry((ti, pi, dir, rule.index)).or_insert_with(|| {
+                        warnings.push((
+                            id,
+                            dir,
+                            rule.index,
                             format!(
                                 "{what}: its HTTP match cannot be enforced at layers 3 and 4; \
                                  the data plane applies the rule ({}) to all its traffic, as if every request matched",
                                 rule.action
-                            )
-                        });
+                            ),
+                        ));
                     }
                     let action = match rule.action {
                         podwall_ir::Action::Allow => allow.clone(),
@@ -507,6 +691,7 @@ impl<'a> Compiler<'a> {
                             comment: comment.clone(),
                             origin,
                         });
+                        rule_ids.push(Some(id));
                     }
                 }
             }
@@ -521,7 +706,8 @@ impl<'a> Compiler<'a> {
                 comment,
                 origin: Some(Origin { tier: ti, policy: None, rule: 0 }),
             });
-            self.chains.push(Chain {
+            rule_ids.push(None);
+            chains.push(Chain {
                 name: names[k].clone(),
                 direction: dir,
                 tier: ti,
@@ -529,28 +715,61 @@ impl<'a> Compiler<'a> {
                 rules,
                 next: names.get(k + 1).cloned(),
             });
+            ids.push(rule_ids);
         }
+        // The name: a hash over what the chains do, `goto`s read as chain numbers.
+        let mut text = String::new();
+        for c in &chains {
+            text.push_str(&c.comment);
+            text.push('\n');
+            for r in &c.rules {
+                match &r.action {
+                    Action::Goto(t) => {
+                        let k = names.iter().position(|n| n == t).unwrap_or(usize::MAX);
+                        text.push_str(&crate::render_rule(&Rule { action: Action::Goto(k.to_string()), ..r.clone() }));
+                    }
+                    _ => text.push_str(&crate::render_rule(r)),
+                }
+                text.push('\n');
+            }
+        }
+        let base = format!("{dir}_{:016x}", fnv(text.as_bytes()));
+        let final_names: Vec<String> =
+            (0..chains.len()).map(|k| if k == 0 { base.clone() } else { format!("{base}_{k}") }).collect();
+        rename(&mut chains, &final_names);
+        let mut sets = Vec::new();
+        for c in &chains {
+            for r in &c.rules {
+                for m in &r.matches {
+                    if let Match::Address { set, .. } | Match::DestinationPorts { set, .. } = m {
+                        if !sets.contains(set) {
+                            sets.push(set.clone());
+                        }
+                    }
+                }
+            }
+        }
+        Group { chains, ids, sets, warnings }
     }
 
-    /// [`Compiler::rule_alts`] of rule `rule` of policy `pi` of tier `ti`, computed once.
-    fn rule_alts_memo(
-        &mut self,
-        ti: usize,
-        pi: usize,
-        rule: &podwall_ir::Rule,
-        dir: Direction,
-        local: EndpointId,
-    ) -> Vec<Alt> {
+    fn sets_intern(&mut self, kind: SetKind, definition: &str, elements: Vec<String>) -> String {
+        let name = self.c.sets.intern(kind, definition, elements);
+        self.c.collided |= self.c.sets.collided;
+        name
+    }
+
+    /// [`Compiler::rule_alts`] of rule `rule` of the policy of content id `id`, computed once.
+    fn rule_alts_memo(&mut self, id: u32, rule: &podwall_ir::Rule, dir: Direction, local: EndpointId) -> Vec<Alt> {
         let ports = match dir {
             Direction::Ingress => self.cluster.endpoints[local].ports.clone(),
             Direction::Egress => Vec::new(),
         };
-        let key = (ti, pi, rule.index, dir, ports);
-        if let Some(a) = self.alts.get(&key) {
+        let key = (id, rule.index, dir, ports);
+        if let Some(a) = self.c.alts.get(&key) {
             return a.clone();
         }
         let a = self.rule_alts(rule, dir, local);
-        self.alts.insert(key, a.clone());
+        self.c.alts.insert(key, a.clone());
         a
     }
 
@@ -635,19 +854,19 @@ impl<'a> Compiler<'a> {
     /// pods), and with `network_sets` the ranges of matching network sets.
     fn selected_space(&mut self, sel: &Expr, network_sets: bool) -> Space {
         let key = (sel.clone(), network_sets);
-        if let Some(s) = self.selected.get(&key) {
+        if let Some(s) = self.c.selected.get(&key) {
             return s.clone();
         }
         let mut s = Space::empty();
-        for id in self.index.select(sel) {
-            self.addresses[id].iter().for_each(|ip| s.add_ip(*ip));
+        for id in self.c.universe.select(sel) {
+            self.c.addresses[id].iter().for_each(|ip| s.add_ip(*ip));
         }
         if network_sets {
-            for i in self.index.select_network_sets(sel) {
+            for i in self.c.universe.select_network_sets(sel) {
                 self.cluster.network_sets[i].nets.iter().for_each(|n| s.add_net(n));
             }
         }
-        self.selected.insert(key, s.clone());
+        self.c.selected.insert(key, s.clone());
         s
     }
 
@@ -672,7 +891,7 @@ impl<'a> Compiler<'a> {
             let negated = prefix_count(&complement, bits) < prefix_count(r, bits);
             let elements = address_elements(if negated { &complement } else { r }, f);
             let definition = format!("{}{definition}", if negated { "not " } else { "" });
-            let set = self.sets.intern(SetKind::Addresses(f), &definition, elements);
+            let set = self.sets_intern(SetKind::Addresses(f), &definition, elements);
             out.push(Alt::of(Some(f), vec![Match::Address { side, family: f, set, negated }]));
         }
         out
@@ -737,7 +956,7 @@ impl<'a> Compiler<'a> {
                 match excluded.get(&f) {
                     Some(e) if !e.is_empty() => {
                         let definition = format!("not {:?}", entity.not_ports);
-                        let set = self.sets.intern(SetKind::DestinationPorts(f), &definition, triple_elements(e));
+                        let set = self.sets_intern(SetKind::DestinationPorts(f), &definition, triple_elements(e));
                         not.push(Alt::of(Some(f), vec![Match::DestinationPorts { family: f, set, negated: true }]));
                     }
                     _ => not.push(Alt::of(Some(f), vec![Match::Family(f)])),
@@ -764,7 +983,7 @@ impl<'a> Compiler<'a> {
                     "{:?} not {:?} {:?} not {:?}",
                     rule.protocol, rule.not_protocol, entity.ports, entity.not_ports
                 );
-                let set = self.sets.intern(SetKind::DestinationPorts(f), &definition, triple_elements(&keep));
+                let set = self.sets_intern(SetKind::DestinationPorts(f), &definition, triple_elements(&keep));
                 out.push(Alt::of(Some(f), vec![Match::DestinationPorts { family: f, set, negated: false }]));
             }
         }
@@ -778,7 +997,7 @@ impl<'a> Compiler<'a> {
         if named.is_empty() {
             return out;
         }
-        for (id, ips) in self.addresses.iter().enumerate() {
+        for (id, ips) in self.c.addresses.iter().enumerate() {
             for np in &self.cluster.endpoints[id].ports {
                 if named.iter().any(|(name, proto)| named_port_fits(np, name, *proto)) {
                     for ip in ips {
@@ -794,29 +1013,6 @@ impl<'a> Compiler<'a> {
         }
         out
     }
-}
-
-/// What a situation's chains do, whatever they are called: their direction, tier and
-/// rules, with the chains they go to numbered from the first.
-fn shape(chains: &[Chain]) -> Vec<(Direction, usize, Vec<Rule>)> {
-    chains
-        .iter()
-        .map(|c| {
-            let rules = c
-                .rules
-                .iter()
-                .map(|r| {
-                    let mut r = r.clone();
-                    if let Action::Goto(target) = &r.action {
-                        let k = chains.iter().position(|c| &c.name == target).unwrap_or(usize::MAX);
-                        r.action = Action::Goto(k.to_string());
-                    }
-                    r
-                })
-                .collect();
-            (c.direction, c.tier, rules)
-        })
-        .collect()
 }
 
 /// Whether a declared port is the named port `name` of a port entry with protocol

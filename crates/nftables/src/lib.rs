@@ -26,6 +26,7 @@
 
 mod compile;
 mod delta;
+mod incremental;
 pub mod ranges;
 mod render;
 mod simulate;
@@ -36,6 +37,7 @@ use podwall_ir::{Cluster, Direction, EndpointId};
 
 pub use compile::compile;
 pub use delta::{delta, Delta, Installed, InstalledChain, InstalledSet, MapChange, MapEntry, SetChange};
+pub use incremental::{Incremental, Recompiled};
 pub use render::render_rule;
 pub use simulate::{Probe, Step, Trace};
 

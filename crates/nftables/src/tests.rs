@@ -540,3 +540,113 @@ fn sctp_ports_are_enforced_as_sctp_dport() {
     let text = build(&c).render();
     assert!(text.contains("sctp dport 3868 accept"), "{text}");
 }
+
+mod incremental {
+    //! `Incremental`: a policy change compiles only the situations it touches, and the
+    //! ruleset it keeps is the whole compile's.
+    use super::*;
+
+    fn three_pods() -> Vec<Endpoint> {
+        vec![pod("web", "10.0.0.1", "web"), pod("db", "10.0.0.2", "db"), pod("client", "10.0.0.3", "client")]
+    }
+
+    fn base() -> Cluster {
+        let web = policy("web", 10.0, app("web"), Some(vec![from(app("client"), IrAction::Allow)]), None);
+        let db = policy("db", 20.0, app("db"), Some(vec![from(app("web"), IrAction::Allow)]), None);
+        cluster(three_pods(), vec![tier("t", 1.0, TierDefault::Deny, vec![web, db])])
+    }
+
+    fn with(c: &Cluster, f: impl FnOnce(&mut Vec<Policy>)) -> Cluster {
+        let mut tiers = c.policies.tiers().to_vec();
+        f(&mut tiers[0].policies);
+        Cluster { policies: PolicySet::new(tiers), ..c.clone() }
+    }
+
+    /// Updates `inc` to `c`; checks the result against a whole compile and returns how
+    /// the update went.
+    fn step(inc: &mut Incremental, c: &Cluster) -> Recompiled {
+        let att = default_attachments(c);
+        let kept = inc.update(c, &att).unwrap().clone();
+        assert_eq!(kept, compile(c, &att, &Options::default()).unwrap());
+        inc.last().unwrap().clone()
+    }
+
+    #[test]
+    fn a_policy_edit_compiles_only_the_situations_of_the_endpoints_it_selects() {
+        let c = base();
+        let mut inc = Incremental::new(Options::default());
+        assert!(matches!(step(&mut inc, &c), Recompiled::Whole(_)));
+        let edited = with(&c, |ps| ps[1].ingress.as_mut().unwrap()[0].destination.ports = vec![tcp(5432)]);
+        // Only db's ingress situation is built again; web's is kept.
+        assert_eq!(step(&mut inc, &edited), Recompiled::Changes { policies: 1, situations: 1 });
+        let r = inc.ruleset().unwrap();
+        let db = r.entry_chain(id(&edited, "db"), Direction::Ingress).unwrap();
+        assert!(db.rules[0].matches.contains(&Match::Ports(vec![(6, 5432, 5432)])), "{db:?}");
+    }
+
+    #[test]
+    fn a_policy_added_first_in_its_tier_moves_the_origins_of_the_others() {
+        let c = base();
+        let mut inc = Incremental::new(Options::default());
+        step(&mut inc, &c);
+        let first = policy("aaa", 1.0, app("client"), Some(vec![from(app("web"), IrAction::Allow)]), None);
+        let added = with(&c, |ps| ps.push(first));
+        assert_eq!(step(&mut inc, &added), Recompiled::Changes { policies: 1, situations: 1 });
+        // web's chain was kept, and its rule now points at the policy's new position.
+        let web = inc.ruleset().unwrap().entry_chain(id(&added, "web"), Direction::Ingress).unwrap();
+        assert_eq!(web.rules[0].origin, Some(Origin { tier: 0, policy: Some(1), rule: 0 }));
+    }
+
+    #[test]
+    fn a_policy_removed_takes_its_chains_away_and_keeps_the_others() {
+        let c = base();
+        let mut inc = Incremental::new(Options::default());
+        step(&mut inc, &c);
+        let removed = with(&c, |ps| drop(ps.remove(0)));
+        assert_eq!(step(&mut inc, &removed), Recompiled::Changes { policies: 1, situations: 0 });
+        let r = inc.ruleset().unwrap();
+        assert_eq!(r.dispatch(id(&removed, "web")).unwrap().ingress, None);
+        assert_eq!(r.chains.len(), 1, "{:?}", r.chains);
+        let db = r.entry_chain(id(&removed, "db"), Direction::Ingress).unwrap();
+        assert_eq!(db.rules[0].origin, Some(Origin { tier: 0, policy: Some(0), rule: 0 }));
+        // And back: the same ruleset as at first.
+        assert_eq!(step(&mut inc, &c), Recompiled::Changes { policies: 1, situations: 1 });
+    }
+
+    #[test]
+    fn nothing_changed_compiles_nothing() {
+        let c = base();
+        let mut inc = Incremental::new(Options::default());
+        step(&mut inc, &c);
+        // Where a policy was read does not change what it compiles to.
+        let moved = with(&c, |ps| ps[0].source = Some(podwall_ir::Source { file: "other.yaml".into(), line: 7 }));
+        assert_eq!(step(&mut inc, &moved), Recompiled::Changes { policies: 0, situations: 0 });
+    }
+
+    #[test]
+    fn a_pod_added_removed_or_relabelled_compiles_whole() {
+        let c = base();
+        let mut inc = Incremental::new(Options::default());
+        step(&mut inc, &c);
+        let mut added = c.clone();
+        added.endpoints.push(pod("client-2", "10.0.0.4", "client"));
+        added.endpoints.sort_by(|a, b| a.name.cmp(&b.name));
+        assert!(matches!(step(&mut inc, &added), Recompiled::Whole(_)));
+        let web_peers = |inc: &Incremental, c: &Cluster| {
+            let r = inc.ruleset().unwrap();
+            let chain = r.entry_chain(id(c, "web"), Direction::Ingress).unwrap();
+            let Match::Address { set, .. } = &chain.rules[0].matches[0] else { panic!("{chain:?}") };
+            r.set(set).unwrap().elements.clone()
+        };
+        assert_eq!(web_peers(&inc, &added), ["10.0.0.3", "10.0.0.4"]);
+        let mut relabelled = added.clone();
+        let e = id(&relabelled, "client-2");
+        relabelled.endpoints[e].labels.insert("app".into(), "other".into());
+        assert!(matches!(step(&mut inc, &relabelled), Recompiled::Whole(_)));
+        assert_eq!(web_peers(&inc, &relabelled), ["10.0.0.3"]);
+        assert!(matches!(step(&mut inc, &c), Recompiled::Whole(_)));
+        // After a whole compile, policy changes are incremental again.
+        let edited = with(&c, |ps| ps[0].ingress.as_mut().unwrap()[0].destination.ports = vec![tcp(80)]);
+        assert_eq!(step(&mut inc, &edited), Recompiled::Changes { policies: 1, situations: 1 });
+    }
+}
