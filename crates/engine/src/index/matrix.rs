@@ -237,8 +237,12 @@ impl Index {
                 let num = match (known, old_sigs.get(&old_num)) {
                     (Some(num), _) => num,
                     (None, Some(old_sig)) => {
-                        let at =
-                            old_sig.iter().position(|&x| x == swap.old_id).expect("the old signature names the policy");
+                        // The old signature names the policy; should it not, the class is
+                        // walked whole, as for any splice that is not its signature.
+                        let Some(at) = old_sig.iter().position(|&x| x == swap.old_id) else {
+                            fallback.insert(c);
+                            continue;
+                        };
                         let end =
                             old_sig[at + 1..].iter().position(|&x| x < TOKEN_MIN).map_or(old_sig.len(), |k| at + 1 + k);
                         let old_part = old_sig[at + 1..end].to_vec();
