@@ -3,7 +3,7 @@
 synthetic clusters, at growing sizes.
 
 For each size N (pods; namespaces = N/10, policies = N/5, seed 1) the cluster is written by
-`podwall bench gen`, then the tools run alternately, end to end (process start, reading the
+`podwall-bench gen`, then the tools run alternately, end to end (process start, reading the
 folder, computing, writing the result):
 
   podwall matrix -f DIR --port 8080 --protocol TCP -o json > /dev/null     (one port)
@@ -12,7 +12,7 @@ folder, computing, writing the result):
       address-range pair, every protocol and port: NCA has no per-port query)
   podwall, both commands again
   ... for --rounds rounds when NCA's first run took under --repeat-below seconds, else once;
-  then podwall bench run DIR (phase timings). Figures are medians over the rounds.
+  then podwall-bench run DIR (phase timings). Figures are medians over the rounds.
 
 NCA is stopped after --timeout seconds (default 600); larger sizes are then skipped for NCA.
 Wall-clock seconds come from time.perf_counter around each process, started directly
@@ -94,7 +94,8 @@ def main():
                     help="alternating rounds (NCA, then podwall) for sizes NCA finishes quickly")
     ap.add_argument("--repeat-below", type=float, default=120.0,
                     help="sizes where NCA's first run takes less than this get --rounds rounds")
-    ap.add_argument("--podwall", default=os.path.join(ROOT, "target", "release", "podwall"))
+    ap.add_argument("--podwall", default=os.path.join(ROOT, "target", "release", "podwall"),
+                    help="the podwall binary; podwall-bench is taken from beside it")
     ap.add_argument("--nca", default=os.environ.get("NCA") or real_nca())
     ap.add_argument("--work", help="folder for the clusters (default: a temporary one, removed)")
     ap.add_argument("--out", help="also write the Markdown table here")
@@ -110,7 +111,7 @@ def main():
         ns, pol = max(1, n // 10), max(1, n // 5)
         folder = os.path.join(work, f"n{n}")
         shutil.rmtree(folder, ignore_errors=True)
-        subprocess.run([pw, "bench", "gen", "--pods", str(n), "--namespaces", str(ns), "--policies",
+        subprocess.run([pw + "-bench", "gen", "--pods", str(n), "--namespaces", str(ns), "--policies",
                         str(pol), "--seed", str(args.seed), "-o", folder], check=True,
                        stdout=subprocess.DEVNULL)
         load = os.getloadavg()[0]
@@ -152,7 +153,7 @@ def main():
         all_s = statistics.median(all_times)
         all_k = max(k for k in pw_mem if k) if any(pw_mem) else None
         print(f"  podwall medians: one port {statistics.median(pw_times):.4f} s, every declared port {all_s:.4f} s", flush=True)
-        bench_s, _, _, bench_out = timed([pw, "bench", "run", folder], stdout=subprocess.PIPE)
+        bench_s, _, _, bench_out = timed([pw + "-bench", "run", folder], stdout=subprocess.PIPE)
         pw_med = statistics.median(pw_times)
         nca_med = statistics.median(nca_times) if nca_times else None
         rows.append({
@@ -163,13 +164,13 @@ def main():
             "nca_mem": max(m for m in nca_mem if m) if any(nca_mem) else None,
         })
         if bench_out:
-            notes.append(f"### podwall bench run, {n} pods\n\n```\n{bench_out.strip()}\n```\n")
+            notes.append(f"### podwall-bench run, {n} pods\n\n```\n{bench_out.strip()}\n```\n")
         if not args.work:
             shutil.rmtree(folder, ignore_errors=True)
 
     lines = [
         "| pods | namespaces | policies | load avg | podwall matrix 1 port (s) | podwall matrix all ports (s) "
-        "| podwall bench run (s) | NCA connectivity map (s) | NCA / podwall 1 port | NCA / podwall all ports "
+        "| podwall-bench run (s) | NCA connectivity map (s) | NCA / podwall 1 port | NCA / podwall all ports "
         "| podwall peak MiB | NCA peak MiB |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]

@@ -3,7 +3,7 @@
 
 For a fixed range of seeds (default 1..20, about a minute in all) this script
 
-1. writes a small synthetic cluster with `podwall bench gen` (8-40 pods, 2-5 namespaces,
+1. writes a small synthetic cluster with `podwall-bench gen` (8-40 pods, 2-5 namespaces,
    3-15 NetworkPolicies; the generator adds `monitoring` and `kube-system`), and a
    "mutated" copy of it with what the generator seldom makes at these sizes: ipBlocks over
    pod addresses, pods without status.podIP, a hostNetwork pod, named ports whose protocol
@@ -41,7 +41,7 @@ For a fixed range of seeds (default 1..20, about a minute in all) this script
    counts the self pairs podwall denies (upstream says a pod cannot block access to itself).
 
 Calico mode (`--calico`; FINDINGS.md, "Calico mode"): each seed's cluster is written with
-`podwall bench gen --pods 30..60 --namespaces 3..6 --policies 2..10 --calico-policies 2..18`
+`podwall-bench gen --pods 30..60 --namespaces 3..6 --policies 2..10 --calico-policies 2..18`
 and cut down to what NCA 2.1.0 parses (calico_for_nca): no Tier objects and no `spec.tier`
 (NCA has no tiers: all policies land in one default tier with their own orders), no
 `serviceAccounts` in entity rules (NCA rejects it; the generator's `names: [default]` holds
@@ -69,7 +69,8 @@ Exit status: 0 when every disagreement is in an explained class (with --strict, 
 podwall bugs count as failures), 1 otherwise, 2 when a tool cannot be run. The last line is
 `N passed, M failed`, counting compared clusters.
 
-podwall is target/release/podwall (built when missing) or --podwall. NCA is $NCA, `nca` on
+podwall is target/release/podwall (built when missing) or --podwall; clusters come from
+podwall-bench beside it. NCA is $NCA, `nca` on
 PATH, or installed with pip into target/nca-venv when missing (`--no-install` turns that
 off). `--resource_list DIR` never calls kubectl; KUBECONFIG points at a missing file anyway.
 """
@@ -248,9 +249,9 @@ def find_podwall(path):
     if path:
         return path
     exe = os.path.join(ROOT, "target", "release", "podwall")
-    if not os.path.exists(exe):
-        print("building podwall (cargo build --release -p podwall)", flush=True)
-        r = subprocess.run(["cargo", "build", "--release", "-p", "podwall"], cwd=ROOT)
+    if not (os.path.exists(exe) and os.path.exists(exe + "-bench")):
+        print("building podwall and podwall-bench (cargo build --release -p podwall -p podwall-bench)", flush=True)
+        r = subprocess.run(["cargo", "build", "--release", "-p", "podwall", "-p", "podwall-bench"], cwd=ROOT)
         if r.returncode != 0:
             sys.exit(2)
     return exe
@@ -964,10 +965,10 @@ def main():
         else:
             (pods_n, ns_n, pol_n), cal_n = sizes_for(seed), 0
         gen = os.path.join(work, f"gen-{seed}")
-        r = run([podwall, "bench", "gen", "--pods", str(pods_n), "--namespaces", str(ns_n),
+        r = run([podwall + "-bench", "gen", "--pods", str(pods_n), "--namespaces", str(ns_n),
                  "--policies", str(pol_n), "--calico-policies", str(cal_n), "--seed", str(seed), "-o", gen])
         if r.returncode != 0:
-            print(f"seed {seed}: ERROR podwall bench gen: {r.stderr.strip()}")
+            print(f"seed {seed}: ERROR podwall-bench gen: {r.stderr.strip()}")
             failed += 1
             continue
         docs = load_folder(gen)

@@ -12,7 +12,6 @@
 //! Input that does not load during a watch is reported (log, health, metrics) and the
 //! last good ruleset stays.
 #![forbid(unsafe_code)]
-pub mod bench;
 pub mod follow;
 pub mod health;
 pub mod watch;

@@ -7,11 +7,6 @@ mod analyze;
 mod apiserver;
 mod audit;
 mod audit_log;
-mod bench;
-mod bench_agent;
-mod bench_dataplane;
-mod bench_rewrap;
-mod bench_webhook;
 mod can_i;
 mod check;
 mod cni;
@@ -111,8 +106,6 @@ enum Command {
     Check(check::Args),
     /// What isolates a pod, and what it may send and receive.
     Explain(explain::Args),
-    /// Generate synthetic clusters and measure the engine on them.
-    Bench(bench::Args),
     /// Which endpoints and network sets a Calico selector picks.
     Selector(selector::Args),
     /// What a change does to reachability: the pairs newly allowed or denied between the
@@ -221,7 +214,6 @@ fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Graph(a) => graph::run(a),
         Command::Explain(a) => explain::run(a),
-        Command::Bench(a) => bench::run(a),
         Command::Selector(a) => selector::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Dataplane(a) => dataplane::run(a),

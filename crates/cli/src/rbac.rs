@@ -152,8 +152,16 @@ fn risky(a: RiskyArgs) -> Result<ExitCode, Failure> {
             graph.nodes.len(),
             graph.edge_count(),
             paths.len(),
-            crate::bench::peak_mib().unwrap_or(0.0)
+            peak_mib().unwrap_or(0.0)
         );
     }
     Ok(if critical { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Peak resident memory of this process, in MiB (Linux).
+fn peak_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }

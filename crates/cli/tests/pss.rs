@@ -291,13 +291,3 @@ fn webhook_with_an_unreadable_certificate_exits_2_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no PEM certificate"), "{}", text(&out.stderr));
 }
-
-#[test]
-fn bench_webhook_runs_podwall_webhook_over_https_and_every_request_is_answered() {
-    let out = podwall(&["bench", "webhook", "--rate", "60", "--duration", "1", "--connections", "2", "-o", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let report = json(&out);
-    assert_eq!(report["answered"], 60, "{report}");
-    assert_eq!(report["errors"], 0, "{report}");
-    assert!(report["rss_peak_kib"].as_u64().is_some_and(|k| k > 0), "the server's memory is sampled: {report}");
-}

@@ -7,6 +7,8 @@
 //!   the other crates name no dialect's API group or label convention.
 //! - Heavy dependencies stay out of the core crates.
 //! - The map names every crate, and the crates each one reads are its manifest's.
+//! - The generator and the benchmarks are not in the product: only `podwall-bench` builds
+//!   on `synth`, and the `podwall` binary has no `bench` command.
 use std::path::{Path, PathBuf};
 
 fn workspace() -> PathBuf {
@@ -258,4 +260,24 @@ fn the_map_has_a_row_per_crate_naming_the_workspace_crates_it_depends_on() {
         wrong.push(format!("crates/{name}: a row for a crate that does not exist"));
     }
     assert!(wrong.is_empty(), "ARCHITECTURE.md's map and the manifests differ:\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_generator_and_the_benchmarks_stay_out_of_the_product() {
+    // Synthetic clusters and measuring harnesses belong to `podwall-bench`; a product
+    // crate that needed the generator would ship it (dev-dependencies are for tests).
+    let entries = std::fs::read_dir(workspace().join("crates")).expect("crates");
+    let mut wrong = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let krate = entry.file_name().to_string_lossy().into_owned();
+        if krate != "bench"
+            && entry.path().join("Cargo.toml").exists()
+            && dependencies(&krate).iter().any(|d| d == "podwall-synth")
+        {
+            wrong.push(krate);
+        }
+    }
+    assert!(wrong.is_empty(), "crates that build the generator into the product: {wrong:?}");
+    let main = std::fs::read_to_string(workspace().join("crates/cli/src/main.rs")).expect("main.rs");
+    assert!(!main.contains("Bench("), "the podwall binary has a bench command again (it belongs in crates/bench)");
 }

@@ -1,7 +1,7 @@
 //! What a container runtime does with a network configuration list (section 3): derive
 //! each plugin's request configuration (`cniVersion`, `name`, `runtimeConfig` from the
 //! declared capabilities, `prevResult`), run the plugins in order for ADD, CHECK, GC and
-//! STATUS and in reverse for DEL. The tests and `podwall bench cni` drive plugins
+//! STATUS and in reverse for DEL. The tests and `podwall-bench cni` drive plugins
 //! through it exactly as a runtime does: separate processes, `CNI_*` variables, JSON on
 //! standard input and output.
 use std::fs::File;

@@ -1,4 +1,4 @@
-//! Helpers of `podwall bench dataplane`: the comparison ruleset with linear chains, and
+//! Helpers of `podwall-bench dataplane`: the comparison ruleset with linear chains, and
 //! a one-policy edit to time updates with.
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

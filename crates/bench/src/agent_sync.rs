@@ -1,4 +1,4 @@
-//! `podwall bench agent`: how long the node agent takes from a policy change arriving on
+//! `podwall-bench agent`: how long the node agent takes from a policy change arriving on
 //! its watch to the kernel holding it, at a given number of policies.
 //!
 //! A generated cluster (`pods` pods, half of them on this node, and `policies`
@@ -16,7 +16,7 @@ use podwall_lab::install::Node;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::{Agent, Config, Local, Source, Status};
+use podwall_agent::{Agent, Config, Local, Source, Status};
 
 /// What to measure.
 #[derive(Clone, Copy, Debug)]
@@ -180,7 +180,8 @@ fn measure(
     };
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
-    let follower = std::thread::spawn(move || crate::follow(&mut agent, watch, || stopped.load(Ordering::Relaxed)));
+    let follower =
+        std::thread::spawn(move || podwall_agent::follow(&mut agent, watch, || stopped.load(Ordering::Relaxed)));
     let send = |e: Event| tx.send(e).map_err(|_| "the agent stopped".to_string());
 
     let start = Instant::now();
@@ -216,7 +217,7 @@ fn measure(
     }
     let mut sorted = changes_ms.clone();
     sorted.sort_by(f64::total_cmp);
-    let median = |f: fn(&crate::Stages) -> Duration| {
+    let median = |f: fn(&podwall_agent::Stages) -> Duration| {
         let mut v: Vec<f64> = stages.iter().map(|s| f(s).as_secs_f64() * 1e3).collect();
         v.sort_by(f64::total_cmp);
         v.get(v.len() / 2).copied().unwrap_or_default()

@@ -1,4 +1,4 @@
-//! `podwall bench`: generate synthetic clusters and measure the engine on them.
+//! `podwall-bench gen` and `run`: synthetic clusters, and the engine measured on them.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,40 +10,9 @@ use podwall_ir::Protocol;
 
 use crate::Failure;
 
-/// Flags of `bench`.
+/// Flags of `gen`.
 #[derive(clap::Args)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(clap::Subcommand)]
-enum Command {
-    /// Write a synthetic cluster (one JSON List per namespace, plus calico.json and
-    /// admin.json when asked for) to a folder.
-    Gen(GenArgs),
-    /// Measure load, index, matrix, summary and pair-query times on a folder.
-    Run(RunArgs),
-    /// Measure the data plane in a lab (root): small-packet rate, request latency and
-    /// connection cost against no table and linear chains, load and change times,
-    /// packets lost during updates, lab up time.
-    Dataplane(crate::bench_dataplane::Args),
-    /// Measure `podwall webhook` at a fixed request rate on loopback: latency
-    /// percentiles, the rate held, and the server's memory under load.
-    Webhook(crate::bench_webhook::Args),
-    /// Measure the node agent (root): from a policy change arriving on its watch to the
-    /// kernel holding it, at 10,000 policies by default.
-    Agent(crate::bench_agent::Args),
-    /// Measure the CNI plugin as a runtime calls it (root): ADD and DEL latency, median
-    /// and p99, for pods added one at a time and all at once.
-    Cni(crate::cni::BenchArgs),
-    /// Measure `secrets rewrap` against a scratch etcd it starts (`etcd` on PATH): N
-    /// secrets written under an old key, rewrapped, then a pass finding all current.
-    Rewrap(crate::bench_rewrap::Args),
-}
-
-#[derive(clap::Args)]
-struct GenArgs {
+pub struct GenArgs {
     /// Pods.
     #[arg(long, default_value_t = 10_000)]
     pods: usize,
@@ -69,8 +38,9 @@ struct GenArgs {
     out: PathBuf,
 }
 
+/// Flags of `run`.
 #[derive(clap::Args)]
-struct RunArgs {
+pub struct RunArgs {
     /// The cluster folder (or file).
     dir: PathBuf,
     /// Random pairs for the pair-query latency.
@@ -86,7 +56,7 @@ struct RunArgs {
 }
 
 /// Peak resident memory of this process, in MiB (Linux).
-pub(crate) fn peak_mib() -> Option<f64> {
+fn peak_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -123,7 +93,8 @@ fn parse_only(dir: &std::path::Path) -> Result<usize, Failure> {
     sizes.into_iter().sum::<Result<usize, String>>().map_err(Failure::Error)
 }
 
-fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
+/// Runs `run`: load, index, matrix, summary and pair-query times on a folder.
+pub fn run(a: RunArgs) -> Result<ExitCode, Failure> {
     let t = Instant::now();
     std::hint::black_box(parse_only(&a.dir)?);
     let parse = t.elapsed();
@@ -349,28 +320,18 @@ fn run_bench(a: RunArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `bench`.
-pub fn run(a: Args) -> Result<ExitCode, Failure> {
-    match a.command {
-        Command::Gen(g) => {
-            let p = podwall_synth::Params {
-                pods: g.pods,
-                namespaces: g.namespaces,
-                policies: g.policies,
-                calico_policies: g.calico_policies,
-                admin_policies: g.admin_policies,
-                seed: g.seed,
-            };
-            let t = Instant::now();
-            let files = podwall_synth::write(&p, &g.out)?;
-            eprintln!("wrote {} files to {} in {}", files.len(), g.out.display(), ms(t.elapsed()));
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Run(r) => run_bench(r),
-        Command::Dataplane(d) => crate::bench_dataplane::run(d),
-        Command::Webhook(w) => crate::bench_webhook::run(w),
-        Command::Cni(c) => crate::cni::bench(c),
-        Command::Agent(a) => crate::bench_agent::run(a),
-        Command::Rewrap(r) => crate::bench_rewrap::run(r),
-    }
+/// Runs `gen`: writes a synthetic cluster to a folder.
+pub fn gen(g: GenArgs) -> Result<ExitCode, Failure> {
+    let p = podwall_synth::Params {
+        pods: g.pods,
+        namespaces: g.namespaces,
+        policies: g.policies,
+        calico_policies: g.calico_policies,
+        admin_policies: g.admin_policies,
+        seed: g.seed,
+    };
+    let t = Instant::now();
+    let files = podwall_synth::write(&p, &g.out)?;
+    eprintln!("wrote {} files to {} in {}", files.len(), g.out.display(), ms(t.elapsed()));
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,4 @@
-//! `podwall bench webhook`: the webhook under a fixed request rate on loopback. It starts
+//! `podwall-bench webhook`: the webhook under a fixed request rate on loopback. It starts
 //! `podwall webhook` as a child process with a fresh self-signed certificate, so that
 //! the memory sampled is the server's alone, sends the load, and stops the child.
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -25,6 +25,10 @@ pub struct Args {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// The `podwall` binary to start as the webhook (default: the one beside this
+    /// program, else the first on PATH).
+    #[arg(long)]
+    podwall: Option<std::path::PathBuf>,
 }
 
 /// Kills the child webhook when the bench ends, however it ends.
@@ -48,7 +52,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     std::fs::write(&ns_file, bench::SAMPLE_NAMESPACES)?;
     let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let child = Command::new(std::env::current_exe()?)
+    let child = Command::new(crate::podwall_binary(a.podwall.as_deref())?)
         .arg("webhook")
         .arg("--tls-cert")
         .arg(&cert_file)

@@ -1,4 +1,4 @@
-//! `podwall bench dataplane`: what enforcement costs, measured in a lab.
+//! `podwall-bench dataplane`: what enforcement costs, measured in a lab.
 //!
 //! Two pods (a client and a server in namespace `bench`) carry the traffic; the ruleset
 //! loaded in the node is compiled from a generated cluster of `--pods` pods and 0, 1,000

@@ -1,4 +1,4 @@
-//! `podwall bench agent`: the flags and the rendering of `podwall_agent::bench`, which
+//! `podwall-bench agent`: the flags and the rendering of `agent_sync`, which
 //! times the node agent from a policy change arriving on its watch to the kernel holding
 //! it.
 use std::process::ExitCode;
@@ -24,33 +24,41 @@ pub struct Args {
 
 /// Runs `bench agent`.
 pub fn run(args: Args) -> Result<ExitCode, Failure> {
-    let params = podwall_agent::bench::Params { policies: args.policies, pods: args.pods, changes: args.changes };
-    let report = podwall_agent::bench::run(&params).map_err(Failure::Error)?;
+    let params = crate::agent_sync::Params { policies: args.policies, pods: args.pods, changes: args.changes };
+    let report = crate::agent_sync::run(&params).map_err(Failure::Error)?;
     match args.output {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).expect("plain data serializes")),
+        Format::Json => crate::outln!("{}", serde_json::to_string_pretty(&report)?),
         Format::Text => {
-            println!(
+            crate::outln!(
                 "agent sync at {} policies, {} pods ({} on this node); load average {}",
-                report.policies, report.pods, report.local_pods, report.load_average
+                report.policies,
+                report.pods,
+                report.local_pods,
+                report.load_average
             );
-            println!("  first sync (whole table):        {:>9.1} ms", report.first_sync_ms);
-            println!(
+            crate::outln!("  first sync (whole table):        {:>9.1} ms", report.first_sync_ms);
+            crate::outln!(
                 "  policy change → kernel, {} changes: median {:.1} ms, max {:.1} ms",
                 report.changes_ms.len(),
                 report.median_ms,
                 report.max_ms
             );
-            println!(
+            crate::outln!(
                 "    medians: load and compile the objects {:.1} ms, compile the ruleset {:.1} ms, delta and send {:.1} ms",
                 report.read_ms, report.compile_ms, report.send_ms
             );
-            println!(
+            crate::outln!(
                 "    ruleset compiled whole for {} of {} changes (the others: only the situations the change touches)",
                 report.compiled_whole,
                 report.changes_ms.len()
             );
             let paths: Vec<String> = report.paths.iter().map(|(p, n)| format!("{p} {n}")).collect();
-            println!("  sent as: {}; table: {} chains, {} elements", paths.join(", "), report.chains, report.elements);
+            crate::outln!(
+                "  sent as: {}; table: {} chains, {} elements",
+                paths.join(", "),
+                report.chains,
+                report.elements
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

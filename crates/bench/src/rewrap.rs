@@ -1,4 +1,4 @@
-//! `podwall bench rewrap`: `secrets rewrap` against a scratch etcd. It starts `etcd`
+//! `podwall-bench rewrap`: `secrets rewrap` against a scratch etcd. It starts `etcd`
 //! (from `PATH`) on loopback ports with a temporary data folder, writes N secrets under
 //! an old aescbc key, rewraps them under a new aesgcm key, runs again (everything
 //! current), and stops etcd.
