@@ -6,13 +6,13 @@
 //! `--request-timeout` to 1m, the admission plugins to the default set of
 //! [`crate::admission`]). A value the server would refuse to start with (a count that is
 //! no number, a boolean that is none, an unknown admission plugin or cipher suite, a
-//! plugin both enabled and disabled, EventRateLimit without its configuration file) is
-//! an input error, not a finding.
+//! plugin both enabled and disabled, EventRateLimit without its configuration file, an
+//! authorization chain [`crate::authorization`] refuses) is an input error, not a finding.
+use podwall_encryption::{Config, ProviderKind};
 use podwall_findings::{Finding, ObjectRef, Origin, Severity};
 use podwall_load::InputError;
 
-use podwall_encryption::{Config, ProviderKind};
-
+use crate::authorization::Authorization;
 use crate::flags::Flags;
 
 /// One check.
@@ -185,6 +185,7 @@ pub fn run_with(flags: &Flags, encryption: Option<&Config>) -> Result<Report, In
     let set = |n: &str| flags.get(n).is_some_and(|v| !v.is_empty());
     let admission = crate::admission::read(flags)?;
     let tls = crate::tls::read(flags)?;
+    let authorization = crate::authorization::read(flags)?;
     if admission.on("EventRateLimit") && !set("admission-control-config-file") {
         return Err(flags.refused("the EventRateLimit admission plugin is enabled without --admission-control-config-file: with no configuration it has no limits, which it refuses; kube-apiserver would not start".into()));
     }
@@ -216,28 +217,21 @@ pub fn run_with(flags: &Flags, encryption: Option<&Config>) -> Result<Report, In
             "--kubelet-certificate-authority=<ca file>".into(),
         );
     }
-    let structured = set("authorization-config");
-    let modes: Vec<&str> = if structured {
-        Vec::new()
-    } else if set("authorization-mode") {
-        flags.list("authorization-mode")
-    } else {
-        vec!["AlwaysAllow"]
-    };
-    if !structured {
-        let given = if set("authorization-mode") {
-            format!("is {}", modes.join(","))
-        } else {
+    if let Authorization::Modes { modes, defaulted } = &authorization {
+        let given = if *defaulted {
             "is not set, and defaults to AlwaysAllow".to_string()
+        } else {
+            format!("is {}", modes.join(","))
         };
-        if modes.contains(&"AlwaysAllow") {
+        let has = |m: &str| modes.iter().any(|x| x == m);
+        if has("AlwaysAllow") {
             fail(
                 "AP005",
                 format!("--authorization-mode {given}: every authenticated request is allowed"),
                 "--authorization-mode=Node,RBAC".into(),
             );
         }
-        if !modes.contains(&"Node") {
+        if !has("Node") {
             fail(
                 "AP006",
                 format!(
@@ -246,7 +240,7 @@ pub fn run_with(flags: &Flags, encryption: Option<&Config>) -> Result<Report, In
                 "add Node to --authorization-mode".into(),
             );
         }
-        if !modes.contains(&"RBAC") {
+        if !has("RBAC") {
             fail(
                 "AP007",
                 format!("--authorization-mode {given}, without RBAC: Roles and bindings are not enforced"),
@@ -436,7 +430,7 @@ pub fn run_with(flags: &Flags, encryption: Option<&Config>) -> Result<Report, In
         });
         outcomes.push((*c, finding));
     }
-    if structured {
+    if authorization == Authorization::Structured {
         for id in ["AP005", "AP006", "AP007"] {
             if let Some((c, slot)) = outcomes.iter_mut().find(|(c, _)| c.id == id) {
                 *slot = Some(

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod authorization;
 pub mod checks;
 pub mod flags;
 pub mod tls;
