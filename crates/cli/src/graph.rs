@@ -34,13 +34,34 @@ pub struct Args {
     /// ports, service account) instead of one per namespace.
     #[arg(long)]
     pods: bool,
+    /// One node per value of this namespace label (`--group-by team`: a node
+    /// `team=payments` for every namespace labelled so); a namespace without the label
+    /// stays a node of its own. With --pods, a pod label instead, within each namespace
+    /// (`shop/app=web`); pods without it group by class.
+    #[arg(long, value_name = "LABEL")]
+    group_by: Option<String>,
 }
 
 /// Runs `graph`.
 pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let cluster = load(&a.input)?;
     let index = Index::new(&cluster);
-    let graph = Graph::build(&index, if a.pods { Grouping::Classes } else { Grouping::Namespaces });
+    let grouping = match (a.pods, a.group_by) {
+        (false, None) => Grouping::Namespaces,
+        (true, None) => Grouping::Classes,
+        (false, Some(key)) => Grouping::NamespaceLabel(key),
+        (true, Some(key)) => Grouping::PodLabel(key),
+    };
+    if a_key_is_empty(&grouping) {
+        return Err(Failure::Error("--group-by needs a label key (e.g. --group-by team)".into()));
+    }
+    let graph = Graph::build(&index, grouping.clone());
+    if let Grouping::NamespaceLabel(key) | Grouping::PodLabel(key) = &grouping {
+        if !graph.nodes.iter().any(|n| n.name.contains('=')) {
+            let what = if a.pods { "pod" } else { "namespace" };
+            eprintln!("warning: --group-by {key}: no {what} carries the label {key:?}; nothing was grouped by it");
+        }
+    }
     let text = match a.format {
         GraphFormat::Dot => podwall_graph::dot::render(&graph),
         GraphFormat::Mermaid => podwall_graph::mermaid::render(&graph),
@@ -51,4 +72,8 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     };
     crate::input::write_out(a.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn a_key_is_empty(g: &Grouping) -> bool {
+    matches!(g, Grouping::NamespaceLabel(k) | Grouping::PodLabel(k) if k.trim().is_empty())
 }

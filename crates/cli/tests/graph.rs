@@ -99,3 +99,31 @@ fn bad_input_exits_2_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid-cidr.yaml"));
 }
+
+#[test]
+fn a_cluster_too_large_to_draw_is_drawn_grouped_by_a_namespace_label() {
+    // 150 namespaces are past what an SVG shows legibly: refused, naming the way out;
+    // grouped by their team label they fit, each namespace counted in its team's node.
+    let dir = std::env::temp_dir().join(format!("podwall-graph-large-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let p = podwall_synth::Params { pods: 600, namespaces: 150, policies: 60, ..podwall_synth::Params::default() };
+    podwall_synth::write(&p, &dir).expect("write the cluster");
+    let d = dir.display().to_string();
+    let out = podwall(&["graph", "-f", &d, "--format", "svg"]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("too many to draw legibly") && err.contains("--group-by team"), "{err}");
+    let svg = stdout(&["graph", "-f", &d, "--format", "svg", "--group-by", "team"]);
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", &svg[..svg.len().min(200)]);
+    assert!(svg.contains("team=platform"), "the teams are nodes");
+    let dot = stdout(&["graph", "-f", &d, "--format", "dot", "--group-by", "team"]);
+    let nodes = dot.lines().filter(|l| l.contains("[label=") && !l.contains(" -> ")).count();
+    assert!(nodes < 100, "{nodes} nodes once grouped");
+    // A label nobody carries groups nothing, and says so.
+    let out = podwall(&["graph", "-f", &d, "--format", "dot", "--group-by", "no-such-label"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no namespace carries the label \"no-such-label\""));
+    let out = podwall(&["graph", "-f", &d, "--group-by", ""]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -2,7 +2,9 @@
 //!
 //! [`Graph::build`] reads the exact engine's [`Index`]: nodes are namespaces, or with
 //! [`Grouping::Classes`] the index's equivalence classes of endpoints (endpoints every
-//! rule treats alike, so a large cluster stays a readable picture); an edge `a → b` says
+//! rule treats alike), or the namespaces or pods that share a label's value
+//! ([`Grouping::NamespaceLabel`], [`Grouping::PodLabel`]), so that a large cluster stays a
+//! readable picture; an edge `a → b` says
 //! that some endpoint of `a` may open a connection to some endpoint of `b`, labelled with
 //! the ports it may use. Ports are TCP, UDP and SCTP; `all` is every port of the three.
 //! Nothing here judges a policy: every edge is a count from [`podwall_engine::Matrix::between`]
@@ -31,19 +33,26 @@ pub mod mermaid;
 pub mod svg;
 
 /// What a node stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Grouping {
     /// One node per namespace.
     Namespaces,
     /// One node per equivalence class of endpoints (same namespace, labels, ports,
     /// service account: every rule treats them alike).
     Classes,
+    /// One node per value of this namespace label (`team=payments`: every namespace
+    /// labelled so); a namespace without the label is a node of its own.
+    NamespaceLabel(String),
+    /// Within each namespace, one node per value of this pod label (`shop/app=web`);
+    /// endpoints without it, one node per equivalence class as with [`Grouping::Classes`].
+    PodLabel(String),
 }
 
-/// A node: a namespace or a class of endpoints.
+/// A node: a namespace, a class of endpoints, or the endpoints sharing a label value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
-    /// Its name: the namespace, or the class's first endpoint.
+    /// Its name: the namespace, the class's first endpoint, or `key=value`
+    /// (`namespace/key=value` for a pod label).
     pub name: String,
     /// A second line: how many endpoints it holds.
     pub detail: String,
@@ -124,7 +133,7 @@ impl Graph {
     pub fn too_large(&self) -> Option<String> {
         (!self.drawable()).then(|| {
             format!(
-                "{} nodes and {} edges are too many to draw legibly (at most {DRAWABLE_NODES} nodes and {DRAWABLE_EDGES} edges); `podwall graph --format dot` gives the graph for Graphviz",
+                "{} nodes and {} edges are too many to draw legibly (at most {DRAWABLE_NODES} nodes and {DRAWABLE_EDGES} edges); `podwall graph --group-by team` draws namespaces grouped by a label (`--pods --group-by app`: pods by one), and `--format dot` gives the graph for Graphviz",
                 self.nodes.len(),
                 self.edges.len()
             )
@@ -136,13 +145,24 @@ impl Graph {
     /// edge from the node to itself.
     pub fn build(index: &Index, grouping: Grouping) -> Graph {
         let cluster = index.cluster();
-        let (group, mut nodes) = groups(index, grouping);
-        for n in &mut nodes {
+        let (group, mut nodes) = groups(index, &grouping);
+        let mut namespaces: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); nodes.len()];
+        for (e, g) in group.iter().enumerate() {
+            if let Some(g) = g {
+                namespaces[*g as usize].insert(cluster.endpoints[e].namespace.as_str());
+            }
+        }
+        for (n, spaces) in nodes.iter_mut().zip(&namespaces) {
             let noun = if n.endpoints == 1 { "endpoint" } else { "endpoints" };
-            n.detail = match grouping {
-                Grouping::Namespaces => format!("{} {noun}", n.endpoints),
-                Grouping::Classes if n.endpoints == 1 => "1 endpoint".into(),
-                Grouping::Classes => format!("and {} alike", n.endpoints - 1),
+            let labelled = n.name.contains('=');
+            n.detail = match &grouping {
+                Grouping::NamespaceLabel(_) if labelled && spaces.len() != 1 => {
+                    format!("{} {noun} in {} namespaces", n.endpoints, spaces.len())
+                }
+                Grouping::Namespaces | Grouping::NamespaceLabel(_) => format!("{} {noun}", n.endpoints),
+                Grouping::PodLabel(_) if labelled => format!("{} {noun}", n.endpoints),
+                Grouping::Classes | Grouping::PodLabel(_) if n.endpoints == 1 => "1 endpoint".into(),
+                Grouping::Classes | Grouping::PodLabel(_) => format!("and {} alike", n.endpoints - 1),
             };
         }
         let size: Vec<u64> = nodes.iter().map(|n| n.endpoints as u64).collect();
@@ -172,25 +192,37 @@ impl Graph {
 }
 
 /// Per endpoint its node, and the nodes (names and sizes), sorted by name.
-fn groups(index: &Index, grouping: Grouping) -> (Vec<Option<u32>>, Vec<Node>) {
+fn groups(index: &Index, grouping: &Grouping) -> (Vec<Option<u32>>, Vec<Node>) {
+    use std::borrow::Cow;
     let cluster = index.cluster();
     // A class is named after its first endpoint (endpoints are sorted by name).
-    let mut first: BTreeMap<usize, &str> = BTreeMap::new();
-    let names: Vec<&str> = cluster
+    let mut first: BTreeMap<usize, String> = BTreeMap::new();
+    let mut class = |e: usize, name: &str| first.entry(index.class_of(e)).or_insert_with(|| name.to_string()).clone();
+    let names: Vec<Cow<str>> = cluster
         .endpoints
         .iter()
         .enumerate()
         .map(|(e, ep)| match grouping {
-            Grouping::Namespaces => ep.namespace.as_str(),
-            Grouping::Classes => first.entry(index.class_of(e)).or_insert(ep.name.as_str()),
+            Grouping::Namespaces => Cow::Borrowed(ep.namespace.as_str()),
+            Grouping::Classes => Cow::Owned(class(e, &ep.name)),
+            Grouping::NamespaceLabel(key) => {
+                match cluster.namespaces.get(&ep.namespace).and_then(|n| n.labels.get(key)) {
+                    Some(value) => Cow::Owned(format!("{key}={value}")),
+                    None => Cow::Borrowed(ep.namespace.as_str()),
+                }
+            }
+            Grouping::PodLabel(key) => match ep.labels.get(key) {
+                Some(value) => Cow::Owned(format!("{}/{key}={value}", ep.namespace)),
+                None => Cow::Owned(class(e, &ep.name)),
+            },
         })
         .collect();
     let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &names {
-        *sizes.entry(n).or_default() += 1;
+        *sizes.entry(n.as_ref()).or_default() += 1;
     }
     let ids: BTreeMap<&str, u32> = sizes.keys().enumerate().map(|(i, n)| (*n, i as u32)).collect();
-    let group = names.iter().map(|n| Some(ids[n])).collect();
+    let group = names.iter().map(|n| Some(ids[n.as_ref()])).collect();
     let nodes =
         sizes.iter().map(|(n, &k)| Node { name: (*n).to_string(), detail: String::new(), endpoints: k }).collect();
     (group, nodes)

@@ -359,3 +359,53 @@ fn a_graph_too_large_to_lay_out_gets_a_line_instead_of_a_picture() {
     assert!(dense.too_large().is_some());
     assert_eq!(dot::render(&dense).matches(" -> ").count(), podwall_graph::DRAWABLE_EDGES + 1);
 }
+
+#[test]
+fn namespaces_group_by_a_label_value_and_a_namespace_without_it_stays_alone() {
+    // a and b carry team=shop, c carries no team: two nodes, team=shop holding the pods of
+    // both namespaces. Without policies everything reaches everything.
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {team: shop}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b, labels: {team: shop}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n";
+    let yaml = format!("{namespaces}{}{}{}", pod("a", "x", "x"), pod("b", "y", "y"), pod("c", "z", "z"));
+    let g = graph(&yaml, Grouping::NamespaceLabel("team".into()));
+    let nodes: Vec<(&str, &str, usize)> =
+        g.nodes.iter().map(|n| (n.name.as_str(), n.detail.as_str(), n.endpoints)).collect();
+    assert_eq!(nodes, [("c", "1 endpoint", 1), ("team=shop", "2 endpoints in 2 namespaces", 2)]);
+    let edges: Vec<(usize, usize, String, bool)> =
+        g.edges.iter().map(|e| (e.from, e.to, e.label(), e.every_pair)).collect();
+    assert_eq!(edges, [(0, 1, "all".into(), true), (1, 0, "all".into(), true), (1, 1, "all".into(), true)]);
+}
+
+#[test]
+fn a_grouped_edge_is_dashed_when_only_some_of_its_namespaces_connect() {
+    // a and b are one group (team=shop); only a's pods may reach b's, not b's pods a's:
+    // the group's edge to itself holds for some pairs only.
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {team: shop}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b, labels: {team: shop}}\n";
+    let yaml = a_to_b_on_80().replacen(NAMESPACES, namespaces, 1);
+    let g = graph(&yaml, Grouping::NamespaceLabel("team".into()));
+    assert_eq!(g.nodes.len(), 1, "{:?}", g.nodes);
+    assert_eq!(g.edges, [Edge { from: 0, to: 0, ports: vec![tcp(80, 80)], every_pair: false }]);
+}
+
+#[test]
+fn pods_group_by_a_label_within_their_namespace_and_the_rest_by_class() {
+    // Two app=client pods in a are one node; b's web pods one; a pod of a without app
+    // falls back to its class.
+    let bare = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: bare, namespace: a}\nspec: {containers: [{name: c, image: i}]}\n";
+    let yaml = format!("{}{}{}{bare}", a_to_b_on_80(), pod("a", "client-2", "client"), pod("b", "web-2", "web"));
+    let g = graph(&yaml, Grouping::PodLabel("app".into()));
+    let nodes: Vec<(&str, &str)> = g.nodes.iter().map(|n| (n.name.as_str(), n.detail.as_str())).collect();
+    assert_eq!(
+        nodes,
+        [
+            ("a/app=client", "2 endpoints"),
+            ("a/app=other", "1 endpoint"),
+            ("a/bare", "1 endpoint"),
+            ("b/app=web", "2 endpoints")
+        ]
+    );
+    let edges: Vec<(usize, usize, String, bool)> =
+        g.edges.iter().map(|e| (e.from, e.to, e.label(), e.every_pair)).collect();
+    // b admits from a on TCP/80 only; b's two web pods may not reach each other (b
+    // admits only a), and a admits nothing.
+    assert_eq!(edges, [(0, 3, "TCP/80".into(), true), (1, 3, "TCP/80".into(), true), (2, 3, "TCP/80".into(), true)]);
+}
