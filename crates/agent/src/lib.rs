@@ -213,10 +213,9 @@ impl Agent {
         attachments: &[Attachment],
     ) -> Result<(Synced, Counted), String> {
         let compiling = Instant::now();
-        self.compiler.update(cluster, attachments).map_err(|e| format!("compiling the ruleset: {e}"))?;
-        let (Some(ruleset), Some(recompiled)) = (self.compiler.ruleset(), self.compiler.last().cloned()) else {
-            return Err("compiling the ruleset: the compiler kept no ruleset".into());
-        };
+        let (ruleset, recompiled) =
+            self.compiler.update(cluster, attachments).map_err(|e| format!("compiling the ruleset: {e}"))?;
+        let recompiled = recompiled.clone();
         let compile = compiling.elapsed();
         let sending = Instant::now();
         let node = &self.config.node;

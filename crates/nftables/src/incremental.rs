@@ -58,9 +58,13 @@ impl Incremental {
     }
 
     /// Compiles `cluster` for `attachments`, building only what changed since the last
-    /// update; the ruleset equals `compile(cluster, attachments, options)`. On an error
-    /// the last ruleset is kept.
-    pub fn update(&mut self, cluster: &Cluster, attachments: &[Attachment]) -> Result<&Ruleset, CompileError> {
+    /// update; the ruleset equals `compile(cluster, attachments, options)`. Returns it with
+    /// how it was built. On an error the last ruleset is kept.
+    pub fn update(
+        &mut self,
+        cluster: &Cluster,
+        attachments: &[Attachment],
+    ) -> Result<(&Ruleset, &Recompiled), CompileError> {
         check_table(&self.options.table)?;
         let attachments = check_attachments(cluster, attachments)?;
         let table = self.options.table.clone();
@@ -82,8 +86,8 @@ impl Incremental {
                 Err(why) => (State::whole(cluster, attachments, &table), Recompiled::Whole(why)),
             },
         };
-        self.last = Some(how);
-        Ok(&self.state.insert(state).ruleset)
+        let state = self.state.insert(state);
+        Ok((&state.ruleset, self.last.insert(how)))
     }
 
     /// The last ruleset compiled.

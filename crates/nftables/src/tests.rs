@@ -566,7 +566,7 @@ mod incremental {
     /// the update went.
     fn step(inc: &mut Incremental, c: &Cluster) -> Recompiled {
         let att = default_attachments(c);
-        let kept = inc.update(c, &att).unwrap().clone();
+        let kept = inc.update(c, &att).unwrap().0.clone();
         assert_eq!(kept, compile(c, &att, &Options::default()).unwrap());
         inc.last().unwrap().clone()
     }

@@ -139,7 +139,7 @@ fn after_any_sequence_of_changes_the_kept_ruleset_equals_a_whole_compile() {
         let mut pick = Pick(seed);
         for step in 0..8 {
             let att = default_attachments(&c);
-            let kept = inc.update(&c, &att).unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}")).clone();
+            let kept = inc.update(&c, &att).unwrap_or_else(|e| panic!("seed {seed} step {step}: {e}")).0.clone();
             let whole = compile(&c, &att, &options).unwrap();
             assert!(
                 kept == whole,
