@@ -108,7 +108,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
         disabled.push("PL015".into());
     }
     let filter = Filter { min_severity: a.severity, disabled };
-    let report = podwall_report::gather(&Subject { input: &input, cluster: &cluster, index: &index }, &filter)?;
+    let report = podwall_report::gather(&Subject::new(&input, &cluster, &index), &filter)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

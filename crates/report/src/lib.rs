@@ -46,6 +46,25 @@ pub struct Subject<'a> {
     pub cluster: &'a Cluster,
     /// The index over it.
     pub index: &'a Index,
+    /// The Pods and pod templates with their whole pod specs, typed once for every
+    /// check that reads them (Pod Security and lint).
+    pods: std::sync::OnceLock<Result<Vec<podwall_pod_security::pods::Subject<'a>>, InputError>>,
+}
+
+impl<'a> Subject<'a> {
+    /// The checks' view of an input, its cluster and index.
+    pub fn new(input: &'a podwall_load::Input, cluster: &'a Cluster, index: &'a Index) -> Self {
+        Subject { input, cluster, index, pods: std::sync::OnceLock::new() }
+    }
+
+    /// Every Pod and pod template of the input with its pod spec, typed on first use.
+    pub fn pods(&self) -> Result<&[podwall_pod_security::pods::Subject<'a>], InputError> {
+        let input = self.input;
+        match self.pods.get_or_init(|| podwall_pod_security::pods::subjects(&input.objects)) {
+            Ok(pods) => Ok(pods),
+            Err(e) => Err(e.clone()),
+        }
+    }
 }
 
 /// A check: its IDs and how it finds.

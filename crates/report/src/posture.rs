@@ -7,7 +7,7 @@ use podwall_findings::{Finding, Severity};
 use podwall_ir::Direction;
 use podwall_load::{InputError, Resource};
 use podwall_pod_security::lint::{lint as lint_subject, pss_reported, Context, Facts, LintConfig, RULES};
-use podwall_pod_security::pods::{finding, remediation, subjects, Subject as PodSubject};
+use podwall_pod_security::pods::{finding, remediation, Subject as PodSubject};
 use podwall_pod_security::policy::{from_labels, Policy};
 use podwall_pod_security::{evaluate, Level, LevelVersion, Version};
 use podwall_rbac::risky::ids as risky;
@@ -67,7 +67,7 @@ fn judged_level(policy: Option<&Policy>) -> LevelVersion {
 /// level and at least at baseline.
 pub fn pss(s: &Subject<'_>) -> Result<Vec<Finding>, InputError> {
     let policies = namespace_policies(s);
-    let pods = subjects(&s.input.objects)?;
+    let pods = s.pods()?;
     let per: Vec<Vec<Finding>> = pods
         .iter()
         .map(|subject| {
@@ -75,7 +75,7 @@ pub fn pss(s: &Subject<'_>) -> Result<Vec<Finding>, InputError> {
             evaluate(lv, &subject.pod.meta, &subject.pod.spec).iter().map(|v| finding(subject, v)).collect()
         })
         .collect();
-    Ok(fold_owned(&pods, per))
+    Ok(fold_owned(pods, per))
 }
 
 /// The owners an object names (a Pod its ReplicaSet, a ReplicaSet its Deployment, a Job
@@ -168,9 +168,9 @@ pub fn lint(s: &Subject<'_>) -> Result<Vec<Finding>, InputError> {
     let config = LintConfig { disabled: BTreeSet::from(["PL016"]), ..LintConfig::default() };
     let policies = namespace_policies(s);
     let facts = Facts::from_objects(&s.input.objects);
-    let pods = subjects(&s.input.objects)?;
+    let pods = s.pods()?;
     let mut per = Vec::with_capacity(pods.len());
-    for subject in &pods {
+    for subject in pods {
         let lv = judged_level(policies.get(subject.namespace()));
         let judged = Policy { enforce: lv, audit: lv, warn: lv };
         let pss = pss_reported(&judged, subject);
@@ -184,7 +184,7 @@ pub fn lint(s: &Subject<'_>) -> Result<Vec<Finding>, InputError> {
             .map(|id| s.index.isolated(id, Direction::Ingress) || s.index.isolated(id, Direction::Egress));
         per.push(lint_subject(subject, &Context { facts: &facts, pss: &pss, selected_by_policy: selected }, &config));
     }
-    Ok(fold_owned(&pods, per))
+    Ok(fold_owned(pods, per))
 }
 
 /// RBAC: problems with the objects, risky grants, escalation paths.

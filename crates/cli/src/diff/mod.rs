@@ -301,8 +301,8 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     // The findings of each state, as `analyze` reports them.
     let new_index = Index::build(new.clone());
     let filter = Filter::default();
-    let before = gather(&Subject { input: &old_input, cluster: &old, index: &old_index }, &filter)?;
-    let after = gather(&Subject { input: &new_input, cluster: &new, index: &new_index }, &filter)?;
+    let before = gather(&Subject::new(&old_input, &old, &old_index), &filter)?;
+    let after = gather(&Subject::new(&new_input, &new, &new_index), &filter)?;
     let findings = compare(&before.findings, &old_files, &after.findings, &new_files);
     let added = only_here(&new, &old, &d.after);
     let removed = only_here(&old, &new, &d.before);
