@@ -1,13 +1,15 @@
 //! `/healthz` and `/metrics` on a local port: a small blocking HTTP/1.1 server on one
 //! thread, answering one request per connection (`Connection: close`).
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-/// Upper bounds (seconds) of the sync latency histogram's buckets.
-pub const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+use podwall_cluster::metrics::Histogram;
+
+/// Upper bounds (seconds) of the sync latency histogram's buckets (a [`Histogram`]'s
+/// default ones).
+pub const BUCKETS: &[f64] = podwall_cluster::metrics::DEFAULT_BUCKETS;
 
 /// What the agent reports: its state, updated after each sync.
 #[derive(Clone, Debug, Default)]
@@ -24,10 +26,8 @@ pub struct Status {
     pub syncs: std::collections::BTreeMap<&'static str, u64>,
     /// Failed syncs.
     pub failures: u64,
-    /// Count of latencies in each bucket of [`BUCKETS`] (not cumulative), then above.
-    pub latency_buckets: [u64; BUCKETS.len() + 1],
-    /// Sum of latencies, seconds.
-    pub latency_sum: f64,
+    /// Sync latencies, in the buckets of [`BUCKETS`].
+    pub latency: Histogram,
     /// Objects read, by kind.
     pub objects: std::collections::BTreeMap<String, u64>,
     /// Pods attached on this node.
@@ -55,10 +55,7 @@ pub struct Status {
 impl Status {
     /// Records one sync's latency (from seeing the change to the kernel's ack).
     pub fn observe(&mut self, took: Duration) {
-        let s = took.as_secs_f64();
-        let i = BUCKETS.iter().position(|b| s <= *b).unwrap_or(BUCKETS.len());
-        self.latency_buckets[i] += 1;
-        self.latency_sum += s;
+        self.latency.observe(took);
     }
 
     /// `ok`, or `degraded: REASON` / `starting`; and whether that is healthy.
@@ -85,64 +82,60 @@ impl Status {
 
     /// The Prometheus text exposition (format 0.0.4).
     pub fn metrics(&self) -> String {
-        let mut s = String::new();
+        use podwall_cluster::metrics::{Text, Type};
         let secs = |t: &Option<SystemTime>| {
             t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0.0, |d| d.as_secs_f64())
         };
         let (healthy, _) = self.health();
-        let _ =
-            writeln!(s, "# HELP podwall_agent_healthy 1 when the last sync succeeded, 0 when degraded or starting.");
-        let _ = writeln!(s, "# TYPE podwall_agent_healthy gauge\npodwall_agent_healthy {}", u8::from(healthy));
-        let _ = writeln!(s, "# HELP podwall_agent_syncs_total Syncs that reached the kernel, by how they were sent.");
-        let _ = writeln!(s, "# TYPE podwall_agent_syncs_total counter");
-        for (path, n) in &self.syncs {
-            let _ = writeln!(s, "podwall_agent_syncs_total{{path=\"{path}\"}} {n}");
-        }
-        let _ =
-            writeln!(s, "# HELP podwall_agent_sync_failures_total Syncs that failed (bad input or kernel refusal).");
-        let _ = writeln!(
-            s,
-            "# TYPE podwall_agent_sync_failures_total counter\npodwall_agent_sync_failures_total {}",
-            self.failures
+        let mut m = Text::new();
+        m.single(
+            "podwall_agent_healthy",
+            Type::Gauge,
+            "1 when the last sync succeeded, 0 when degraded or starting.",
+            u8::from(healthy),
         );
-        let _ = writeln!(s, "# HELP podwall_agent_sync_seconds Time from seeing a change to the kernel holding it.");
-        let _ = writeln!(s, "# TYPE podwall_agent_sync_seconds histogram");
-        let mut cumulative = 0;
-        for (i, b) in BUCKETS.iter().enumerate() {
-            cumulative += self.latency_buckets[i];
-            let _ = writeln!(s, "podwall_agent_sync_seconds_bucket{{le=\"{b}\"}} {cumulative}");
+        m.family("podwall_agent_syncs_total", Type::Counter, "Syncs that reached the kernel, by how they were sent.");
+        for (path, n) in &self.syncs {
+            m.sample("podwall_agent_syncs_total", &[("path", *path)], n);
         }
-        cumulative += self.latency_buckets[BUCKETS.len()];
-        let _ = writeln!(s, "podwall_agent_sync_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
-        let _ = writeln!(s, "podwall_agent_sync_seconds_sum {}", self.latency_sum);
-        let _ = writeln!(s, "podwall_agent_sync_seconds_count {cumulative}");
-        let _ = writeln!(s, "# HELP podwall_agent_objects Objects read from the source, by kind.");
-        let _ = writeln!(s, "# TYPE podwall_agent_objects gauge");
+        m.single(
+            "podwall_agent_sync_failures_total",
+            Type::Counter,
+            "Syncs that failed (bad input or kernel refusal).",
+            self.failures,
+        );
+        m.histogram("podwall_agent_sync_seconds", "Time from seeing a change to the kernel holding it.", &self.latency);
+        m.family("podwall_agent_objects", Type::Gauge, "Objects read from the source, by kind.");
         for (kind, n) in &self.objects {
-            let _ = writeln!(s, "podwall_agent_objects{{kind=\"{kind}\"}} {n}");
+            m.sample("podwall_agent_objects", &[("kind", kind.as_str())], n);
         }
         for (name, help, v) in [
             ("podwall_agent_attachments", "Pod interfaces the ruleset dispatches on this node.", self.attachments),
             ("podwall_agent_chains", "Regular chains in podwall's table.", self.chains),
             ("podwall_agent_set_elements", "Elements of podwall's named sets and dispatch maps.", self.elements),
         ] {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+            m.single(name, Type::Gauge, help, v);
         }
-        let _ = writeln!(
-            s,
-            "# HELP podwall_agent_last_sync_timestamp_seconds When a ruleset was last installed (0: never)."
+        m.single(
+            "podwall_agent_last_sync_timestamp_seconds",
+            Type::Gauge,
+            "When a ruleset was last installed (0: never).",
+            secs(&self.last_sync),
         );
-        let _ = writeln!(s, "# TYPE podwall_agent_last_sync_timestamp_seconds gauge");
-        let _ = writeln!(s, "podwall_agent_last_sync_timestamp_seconds {}", secs(&self.last_sync));
-        let _ =
-            writeln!(s, "# HELP podwall_agent_watched_objects Objects held from the API's lists and watches, by kind.");
-        let _ = writeln!(s, "# TYPE podwall_agent_watched_objects gauge");
+        m.family(
+            "podwall_agent_watched_objects",
+            Type::Gauge,
+            "Objects held from the API's lists and watches, by kind.",
+        );
         for (kind, n) in &self.watched {
-            let _ = writeln!(s, "podwall_agent_watched_objects{{kind=\"{kind}\"}} {n}");
+            m.sample("podwall_agent_watched_objects", &[("kind", kind.as_str())], n);
         }
-        let _ = writeln!(s, "# HELP podwall_agent_api_up 0 while the API server does not answer for some kind.");
-        let _ =
-            writeln!(s, "# TYPE podwall_agent_api_up gauge\npodwall_agent_api_up {}", u8::from(self.away.is_empty()));
+        m.single(
+            "podwall_agent_api_up",
+            Type::Gauge,
+            "0 while the API server does not answer for some kind.",
+            u8::from(self.away.is_empty()),
+        );
         for (name, help, v) in [
             (
                 "podwall_agent_relists_total",
@@ -155,27 +148,24 @@ impl Status {
                 self.source_failures,
             ),
         ] {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            m.single(name, Type::Counter, help, v);
         }
-        let _ = writeln!(
-            s,
-            "# HELP podwall_agent_last_error The last error (a failed sync or the API server away), as a label."
+        m.family(
+            "podwall_agent_last_error",
+            Type::Gauge,
+            "The last error (a failed sync or the API server away), as a label.",
         );
-        let _ = writeln!(s, "# TYPE podwall_agent_last_error gauge");
         if let Some(e) = &self.last_error_text {
-            let _ = writeln!(s, "podwall_agent_last_error{{error=\"{}\"}} 1", label_value(e));
+            m.sample("podwall_agent_last_error", &[("error", e.as_str())], 1);
         }
-        let _ = writeln!(s, "# HELP podwall_agent_last_error_timestamp_seconds When a sync last failed or the API server was last away (0: never).");
-        let _ = writeln!(s, "# TYPE podwall_agent_last_error_timestamp_seconds gauge");
-        let _ = writeln!(s, "podwall_agent_last_error_timestamp_seconds {}", secs(&self.last_error));
-        s
+        m.single(
+            "podwall_agent_last_error_timestamp_seconds",
+            Type::Gauge,
+            "When a sync last failed or the API server was last away (0: never).",
+            secs(&self.last_error),
+        );
+        m.finish()
     }
-}
-
-/// A label value as the exposition format writes it: backslash, double quote and line
-/// feed escaped.
-fn label_value(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Starts serving `status` on `addr` in a thread of its own; returns the bound address
@@ -214,7 +204,7 @@ fn answer(mut conn: TcpStream, status: &Mutex<Status>) -> std::io::Result<()> {
         }
         ("GET" | "HEAD", "/metrics") => {
             let text = status.lock().map(|s| s.metrics()).unwrap_or_default();
-            ("200 OK", "text/plain; version=0.0.4; charset=utf-8", text)
+            ("200 OK", podwall_cluster::metrics::CONTENT_TYPE, text)
         }
         ("GET" | "HEAD", _) => ("404 Not Found", "text/plain; charset=utf-8", "not found: /healthz, /metrics\n".into()),
         _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "GET only\n".into()),

@@ -5,7 +5,8 @@
 //! ([`kinds::served`] says where each is served), page by page (`limit` and
 //! `continue`), and hands the objects to the loader as documents named
 //! `cluster:<context>/<namespace>/<Kind>/<name>` ([`podwall_load::load_documents`]), so
-//! that every rule of files applies to them. It only ever sends `GET` list requests.
+//! that every rule of files applies to them. It only ever sends `GET` requests: lists,
+//! watches ([`watch`]) and, for one object asked for by name, a get ([`get`]).
 //!
 //! - A kind the server refuses to list (403) is left out and recorded in
 //!   [`podwall_load::Input::gaps`]: the result is partial, and says so (finding `IN003`).
@@ -16,8 +17,10 @@
 //!   reached and any other refusal are an [`Error`] naming the server.
 #![forbid(unsafe_code)]
 
+pub mod get;
 pub mod kinds;
 mod list;
+pub mod metrics;
 pub mod watch;
 
 use std::path::PathBuf;
