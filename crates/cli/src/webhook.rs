@@ -9,7 +9,7 @@ use std::time::Duration;
 use podwall_pod_security::config::{self, Config};
 use podwall_webhook::namespaces::Unknown;
 use podwall_webhook::server::State;
-use podwall_webhook::{follow, server, tls, Admission, Namespaces};
+use podwall_webhook::{follow, lookup, server, tls, Admission, Namespaces};
 
 use crate::live::{source_of, LiveArgs, Source};
 use crate::Failure;
@@ -89,8 +89,14 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             podwall_cluster::Settings { timeout: Duration::from_secs(a.live.request_timeout), ..Default::default() };
         let watch = podwall_cluster::watch::watch(&target, &settings, Default::default(), &follow::watched_kinds())
             .map_err(|e| Failure::Error(e.to_string()))?;
-        follow::log(&format!("watching Namespace and Pod at {} ({}); {others}", watch.server, watch.context));
+        follow::log(&format!(
+            "watching Namespace and Pod at {} ({}); a namespace not delivered yet is read with a GET ({} ms at most); {others}",
+            watch.server,
+            watch.context,
+            lookup::TIMEOUT.as_millis()
+        ));
         let state = follow::starting(config.clone(), unknown);
+        state.set_lookup(std::sync::Arc::new(lookup::Lookup::new(target, lookup::TIMEOUT)));
         let following = state.clone();
         std::thread::Builder::new()
             .name("follow".into())
@@ -102,7 +108,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
             })
             .map_err(|e| Failure::Error(format!("cannot start following the API: {e}")))?;
         server::run(a.listen, tls, state, |addr| {
-            follow::log(&format!("serving https://{addr} (POST /validate, GET /healthz)"));
+            follow::log(&format!("serving https://{addr} (POST /validate, GET /healthz, GET /metrics)"));
         })
         .map_err(|e| Failure::Error(format!("listening on {}: {e}", a.listen)))?;
         return Ok(ExitCode::SUCCESS);
@@ -121,7 +127,7 @@ pub fn run(a: Args) -> Result<ExitCode, Failure> {
     let (known, pods) = (namespaces.len(), namespaces.pod_count());
     let state = State::new(Admission::new(config, namespaces));
     server::run(a.listen, tls, state, |addr| {
-        eprintln!("podwall webhook: serving https://{addr} (POST /validate, GET /healthz); {known} namespace(s) known, {others}; {pods} existing pod(s)");
+        eprintln!("podwall webhook: serving https://{addr} (POST /validate, GET /healthz, GET /metrics); {known} namespace(s) known, {others}; {pods} existing pod(s)");
     })
     .map_err(|e| Failure::Error(format!("listening on {}: {e}", a.listen)))?;
     Ok(ExitCode::SUCCESS)

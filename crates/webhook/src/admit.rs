@@ -35,9 +35,10 @@
 //! delivered. Before both were listed once every lookup fails (a Pod is refused with
 //! `failed to lookup namespace`, a workload admitted with the error in its audit
 //! annotations, a namespace update warns `failed to list pods while checking new
-//! PodSecurity enforce level`). Upstream, on a namespace its cache does not hold, asks
-//! the API server directly (a `get`); podwall does not, so a namespace created a moment
-//! before its first pod, not yet delivered by the watch, is answered as unknown.
+//! PodSecurity enforce level`). After, a namespace the watch has not delivered is asked
+//! of the API server, as upstream asks when its cache misses: [`Admission::unwatched`]
+//! says which namespace a request needs that way, [`crate::lookup`] asks, and
+//! [`Admission::review_looked_up`] answers with what it found.
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
@@ -51,6 +52,7 @@ use podwall_pod_security::policy::{self, from_labels, LabelError, Policy};
 use podwall_pod_security::{forbidden_detail, Level, LevelVersion, Version};
 use serde::Deserialize;
 
+use crate::lookup::Looked;
 use crate::namespaces::{aggregate, invalid_value, NamespacePolicy, Namespaces, Unknown};
 use crate::review::{Request, Response};
 
@@ -99,6 +101,17 @@ fn target(group: &str, resource: &str) -> Target {
         ("batch", "jobs") => Target::Workload { group: "batch", kind: "Job" },
         ("batch", "cronjobs") => Target::Workload { group: "batch", kind: "CronJob" },
         _ => Target::Other,
+    }
+}
+
+/// What a request is about, as the metrics name it: `Pod`, `Namespace`, a workload's
+/// kind, or `other` (a resource the plugin does not judge).
+pub fn kind_of(group: &str, resource: &str) -> &'static str {
+    match target(group, resource) {
+        Target::Pod => "Pod",
+        Target::Namespace => "Namespace",
+        Target::Workload { kind, .. } => kind,
+        Target::Other => "other",
     }
 }
 
@@ -270,9 +283,32 @@ impl Admission {
 
     /// The answer to one request (its `uid` is set).
     pub fn review(&self, request: &Request) -> Response {
+        self.review_looked_up(request, None)
+    }
+
+    /// The namespace a request is judged by, when it is not among the known ones (and
+    /// they were listed): what [`crate::lookup`] should ask the API server for. `None`
+    /// when the request needs no namespace (a namespace, an ignored subresource, an
+    /// exempt namespace or user) or its namespace is known.
+    pub fn unwatched<'r>(&self, request: &'r Request) -> Option<&'r str> {
+        let judged = match target(&request.resource.group, &request.resource.resource) {
+            Target::Pod => !IGNORED_POD_SUBRESOURCES.contains(&request.sub_resource.as_str()),
+            Target::Workload { .. } => request.sub_resource.is_empty(),
+            Target::Namespace | Target::Other => false,
+        };
+        let needed = judged
+            && self.exempt_request(request).is_none()
+            && self.namespaces.unsynced_reason().is_none()
+            && self.namespaces.get(&request.namespace).is_none();
+        needed.then_some(request.namespace.as_str())
+    }
+
+    /// [`Admission::review`], with what the API server said of the request's namespace
+    /// when it is not among the known ones (`looked`, from [`crate::lookup`]).
+    pub fn review_looked_up(&self, request: &Request, looked: Option<&Looked>) -> Response {
         let mut response = match target(&request.resource.group, &request.resource.resource) {
-            Target::Pod => self.pod(request),
-            Target::Workload { group, kind } => self.workload(request, group, kind),
+            Target::Pod => self.pod(request, looked),
+            Target::Workload { group, kind } => self.workload(request, group, kind, looked),
             Target::Namespace => self.namespace(request),
             Target::Other => allowed(),
         };
@@ -281,26 +317,37 @@ impl Admission {
     }
 
     /// The namespace's policy, or the error of the plugin's namespace lookup: the
-    /// namespace informer's `namespace "NAME" not found`.
-    fn policy_of(&self, namespace: &str) -> Result<NamespacePolicy, String> {
+    /// namespace informer's `namespace "NAME" not found`, or why asking the API server
+    /// failed.
+    fn policy_of(&self, namespace: &str, looked: Option<&Looked>) -> Result<NamespacePolicy, String> {
         if let Some(why) = self.namespaces.unsynced_reason() {
             return Err(why.to_string());
         }
-        match (self.namespaces.get(namespace), self.namespaces.unknown()) {
-            (Some(p), _) => Ok(p.clone()),
-            (None, Unknown::Defaults) => Ok(NamespacePolicy { policy: self.config.defaults, errors: Vec::new() }),
-            (None, Unknown::Refuse) => Err(format!("namespace {namespace:?} not found")),
+        if let Some(p) = self.namespaces.get(namespace) {
+            return Ok(p.clone());
+        }
+        match (looked, self.namespaces.unknown()) {
+            (Some(Looked::Found(labels)), _) => {
+                let (policy, errors) = from_labels(labels, self.config.defaults);
+                Ok(NamespacePolicy { policy, errors })
+            }
+            // Never the defaults: the namespace may well exist, with labels.
+            (Some(Looked::Failed(e)), _) => Err(e.clone()),
+            (Some(Looked::NotFound) | None, Unknown::Defaults) => {
+                Ok(NamespacePolicy { policy: self.config.defaults, errors: Vec::new() })
+            }
+            (Some(Looked::NotFound) | None, Unknown::Refuse) => Err(format!("namespace {namespace:?} not found")),
         }
     }
 
-    fn pod(&self, request: &Request) -> Response {
+    fn pod(&self, request: &Request, looked: Option<&Looked>) -> Response {
         if IGNORED_POD_SUBRESOURCES.contains(&request.sub_resource.as_str()) {
             return allowed();
         }
         if let Some(why) = self.exempt_request(request) {
             return exempt(why);
         }
-        let ns = match self.policy_of(&request.namespace) {
+        let ns = match self.policy_of(&request.namespace, looked) {
             Ok(ns) => ns,
             Err(e) => return lookup_failed(&request.namespace, &e),
         };
@@ -326,14 +373,14 @@ impl Admission {
         self.respond(request, &ns, &decision, true)
     }
 
-    fn workload(&self, request: &Request, group: &str, kind: &str) -> Response {
+    fn workload(&self, request: &Request, group: &str, kind: &str, looked: Option<&Looked>) -> Response {
         if !request.sub_resource.is_empty() {
             return allowed();
         }
         if let Some(why) = self.exempt_request(request) {
             return exempt(why);
         }
-        let ns = match self.policy_of(&request.namespace) {
+        let ns = match self.policy_of(&request.namespace, looked) {
             // A workload is never refused: admitted, with the error for the audit log.
             Err(e) => return annotated(&[(ERROR, format!("failed to lookup namespace {:?}: {e}", request.namespace))]),
             Ok(ns) => ns,

@@ -55,6 +55,27 @@ impl Client {
         Ok((status, body.to_vec()))
     }
 
+    /// GETs `path`; the status, the `Content-Type` and the body of the answer.
+    pub async fn get(&mut self, path: &str) -> Result<(StatusCode, String, Vec<u8>), String> {
+        self.sender.ready().await.map_err(|e| format!("connection: {e}"))?;
+        let request = hyper::Request::builder()
+            .method("GET")
+            .uri(path)
+            .header("host", "localhost")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let answer = self.sender.send_request(request).await.map_err(|e| format!("request: {e}"))?;
+        let status = answer.status();
+        let content_type = answer
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = answer.into_body().collect().await.map_err(|e| format!("reading the answer: {e}"))?.to_bytes();
+        Ok((status, content_type, body.to_vec()))
+    }
+
     /// POSTs an AdmissionReview to `/validate`.
     pub async fn review(&mut self, body: Vec<u8>) -> Result<(StatusCode, Vec<u8>), String> {
         self.send("POST", "/validate", body).await

@@ -9,6 +9,10 @@
 //!   `degraded: ...`: the webhook still answers, and a failing probe would only take
 //!   the last state away) say so. The watches back off and resume by themselves.
 //! - A namespace deleted in the cluster is unknown from then on (`--unknown-namespaces`).
+//! - A namespace not delivered yet is asked of the API server ([`crate::lookup`]); each
+//!   batch drops what those `GET`s found of the namespaces it holds events about (all
+//!   of them after a new list), before it is published.
+//! - The watch's health goes to `/metrics` ([`crate::metrics::Watching`]).
 //!
 //! What an event costs: a Namespace event reads that namespace's labels; a Pod event
 //! reads that pod and marks its namespace, whose dry-run store ([`ExistingPods`]) is
@@ -29,6 +33,7 @@ use podwall_pod_security::admission::ExistingPods;
 use podwall_pod_security::config::Config;
 use serde::Deserialize;
 
+use crate::metrics::Watching;
 use crate::namespaces::{field_error, Namespaces, Unknown};
 use crate::server::{Health, State};
 use crate::Admission;
@@ -90,6 +95,14 @@ pub struct Cluster {
     listed: BTreeSet<String>,
     /// Kinds that cannot be read now, and why.
     away: BTreeMap<String, String>,
+    /// Namespaces events were about since the last [`Cluster::namespace_changes`].
+    touched: Vec<String>,
+    /// Whether the namespaces were listed since then.
+    relisted: bool,
+    /// Lists made again after 410 Gone.
+    relists: u64,
+    /// Failed list or watch requests.
+    failures: u64,
 }
 
 impl Cluster {
@@ -104,6 +117,10 @@ impl Cluster {
             dirty: BTreeSet::new(),
             listed: BTreeSet::new(),
             away: BTreeMap::new(),
+            touched: Vec::new(),
+            relisted: false,
+            relists: 0,
+            failures: 0,
         }
     }
 
@@ -112,6 +129,7 @@ impl Cluster {
         match event {
             Event::Listed { kind, objects, relist, .. } => {
                 if relist {
+                    self.relists += 1;
                     log(&format!(
                         "{kind}: listed again ({} object(s)): the watch's resource version expired (410 Gone)",
                         objects.len()
@@ -120,6 +138,7 @@ impl Cluster {
                 self.listed.insert(kind.clone());
                 match kind.as_str() {
                     "Namespace" => {
+                        self.relisted = true;
                         self.namespaces.clear();
                         self.namespace_sources.clear();
                         for (source, text) in objects {
@@ -147,13 +166,22 @@ impl Cluster {
             }
             Event::Deleted { kind, source } => match kind.as_str() {
                 "Namespace" => match self.namespace_sources.remove(&source) {
-                    Some(name) => self.namespaces.remove(&name),
-                    None => false,
+                    Some(name) => {
+                        let known = self.namespaces.remove(&name);
+                        self.touched.push(name);
+                        known
+                    }
+                    // Not known from the watch, but perhaps from a `GET`.
+                    None => {
+                        self.touched.extend(source.rsplit('/').next().map(str::to_string));
+                        false
+                    }
                 },
                 "Pod" => self.pod_deleted(&source),
                 _ => false,
             },
             Event::Away { kind, reason, retry_in } => {
+                self.failures += 1;
                 log(&format!("{kind}: {reason}; trying again in {} ms; {}", retry_in.as_millis(), self.answering()));
                 self.away.insert(kind, reason);
                 false
@@ -184,7 +212,9 @@ impl Cluster {
         let name = meta.name.unwrap_or_default();
         if let Some(before) = self.namespace_sources.insert(source, name.clone()).filter(|b| *b != name) {
             self.namespaces.remove(&before);
+            self.touched.push(before);
         }
+        self.touched.push(name.clone());
         let ns = self.namespaces.set(&name, &meta.labels.unwrap_or_default(), self.config.defaults);
         for e in &ns.errors {
             log(&format!("warning: namespace {name:?}: {}", field_error(e)));
@@ -277,9 +307,34 @@ impl Cluster {
         }
     }
 
+    /// Whether the namespaces were listed, and which namespaces events were about,
+    /// since the last call.
+    pub fn namespace_changes(&mut self) -> (bool, Vec<String>) {
+        (std::mem::take(&mut self.relisted), std::mem::take(&mut self.touched))
+    }
+
+    /// How the watch goes, for `/metrics`.
+    pub fn watching(&self) -> Watching {
+        Watching { up: self.away.is_empty(), relists: self.relists, failures: self.failures }
+    }
+
     /// How many namespaces and pods are known.
     pub fn counts(&self) -> (usize, usize) {
         (self.namespaces.len(), self.pod_sources.len())
+    }
+}
+
+/// Drops what the fallback's `GET`s found of the namespaces the watch delivered events
+/// about: from now on the watch's state (or, for a deleted namespace, its absence)
+/// answers.
+fn forget_fetched(state: &State, cluster: &mut Cluster) {
+    let (relisted, touched) = cluster.namespace_changes();
+    let Some(lookup) = state.lookup() else { return };
+    if relisted {
+        lookup.forget_all();
+    }
+    for name in &touched {
+        lookup.forget(name);
     }
 }
 
@@ -288,6 +343,7 @@ pub fn starting(config: Config, unknown: Unknown) -> Arc<State> {
     let cluster = Cluster::new(config.clone(), unknown);
     let state = State::new(Admission::new(config, cluster.namespaces.clone()));
     state.set_health(cluster.health());
+    state.metrics().set_watching(cluster.watching());
     state
 }
 
@@ -327,10 +383,12 @@ pub fn follow(
                 watch.server, watch.context
             ));
         }
+        forget_fetched(state, &mut cluster);
         match changed {
             true => publish(&mut cluster),
             false => state.set_health(cluster.health()),
         }
+        state.metrics().set_watching(cluster.watching());
     }
     Ok(())
 }

@@ -15,13 +15,18 @@
 //! - [`follow`]: the namespaces and pods listed and watched from the API server instead,
 //!   through `podwall_cluster::watch`, the state requests are answered from replaced
 //!   after each batch of events.
-//! - [`server`]: the HTTPS server (`POST /validate`, `GET /healthz`).
+//! - [`lookup`]: a namespace the watch has not delivered yet, asked of the API server
+//!   with one `GET`, as the plugin's namespace getter asks when its cache misses.
+//! - [`server`]: the HTTPS server (`POST /validate`, `GET /healthz`, `GET /metrics`).
+//! - [`metrics`]: the counters `/metrics` reports.
 //! - [`bench`]: a fixed-rate load generator for the server, over loopback.
 #![forbid(unsafe_code)]
 
 pub mod admit;
 pub mod bench;
 pub mod follow;
+pub mod lookup;
+pub mod metrics;
 pub mod namespaces;
 pub mod review;
 pub mod server;

@@ -1,5 +1,6 @@
 //! The HTTPS server: `POST /validate` answers an AdmissionReview, `GET /healthz` says
-//! how the webhook is (`ok`; 503 while it cannot answer as the plugin would yet). A body
+//! how the webhook is (`ok`; 503 while it cannot answer as the plugin would yet),
+//! `GET /metrics` reports counters in the Prometheus text format ([`crate::metrics`]). A body
 //! that is not an AdmissionReview gets HTTP 400 and a plain-text body that says why; the
 //! connection and the server go on.
 //!
@@ -8,8 +9,8 @@
 //! state from start to end and an update never waits for a request.
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -20,7 +21,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::admit::Admission;
+use crate::admit::{kind_of, Admission};
+use crate::lookup::Lookup;
+use crate::metrics::{Metrics, Outcome};
 use crate::review;
 
 /// The largest request body read: an API server sends objects of at most a few MiB.
@@ -42,11 +45,19 @@ fn text(status: StatusCode, body: String) -> Reply {
     reply(status, "text/plain; charset=utf-8", body + "\n")
 }
 
-/// What the server answers from: the admission, and the health it reports.
-#[derive(Debug)]
+/// What the server answers from: the admission, the health it reports, its counters,
+/// and (following an API server) the namespace lookup's fallback.
 pub struct State {
     admission: RwLock<Arc<Admission>>,
     health: RwLock<Health>,
+    metrics: Metrics,
+    lookup: OnceLock<Arc<Lookup>>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").field("admission", &self.admission).field("health", &self.health).finish()
+    }
 }
 
 /// What `GET /healthz` says.
@@ -68,7 +79,46 @@ impl Health {
 impl State {
     /// A state answering from `admission`, healthy.
     pub fn new(admission: Admission) -> Arc<Self> {
-        Arc::new(State { admission: RwLock::new(Arc::new(admission)), health: RwLock::new(Health::ok()) })
+        Arc::new(State {
+            admission: RwLock::new(Arc::new(admission)),
+            health: RwLock::new(Health::ok()),
+            metrics: Metrics::default(),
+            lookup: OnceLock::new(),
+        })
+    }
+
+    /// Asks the API server for a namespace not among the known ones through `lookup`
+    /// from now on (set once; `false` when one was set already).
+    pub fn set_lookup(&self, lookup: Arc<Lookup>) -> bool {
+        self.lookup.set(lookup).is_ok()
+    }
+
+    /// The namespace lookup's fallback, when there is one.
+    pub fn lookup(&self) -> Option<&Arc<Lookup>> {
+        self.lookup.get()
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// What `/metrics` says now.
+    pub fn metrics_text(&self) -> String {
+        let namespaces = self.admission().namespaces.len();
+        self.metrics.text(namespaces, self.lookup().map(|l| l.counts()))
+    }
+
+    /// The answer to one decoded review, from the admission of now: when its namespace
+    /// is not among the known ones and there is a fallback, after asking the API server
+    /// for it ([`crate::lookup`]).
+    pub async fn answer(&self, request: &review::Request) -> review::Response {
+        let admission = self.admission();
+        let looked = match (self.lookup(), admission.unwatched(request)) {
+            (Some(lookup), Some(namespace)) => Some(lookup.namespace(namespace).await),
+            _ => None,
+        };
+        admission.review_looked_up(request, looked.as_ref())
     }
 
     /// The admission requests are answered from now.
@@ -101,32 +151,47 @@ pub async fn handle(state: &State, request: hyper::Request<Incoming>) -> Reply {
             let status = if h.ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
             text(status, h.text)
         }
-        (&Method::POST, "/validate") => validate(&state.admission(), request).await,
-        (_, "/healthz" | "/validate") => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()),
-        (_, path) => text(StatusCode::NOT_FOUND, format!("no such path {path:?}: POST /validate, GET /healthz")),
+        (&Method::GET, "/metrics") => {
+            reply(StatusCode::OK, podwall_cluster::metrics::CONTENT_TYPE, state.metrics_text())
+        }
+        (&Method::POST, "/validate") => {
+            let started = Instant::now();
+            let (reply, counted) = validate(state, request).await;
+            let (kind, outcome) = counted.unwrap_or(("unknown", Outcome::Error));
+            state.metrics.request(kind, outcome, started.elapsed());
+            reply
+        }
+        (_, "/healthz" | "/validate" | "/metrics") => text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".into()),
+        (_, path) => {
+            text(StatusCode::NOT_FOUND, format!("no such path {path:?}: POST /validate, GET /healthz, GET /metrics"))
+        }
     }
 }
 
-async fn validate(admission: &Admission, request: hyper::Request<Incoming>) -> Reply {
+/// The answer to `POST /validate`, and what the request was about and how it ended
+/// (`None` when it was not a review).
+async fn validate(state: &State, request: hyper::Request<Incoming>) -> (Reply, Option<(&'static str, Outcome)>) {
     if let Some(ct) = request.headers().get(CONTENT_TYPE) {
         let json = ct.to_str().is_ok_and(|s| s.split(';').next().is_some_and(|t| t.trim() == "application/json"));
         if !json {
-            return text(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("Content-Type must be application/json, not {ct:?}"),
-            );
+            let why = format!("Content-Type must be application/json, not {ct:?}");
+            return (text(StatusCode::UNSUPPORTED_MEDIA_TYPE, why), None);
         }
     }
     let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return text(StatusCode::PAYLOAD_TOO_LARGE, format!("request body over {MAX_BODY} bytes"));
+            return (text(StatusCode::PAYLOAD_TOO_LARGE, format!("request body over {MAX_BODY} bytes")), None);
         }
-        Err(e) => return text(StatusCode::BAD_REQUEST, format!("reading the request body: {e}")),
+        Err(e) => return (text(StatusCode::BAD_REQUEST, format!("reading the request body: {e}")), None),
     };
     match review::decode(&body) {
-        Ok(req) => reply(StatusCode::OK, "application/json", review::encode(admission.review(&req))),
-        Err(e) => text(StatusCode::BAD_REQUEST, e.to_string()),
+        Ok(req) => {
+            let response = state.answer(&req).await;
+            let counted = (kind_of(&req.resource.group, &req.resource.resource), Outcome::of(&response));
+            (reply(StatusCode::OK, "application/json", review::encode(response)), Some(counted))
+        }
+        Err(e) => (text(StatusCode::BAD_REQUEST, e.to_string()), None),
     }
 }
 

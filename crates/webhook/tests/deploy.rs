@@ -30,7 +30,7 @@ fn documents(file: &str) -> Vec<serde_yaml_ng::Value> {
 }
 
 #[test]
-fn the_shipped_webhook_follows_its_cluster_with_list_and_watch_on_exactly_what_it_watches() {
+fn the_shipped_webhook_follows_its_cluster_with_list_watch_and_get_on_exactly_what_it_reads() {
     // The Deployment reads no -f: in a pod, the webhook follows the cluster it runs in,
     // with the ServiceAccount's token mounted.
     let deployment = documents("deployment.yaml").into_iter().find(|d| d["kind"] == "Deployment").expect("Deployment");
@@ -40,26 +40,30 @@ fn the_shipped_webhook_follows_its_cluster_with_list_and_watch_on_exactly_what_i
     assert!(args.iter().all(|a| *a != "-f" && !a.starts_with("--filename")), "{args:?}");
     assert_eq!(pod["automountServiceAccountToken"].as_bool(), Some(true));
     let account = pod["serviceAccountName"].as_str().expect("serviceAccountName");
-    // The ClusterRole: list and watch on each watched kind's resource, nothing else.
+    // The ClusterRole: list and watch on each watched kind's resource, get on each kind
+    // the namespace lookup's fallback reads, nothing else.
     let rbac = documents("rbac.yaml");
     let role = rbac.iter().find(|d| d["kind"] == "ClusterRole").expect("ClusterRole");
     let mut granted = Vec::new();
     for rule in role["rules"].as_sequence().expect("rules") {
         let verbs: Vec<&str> = rule["verbs"].as_sequence().expect("verbs").iter().filter_map(|v| v.as_str()).collect();
-        assert_eq!(verbs, ["list", "watch"], "least privilege: no get, no write");
         for g in rule["apiGroups"].as_sequence().expect("groups") {
             for r in rule["resources"].as_sequence().expect("resources") {
-                granted.push(format!("{}/{}", g.as_str().expect("group"), r.as_str().expect("resource")));
+                for v in &verbs {
+                    granted.push(format!("{v} {}/{}", g.as_str().expect("group"), r.as_str().expect("resource")));
+                }
             }
         }
     }
+    let resource = |group: &str, kind: &str| format!("{group}/{}s", kind.to_lowercase());
     let mut wanted: Vec<String> = podwall_webhook::follow::WATCHED
         .iter()
-        .map(|(group, kind)| format!("{group}/{}s", kind.to_lowercase()))
+        .flat_map(|(group, kind)| ["list", "watch"].map(|v| format!("{v} {}", resource(group, kind))))
+        .chain(podwall_webhook::lookup::FETCHED.iter().map(|(group, kind)| format!("get {}", resource(group, kind))))
         .collect();
     granted.sort();
     wanted.sort();
-    assert_eq!(granted, wanted);
+    assert_eq!(granted, wanted, "least privilege: exactly these verbs, no write");
     let binding = rbac.iter().find(|d| d["kind"] == "ClusterRoleBinding").expect("ClusterRoleBinding");
     assert_eq!(binding["roleRef"]["name"], role["metadata"]["name"]);
     assert_eq!(binding["subjects"][0]["name"].as_str(), Some(account));

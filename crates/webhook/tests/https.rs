@@ -442,3 +442,76 @@ async fn a_replaced_certificate_is_served_without_a_restart_and_a_broken_one_kee
     assert_eq!(events[0], "None", "{events:?}");
     assert!(events[1].contains("tls.crt") || events[1].contains("TLS"), "{events:?}");
 }
+
+/// Every line of a text exposition is a comment (`# HELP NAME TEXT`, `# TYPE NAME
+/// counter|gauge|histogram`) or a sample `NAME{LABELS} VALUE` whose family was typed
+/// before it; the samples by name and labels.
+fn exposition(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut typed = std::collections::BTreeSet::new();
+    let mut samples = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE NAME KIND");
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            typed.insert(name.to_string());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {line:?}"));
+        let name = series.split('{').next().expect("name");
+        assert!(!name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{line}");
+        let family =
+            ["_bucket", "_sum", "_count"].iter().find_map(|s| name.strip_suffix(s)).filter(|f| typed.contains(*f));
+        assert!(typed.contains(name) || family.is_some(), "{name} sampled before its TYPE");
+        if let Some(labels) = series.strip_prefix(name) {
+            assert!(labels.is_empty() || (labels.starts_with('{') && labels.ends_with('}')), "{line}");
+        }
+        samples.insert(series.to_string(), value.parse::<f64>().unwrap_or_else(|_| panic!("value of {line:?}")));
+    }
+    samples
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_text_exposition_and_count_reviews_by_kind_and_outcome() {
+    let mut w = start(None).await;
+    let (status, content_type, body) = w.client.get("/metrics").await.expect("metrics");
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    let before = exposition(&String::from_utf8(body).expect("UTF-8"));
+    assert_eq!(before.get("podwall_webhook_namespaces"), Some(&5.0), "the five namespaces of the files: {before:?}");
+    assert_eq!(before.get("podwall_webhook_request_seconds_count"), Some(&0.0));
+    assert!(!before.contains_key("podwall_webhook_api_up"), "no API server followed: {before:?}");
+
+    assert!(w.create("locked", ("", "pods"), pod("ok", hardened())).await.response.allowed);
+    assert!(!w.create("locked", ("", "pods"), pod("bad", json!({}))).await.response.allowed);
+    assert!(!w.create("locked", ("", "pods"), pod("bad2", json!({}))).await.response.allowed);
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "x"}]}}}});
+    assert!(w.create("team", ("apps", "deployments"), deployment).await.response.allowed);
+    let r = w.create("nowhere", ("", "pods"), pod("lost", hardened())).await;
+    assert_eq!(r.response.status.as_ref().and_then(|s| s.code), Some(500), "an unknown namespace: a failed lookup");
+    let (status, _) = w.client.review(b"{not json".to_vec()).await.expect("answer");
+    assert_eq!(status, 400);
+
+    let (_, _, body) = w.client.get("/metrics").await.expect("metrics");
+    let after = exposition(&String::from_utf8(body).expect("UTF-8"));
+    let count = |series: &str| after.get(series).copied().unwrap_or_else(|| panic!("{series} missing: {after:?}"));
+    assert_eq!(count("podwall_webhook_requests_total{kind=\"Pod\",outcome=\"allowed\"}"), 1.0);
+    assert_eq!(count("podwall_webhook_requests_total{kind=\"Pod\",outcome=\"denied\"}"), 2.0);
+    assert_eq!(count("podwall_webhook_requests_total{kind=\"Pod\",outcome=\"error\"}"), 1.0);
+    assert_eq!(count("podwall_webhook_requests_total{kind=\"Deployment\",outcome=\"allowed\"}"), 1.0);
+    assert_eq!(count("podwall_webhook_requests_total{kind=\"unknown\",outcome=\"error\"}"), 1.0);
+    assert_eq!(count("podwall_webhook_request_seconds_count"), 6.0);
+    assert_eq!(count("podwall_webhook_request_seconds_bucket{le=\"+Inf\"}"), 6.0);
+    assert!(count("podwall_webhook_request_seconds_sum") > 0.0);
+    let buckets: Vec<f64> = after.iter().filter(|(k, _)| k.contains("_seconds_bucket{")).map(|(_, v)| *v).collect();
+    assert!(buckets.iter().all(|b| *b <= 6.0), "cumulative, none above the count: {buckets:?}");
+    assert!(
+        !after.keys().any(|k| k.starts_with("podwall_webhook_namespace_gets")),
+        "no fallback without an API server"
+    );
+    let (status, _) = w.client.send("POST", "/metrics", Vec::new()).await.expect("answer");
+    assert_eq!(status, 405);
+}
