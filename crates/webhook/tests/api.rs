@@ -432,3 +432,58 @@ fn metrics_follow_the_watch_and_the_fallback() {
             && metric(&f.state, "podwall_webhook_api_up").as_deref() == Some("podwall_webhook_api_up 1")
     });
 }
+
+#[test]
+fn requests_at_the_same_moment_in_an_unwatched_namespace_share_one_get() {
+    let api = api(&[namespace("other", enforce("privileged"))], &[]);
+    api.gets
+        .lock()
+        .unwrap()
+        .insert("burst".into(), Answer { delay: Duration::from_millis(300), ..got("burst", enforce("baseline")) });
+    let f = follow_api_with(&api, "fallback-burst", Unknown::Refuse, Some(Duration::from_secs(2)));
+    wait("the first lists", || f.state.health().ready);
+    // A ReplicaSet creating its pods at once, in a namespace created just before.
+    let answers: Vec<Response> = f.runtime.block_on(async {
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (state, review) = (f.state.clone(), decode(&review_body(privileged_pod("burst"))).unwrap());
+                tokio::spawn(async move { state.answer(&review).await })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    assert!(answers.iter().all(|r| code(r) == Some(403)), "{answers:?}");
+    assert_eq!(api.gets_of("burst"), 1, "one GET for all of them");
+    let saved = metric(&f.state, "podwall_webhook_namespace_gets_saved_total").expect("saved");
+    assert_eq!(saved, "podwall_webhook_namespace_gets_saved_total 7");
+}
+
+#[test]
+fn a_get_under_way_when_the_watch_deletes_the_namespace_is_not_kept() {
+    let api = api(&[namespace("other", enforce("privileged"))], &[]);
+    api.gets
+        .lock()
+        .unwrap()
+        .insert("brief".into(), Answer { delay: Duration::from_millis(600), ..got("brief", enforce("baseline")) });
+    let ns_stream = api.ns_watch.stream();
+    let f = follow_api_with(&api, "fallback-race", Unknown::Refuse, Some(Duration::from_secs(2)));
+    wait("the first lists", || f.state.health().ready);
+    let (state, review) = (f.state.clone(), decode(&review_body(privileged_pod("brief"))).unwrap());
+    let under_way = f.runtime.spawn(async move { state.answer(&review).await });
+    wait("the GET sent", || api.gets_of("brief") == 1);
+    // While it is under way the watch delivers the namespace, then its deletion.
+    ns_stream.send(watch_event("ADDED", &namespace("brief", enforce("baseline")))).unwrap();
+    ns_stream.send(watch_event("DELETED", &namespace("brief", enforce("baseline")))).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = f.runtime.block_on(under_way).unwrap();
+    assert_eq!(code(&r), Some(403), "the GET's answer serves its own request: {r:?}");
+    // What it found is not kept: the namespace is looked for again, and is gone.
+    api.gets.lock().unwrap().clear();
+    let r = f.answer(privileged_pod("brief"));
+    assert_eq!(code(&r), Some(500), "{r:?}");
+    assert_eq!(api.gets_of("brief"), 2);
+}
