@@ -77,6 +77,9 @@ enum Command {
     Serve {
         #[arg(long)]
         name: String,
+        /// The lab's lock, inherited from `lab up`: let go of once ready.
+        #[arg(long)]
+        lock_fd: Option<i32>,
     },
 }
 
@@ -151,6 +154,8 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
             let cluster = load(&input)?;
             let (cluster, allocated) = podwall_lab::lab_cluster(&cluster)?;
             let lab = podwall_lab::plan(&name, &cluster, &allocated)?;
+            // Held until the responder is ready: a `down` or `--force` of this name waits.
+            let held = podwall_lab::lock(&name)?;
             let warnings = podwall_lab::up(&lab, &cluster, force)?;
             print_warnings(&warnings);
             if let Err(e) = keep_inputs(&name, &input.files) {
@@ -158,7 +163,7 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
                 return Err(e);
             }
             let exe = std::env::current_exe()?;
-            if let Err(e) = podwall_lab::serve::spawn_process(&exe, &name) {
+            if let Err(e) = podwall_lab::serve::spawn_process(&exe, &held) {
                 let _ = podwall_lab::down(&name);
                 return Err(e.into());
             }
@@ -184,8 +189,8 @@ pub fn run(args: Args) -> Result<ExitCode, Failure> {
             podwall_lab::down(&name)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { name } => {
-            podwall_lab::serve::run_forever(&name)?;
+        Command::Serve { name, lock_fd } => {
+            podwall_lab::serve::run_forever(&name, lock_fd)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -216,6 +221,8 @@ fn apply(input: &InputArgs, name: &str, established: EstablishedArg) -> Result<E
     crate::live::files_only(input, "lab apply")?;
     podwall_lab::check_name(name)?;
     podwall_lab::require_root()?;
+    // From reading the lab to keeping the new inputs: no other command changes it.
+    let _held = podwall_lab::lock(name)?;
     let lab = podwall_lab::load(name)?;
     let mut files = kept_inputs(name)?;
     files.extend(input.files.iter().cloned());

@@ -31,12 +31,8 @@ fn assert_gone(name: &str) {
     let ours: Vec<&String> = left.iter().filter(|n| n.starts_with(&prefix)).collect();
     assert!(ours.is_empty(), "lab {name} left namespaces {ours:?}");
     assert!(!Path::new(&format!("/run/podwall/labs/{name}")).exists(), "lab {name} left its state folder");
-    let ps = Command::new("ps").args(["-eo", "args"]).output().expect("ps");
-    let needle = format!("lab serve --name {name}");
-    assert!(
-        !String::from_utf8_lossy(&ps.stdout).lines().any(|l| l.trim_end().ends_with(&needle)),
-        "lab {name} left its responder"
-    );
+    assert!(!Path::new(&format!("/run/podwall/labs/{name}.lock")).exists(), "lab {name} left its lock file");
+    assert_eq!(responders(name), 0, "lab {name} left its responder");
 }
 
 fn host_state() -> (String, String) {
@@ -213,4 +209,170 @@ fn apply_replaces_objects_by_name_and_the_probes_follow_the_new_matrix() {
     assert!(down.status.success(), "{}", text(&down));
     assert_gone(name);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs every command line of `runs` as its own process, all started before any is
+/// waited for, and fails naming each that did not succeed.
+fn all_at_once(runs: &[Vec<String>]) {
+    let children: Vec<_> = runs
+        .iter()
+        .map(|args| {
+            let c = Command::new(BIN)
+                .args(args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            (args, c)
+        })
+        .collect();
+    let failed: Vec<String> = children
+        .into_iter()
+        .filter_map(|(args, c)| {
+            let o = c.wait_with_output().expect("wait");
+            (!o.status.success()).then(|| format!("podwall {}: {:?}: {}", args.join(" "), o.status, text(&o)))
+        })
+        .collect();
+    assert!(failed.is_empty(), "commands run side by side failed:\n{}", failed.join("\n"));
+}
+
+fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// Takes the labs named down when dropped, also when a test fails midway.
+struct DownOnDrop(Vec<&'static str>);
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        for n in &self.0 {
+            let _ = Command::new(BIN).args(["lab", "down", "--name", n]).output();
+        }
+    }
+}
+
+/// Lab `name` is whole: its namespaces and state, its node's table, its responder.
+fn assert_running(name: &str) {
+    assert_eq!(responders(name), 1, "lab {name}: its one responder runs");
+    let state = podwall_lab::load(name).unwrap_or_else(|e| panic!("lab {name}: {e}"));
+    let mut want: Vec<String> = state.pods.iter().map(|p| p.netns.clone()).collect();
+    want.push(state.node.clone());
+    want.sort();
+    assert_eq!(podwall_lab::netns::list(&podwall_lab::netns_prefix(name)), want, "lab {name}: its namespaces");
+    let show = podwall(&["dataplane", "show", "--name", name]);
+    assert!(show.status.success() && text(&show).contains("table inet podwall"), "lab {name}: {}", text(&show));
+    let probe = podwall(&["lab", "probe", "--name", name, "--port", "8080", "--format", "json"]);
+    assert!(probe.status.success(), "lab {name}: {}", text(&probe));
+    let (_, reached) = grid(&probe);
+    assert!(reached.iter().flatten().any(|r| *r), "lab {name}: some pod answers on 8080");
+}
+
+#[test]
+fn labs_of_different_names_go_down_at_once_and_one_is_replaced_while_another_goes() {
+    if !privileged("labs_of_different_names_go_down_at_once_and_one_is_replaced_while_another_goes") {
+        return;
+    }
+    let ex = examples();
+    // Each name starts the next: only the dot after a name tells their namespaces apart.
+    let names = ["c-side", "c-side-b", "c-side-b-c"];
+    let before = host_state();
+    let _cleanup = DownOnDrop(vec!["c-side", "c-side-b", "c-side-b-c", "c-side-b-c-d"]);
+    // A lab that stands by, with a name each of the others starts: nothing may touch it.
+    let bystander = "c-side-b-c-d";
+    let up = podwall(&["lab", "up", "-f", &ex, "--name", bystander, "--force"]);
+    assert!(up.status.success(), "{}", text(&up));
+    for round in 0..2 {
+        let ups: Vec<Vec<String>> =
+            names.iter().map(|n| args(&["lab", "up", "-f", &ex, "--name", n, "--force"])).collect();
+        all_at_once(&ups);
+        for n in names {
+            assert_running(n);
+        }
+        if round == 0 {
+            all_at_once(&names.iter().map(|n| args(&["lab", "down", "--name", n])).collect::<Vec<_>>());
+            for n in names {
+                assert_gone(n);
+            }
+        } else {
+            // The middle one is replaced while the other two go down.
+            all_at_once(&[
+                args(&["lab", "down", "--name", names[0]]),
+                args(&["lab", "up", "-f", &ex, "--name", names[1], "--force"]),
+                args(&["lab", "down", "--name", names[2]]),
+            ]);
+            assert_gone(names[0]);
+            assert_gone(names[2]);
+            assert_running(names[1]);
+            let down = podwall(&["lab", "down", "--name", names[1]]);
+            assert!(down.status.success(), "{}", text(&down));
+            assert_gone(names[1]);
+        }
+        assert_running(bystander);
+    }
+    let down = podwall(&["lab", "down", "--name", bystander]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_gone(bystander);
+    assert_eq!(before.1, host_state().1, "the host's links are unchanged");
+}
+
+/// The responder processes of lab `name` that run.
+fn responders(name: &str) -> usize {
+    let ps = Command::new("ps").args(["-eo", "args"]).output().expect("ps");
+    let tail = format!(" --name {name}");
+    String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.contains(" lab serve ") && l.trim_end().ends_with(&tail))
+        .count()
+}
+
+#[test]
+fn up_force_and_down_of_one_name_at_once_leave_the_lab_whole_or_gone_never_a_stray_responder() {
+    if !privileged("up_force_and_down_of_one_name_at_once_leave_the_lab_whole_or_gone_never_a_stray_responder") {
+        return;
+    }
+    let ex = examples();
+    let name = "c-one-name";
+    let _cleanup = DownOnDrop(vec![name]);
+    for round in 0..6 {
+        let up = podwall(&["lab", "up", "-f", &ex, "--name", name, "--force"]);
+        assert!(up.status.success(), "{}", text(&up));
+        // Both orders are fine; interleaving is not.
+        let (first, second) =
+            (args(&["lab", "up", "-f", &ex, "--name", name, "--force"]), args(&["lab", "down", "--name", name]));
+        all_at_once(&if round % 2 == 0 { [first, second] } else { [second, first] });
+        let n = responders(name);
+        if Path::new(&format!("/run/podwall/labs/{name}")).exists() {
+            assert_eq!(n, 1, "round {round}: the lab that is up has one responder");
+            assert_running(name);
+        } else {
+            assert_eq!(n, 0, "round {round}: no lab, yet {n} responder(s) run for it");
+            assert_gone(name);
+        }
+    }
+    let down = podwall(&["lab", "down", "--name", name]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_gone(name);
+}
+
+#[test]
+fn a_responder_holds_the_lab_lock_until_ready_so_down_finds_it_after_its_starter_died() {
+    if !privileged("a_responder_holds_the_lab_lock_until_ready_so_down_finds_it_after_its_starter_died") {
+        return;
+    }
+    let name = "c-starter";
+    let _cleanup = DownOnDrop(vec![name]);
+    for round in 0..5 {
+        let up = podwall(&["lab", "up", "-f", &examples(), "--name", name, "--force"]);
+        assert!(up.status.success(), "{}", text(&up));
+        podwall_lab::serve::stop_process(name);
+        // A `lab up` that dies right after starting its responder: the starter lets go
+        // of the lock at once, and `lab down` runs while the responder is still starting.
+        let held = podwall_lab::lock(name).expect("lock");
+        let mut child = podwall_lab::serve::start_process(Path::new(BIN), &held).expect("responder");
+        drop(held);
+        let down = podwall(&["lab", "down", "--name", name]);
+        assert!(down.status.success(), "round {round}: {}", text(&down));
+        let _ = child.wait();
+        assert_gone(name);
+    }
 }

@@ -102,9 +102,10 @@ pub fn send_batch(
 
 /// Applies `cluster`'s policies to the running lab `lab` (from [`replan`]) as one
 /// transaction against what the node holds, then deals with established connections as
-/// `established` says. Saves the lab's new state.
+/// `established` says. Saves the lab's new state. Holds the lab's [`crate::lock`].
 pub fn apply(lab: &Lab, cluster: &Cluster, established: Established) -> Result<Applied, LabError> {
     crate::require_root()?;
+    let _held = crate::lock(&lab.name)?;
     let start = Instant::now();
     let old = load_installed(&lab.name)?;
     let ruleset = crate::compile(lab, cluster)?;

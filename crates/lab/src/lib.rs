@@ -7,12 +7,17 @@
 //! `/run/podwall/labs/NAME`: the host's ruleset, links, routes and sysctls never change,
 //! labs run side by side, and deleting the namespaces removes everything.
 //!
-//! `unsafe` is confined to [`netlink`], [`nf_tables`], [`netns`] and the socket and process calls of
-//! [`serve`]; each use says why it is sound.
+//! Commands that change lab `NAME` hold its [`lock`] (`/run/podwall/labs/NAME.lock`), so
+//! two of them on one name run one after the other; labs of different names share no
+//! file, namespace or lock.
+//!
+//! `unsafe` is confined to [`netlink`], [`nf_tables`], [`netns`], the `flock` of [`lock`] and
+//! the socket and process calls of [`serve`]; each use says why it is sound.
 pub mod apply;
 pub mod bench;
 pub mod conntrack;
 pub mod install;
+pub mod lock;
 pub mod netlink;
 pub mod netns;
 pub mod nf_tables;
@@ -32,6 +37,7 @@ use podwall_ir::{Cluster, EndpointId, EndpointKind, Protocol};
 use serde::{Deserialize, Serialize};
 
 pub use apply::{apply, replan, Applied, Established};
+pub use lock::{lock, Lock};
 pub use probe::probe;
 
 /// Where lab state (the pod list, the responder's pid) lives.
@@ -233,8 +239,10 @@ const POD_INDEX: i32 = 2;
 /// wired to it, and the ruleset compiled from `cluster` loaded in the node. On failure
 /// everything made so far is removed. Responders are started separately ([`serve`]).
 /// Returns what the compiler warns about (rules the kernel cannot enforce as written).
+/// Holds the lab's [`lock`] throughout.
 pub fn up(lab: &Lab, cluster: &Cluster, force: bool) -> Result<Vec<String>, LabError> {
     require_root()?;
+    let _held = lock(&lab.name)?;
     if exists(&lab.name) {
         if !force {
             return err(format!(
@@ -384,10 +392,13 @@ pub fn load(name: &str) -> Result<Lab, LabError> {
 
 /// Removes everything of lab `name`: its responder process, its namespaces (with their
 /// links, routes, rules and conntrack state) and its state folder. Works from whatever a
-/// crashed run left, since it finds the namespaces by name.
+/// crashed run left, since it finds the namespaces by name. Holds the lab's [`lock`]
+/// throughout, so it waits for an `up` or `apply` of this name that is under way
+/// (and for the responder such an `up` started to be ready), and deletes the lock file.
 pub fn down(name: &str) -> Result<(), LabError> {
     check_name(name)?;
     require_root()?;
+    let _held = lock(name)?;
     let dir = state_dir(name);
     serve::stop_process(name);
     for ns in netns::list(&netns_prefix(name)) {

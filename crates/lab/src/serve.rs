@@ -128,37 +128,70 @@ fn ready_file(name: &str) -> PathBuf {
 }
 
 /// The body of `podwall lab serve`: responders for lab `name` until killed. Writes its pid
-/// and, once every socket is bound, a readiness mark.
-pub fn run_forever(name: &str) -> Result<(), LabError> {
-    let lab = crate::load(name)?;
-    std::fs::write(pid_file(name), std::process::id().to_string())
-        .map_err(|e| LabError(format!("{}: {e}", pid_file(name).display())))?;
-    let responders = start(&lab);
-    let mark = match &responders {
-        Ok(_) => "ready".to_string(),
-        Err(e) => format!("error: {e}"),
-    };
-    std::fs::write(ready_file(name), mark).map_err(|e| LabError(format!("{}: {e}", ready_file(name).display())))?;
-    let _keep = responders?;
+/// and, once every socket is bound, a readiness mark. `lock_fd` is the lab's lock as
+/// inherited from the `lab up` that started it ([`spawn_process`]): held until the mark is
+/// written, so that no `down` of the lab runs before the pid is on record.
+pub fn run_forever(name: &str, lock_fd: Option<i32>) -> Result<(), LabError> {
+    // Only a descriptor that really is this lab's lock file is let go of later.
+    let lock_fd = lock_fd
+        .filter(|fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| p == crate::lock::path(name)));
+    let started = (|| {
+        let lab = crate::load(name)?;
+        std::fs::write(pid_file(name), std::process::id().to_string())
+            .map_err(|e| LabError(format!("{}: {e}", pid_file(name).display())))?;
+        let responders = start(&lab);
+        let mark = match &responders {
+            Ok(_) => "ready".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        std::fs::write(ready_file(name), mark).map_err(|e| LabError(format!("{}: {e}", ready_file(name).display())))?;
+        responders
+    })();
+    if let Some(fd) = lock_fd {
+        crate::lock::release_inherited(fd);
+    }
+    let _keep = started?;
     loop {
         std::thread::park();
     }
 }
 
 /// Starts `exe lab serve --name NAME` as a detached process (own session, no terminal)
-/// and waits until its responders are bound.
-pub fn spawn_process(exe: &std::path::Path, name: &str) -> Result<(), LabError> {
+/// and waits until its responders are bound. The process inherits `lock` (the lab's) and
+/// holds it until it is ready, also if the caller dies first.
+pub fn spawn_process(exe: &std::path::Path, lock: &crate::Lock) -> Result<(), LabError> {
+    start_process(exe, lock)?;
+    wait_ready(lock.name())
+}
+
+/// Starts the responder process as [`spawn_process`] does, without waiting for it to be
+/// ready.
+pub fn start_process(exe: &std::path::Path, lock: &crate::Lock) -> Result<std::process::Child, LabError> {
     use std::os::unix::process::CommandExt;
+    let name = lock.name();
+    let fd = lock.fd();
     let mut cmd = Command::new(exe);
-    cmd.args(["lab", "serve", "--name", name]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    // SAFETY: setsid(2) is async-signal-safe, as the child between fork and exec requires.
+    // The name last: `ps` shows which lab a responder serves at the end of its line.
+    cmd.args(["lab", "serve", "--lock-fd", &fd.to_string(), "--name", name])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: setsid(2) and fcntl(2) are async-signal-safe, as the child between fork and
+    // exec requires; clearing close-on-exec of the lock's descriptor in the child keeps
+    // it open across exec there only.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::setsid();
+            if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
             Ok(())
         });
     }
-    cmd.spawn().map_err(|e| LabError(format!("lab {name}: starting the responder {}: {e}", exe.display())))?;
+    cmd.spawn().map_err(|e| LabError(format!("lab {name}: starting the responder {}: {e}", exe.display())))
+}
+
+fn wait_ready(name: &str) -> Result<(), LabError> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(mark) = std::fs::read_to_string(ready_file(name)) {
