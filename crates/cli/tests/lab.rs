@@ -361,7 +361,7 @@ fn a_responder_holds_the_lab_lock_until_ready_so_down_finds_it_after_its_starter
     }
     let name = "c-starter";
     let _cleanup = DownOnDrop(vec![name]);
-    for round in 0..5 {
+    for round in 0..8 {
         let up = podwall(&["lab", "up", "-f", &examples(), "--name", name, "--force"]);
         assert!(up.status.success(), "{}", text(&up));
         podwall_lab::serve::stop_process(name);
@@ -375,4 +375,33 @@ fn a_responder_holds_the_lab_lock_until_ready_so_down_finds_it_after_its_starter
         let _ = child.wait();
         assert_gone(name);
     }
+}
+
+#[test]
+fn down_does_not_wait_for_its_killed_responder_to_be_reaped() {
+    if !privileged("down_does_not_wait_for_its_killed_responder_to_be_reaped") {
+        return;
+    }
+    let name = "c-reap";
+    let _cleanup = DownOnDrop(vec![name]);
+    let up = podwall(&["lab", "up", "-f", &examples(), "--name", name, "--force"]);
+    assert!(up.status.success(), "{}", text(&up));
+    podwall_lab::serve::stop_process(name);
+    // A responder whose parent (this test) reaps it only after `down`: killed, it stays a
+    // zombie, with its sockets closed.
+    let held = podwall_lab::lock(name).expect("lock");
+    let mut child = podwall_lab::serve::start_process(Path::new(BIN), &held).expect("responder");
+    drop(held);
+    let ready = Path::new("/run/podwall/labs").join(name).join("serve.ready");
+    let t = std::time::Instant::now();
+    while !ready.exists() && t.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let t = std::time::Instant::now();
+    let down = podwall(&["lab", "down", "--name", name]);
+    let took = t.elapsed();
+    let _ = child.wait();
+    assert!(down.status.success(), "{}", text(&down));
+    assert_gone(name);
+    assert!(took.as_secs_f64() < 1.0, "lab down took {took:?} waiting for a zombie");
 }

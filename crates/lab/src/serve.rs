@@ -220,7 +220,20 @@ pub fn stop_process(name: &str) {
     // SAFETY: kill(2) of a process checked above to be this lab's responder.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let deadline = Instant::now() + Duration::from_secs(2);
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+    while alive(pid) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Whether some thread of process `pid` still runs. A killed process whose parent has not
+/// reaped it yet is a zombie: its sockets are closed and it holds no namespace, so it
+/// counts as gone (waiting for the reaper, which may be slow, took seconds per `down`).
+fn alive(pid: i32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.filter_map(|t| t.ok()).any(|t| {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else { return false };
+        // The state is the field after the command name, which is in parentheses.
+        let state = stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next());
+        !matches!(state, Some('Z' | 'X') | None)
+    })
 }
