@@ -132,9 +132,14 @@ fn ready_file(name: &str) -> PathBuf {
 /// inherited from the `lab up` that started it ([`spawn_process`]): held until the mark is
 /// written, so that no `down` of the lab runs before the pid is on record.
 pub fn run_forever(name: &str, lock_fd: Option<i32>) -> Result<(), LabError> {
-    // Only a descriptor that really is this lab's lock file is let go of later.
-    let lock_fd = lock_fd
-        .filter(|fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|p| p == crate::lock::path(name)));
+    // Only a descriptor that really is this lab's lock file (the same file, whatever path
+    // leads to it) is let go of later.
+    let lock_fd = lock_fd.filter(|fd| {
+        use std::os::unix::fs::MetadataExt;
+        let open = std::fs::metadata(format!("/proc/self/fd/{fd}"));
+        let file = std::fs::metadata(crate::lock::path(name));
+        matches!((open, file), (Ok(a), Ok(b)) if a.dev() == b.dev() && a.ino() == b.ino())
+    });
     let started = (|| {
         let lab = crate::load(name)?;
         std::fs::write(pid_file(name), std::process::id().to_string())
